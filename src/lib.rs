@@ -1,0 +1,34 @@
+//! # multiactive
+//!
+//! A deterministic discrete-event simulator of multi-datacenter
+//! active-active ("multi-active", unitized) systems.
+//!
+//! ## Architecture
+//!
+//! Data flows one way: a scenario file becomes a typed [`scenario::Config`];
+//! the [`model`] builds a world from it and runs it on the [`kernel`]; the
+//! world streams what happens into [`metrics`]; [`output`] turns the finished
+//! metrics into files. Nothing points back up this chain.
+//!
+//! - [`time`]: `SimTime`, integer nanoseconds, and the duration syntax.
+//! - [`ids`]: small copyable ids (`DcId`, `RegionId`, `ShardId`).
+//! - [`kernel`]: the `(time, seq)`-ordered event queue and per-component
+//!   ChaCha streams. Generic over the event type; knows no datacenters.
+//! - [`scenario`]: TOML → located tree (with `--set` overrides) → validated
+//!   `Config`. Every problem carries file, line, column and key.
+//! - [`model`]: the simulated world: topology, workload, sharding, routing,
+//!   storage, datacenter servers; one `Event` enum and one `World::handle`.
+//! - [`metrics`]: counters, HDR latency histograms and time buckets. Memory
+//!   does not grow with simulated time except one bucket row per DC per bucket.
+//! - [`output`]: CSV files (`summary.csv`, `timeseries.csv`, `dcs.csv`,
+//!   `perf.csv`), written to a temporary name and renamed into place.
+
+pub mod ids;
+pub mod kernel;
+pub mod metrics;
+pub mod model;
+pub mod output;
+pub mod scenario;
+pub mod time;
+
+pub use model::{Outcome, run};

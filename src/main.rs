@@ -1,0 +1,211 @@
+//! The `multiactive` command line: parses flags, calls the library, maps
+//! errors to exit statuses (0 done, 2 bad input, 1 anything else).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use multiactive::model::run_with_progress;
+use multiactive::output::{self, Perf};
+use multiactive::scenario::{self, Config, ScenarioError};
+
+#[derive(Parser)]
+#[command(
+    name = "multiactive",
+    version,
+    about = "Deterministic simulator of multi-datacenter active-active systems"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario (the embedded default when none is named).
+    Run {
+        /// A scenario file, or the name of a shipped scenario (see `list`).
+        scenario: Option<String>,
+        /// Master seed (overrides simulation.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder [default: results/<scenario name>/seed-<seed>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a scenario key, e.g. --set replication.mode=quorum.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Validate a scenario without running it.
+    Check {
+        scenario: String,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// List the shipped scenarios.
+    List,
+}
+
+/// An error and the exit status it maps to.
+enum Failure {
+    BadInput(String),
+    Other(anyhow::Error),
+}
+
+impl From<ScenarioError> for Failure {
+    fn from(e: ScenarioError) -> Self {
+        Failure::BadInput(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(m)) => {
+            eprintln!("{m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(cmd: Command) -> Result<(), Failure> {
+    match cmd {
+        Command::Run {
+            scenario,
+            seed,
+            out,
+            sets,
+        } => {
+            let mut sets = sets;
+            if let Some(s) = seed {
+                sets.push(format!("simulation.seed={s}"));
+            }
+            let cfg = load(scenario.as_deref(), &sets)?;
+            run(&cfg, out)
+        }
+        Command::Check { scenario, sets } => {
+            let cfg = load(Some(&scenario), &sets)?;
+            println!(
+                "{}: ok ({} datacenters, {} links, {} regions, {} shards, {} faults)",
+                cfg.name,
+                cfg.datacenters.len(),
+                cfg.links.len(),
+                cfg.regions.len(),
+                cfg.sharding.shards,
+                cfg.faults.len()
+            );
+            Ok(())
+        }
+        Command::List => {
+            for (name, text) in scenario::SHIPPED {
+                println!("{name:<12} {}", scenario::first_comment_line(text));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A path, a shipped scenario's name, or the default.
+fn load(name: Option<&str>, sets: &[String]) -> Result<Config, Failure> {
+    let Some(name) = name else {
+        return Ok(scenario::load_default(sets)?);
+    };
+    let path = Path::new(name);
+    if !path.exists()
+        && let Some((stem, text)) = scenario::SHIPPED.iter().find(|(n, _)| *n == name)
+    {
+        return Ok(scenario::load_str(
+            &format!("<shipped scenario {stem}>"),
+            stem,
+            text,
+            sets,
+        )?);
+    }
+    if !path.exists() {
+        let known: Vec<&str> = scenario::SHIPPED.iter().map(|(n, _)| *n).collect();
+        return Err(Failure::BadInput(format!(
+            "{name}: no such file, and no shipped scenario of that name; shipped: {}",
+            known.join(", ")
+        )));
+    }
+    Ok(scenario::load_file(path, sets)?)
+}
+
+fn run(cfg: &Config, out: Option<PathBuf>) -> Result<(), Failure> {
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from("results")
+            .join(&cfg.name)
+            .join(format!("seed-{}", cfg.seed))
+    });
+    let bar = progress_bar();
+    let started = Instant::now();
+    let outcome = run_with_progress(cfg, &mut |f| {
+        if let Some(b) = &bar
+            && started.elapsed() > Duration::from_secs(1)
+        {
+            b.set_position((f * 1000.0) as u64);
+        }
+    });
+    let wall = started.elapsed().as_secs_f64();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let perf = Perf {
+        wall_s: wall,
+        peak_rss_mb: output::peak_rss_mb(),
+    };
+    let write = || -> std::io::Result<()> {
+        output::write_run(&out, &outcome)?;
+        output::write_perf(&out, &outcome, &perf)?;
+        Ok(())
+    };
+    write()
+        .map_err(|e| Failure::Other(anyhow::anyhow!("cannot write into {}: {e}", out.display())))?;
+    let t = &outcome.metrics.totals;
+    eprintln!(
+        "{}: seed {}: {} requests ({} ok, {} failed, {} rejected), {} forwarded, {} misrouted; {} events in {:.2}s ({:.0} events/s, {:.0} requests/s); results in {}",
+        outcome.scenario,
+        outcome.seed,
+        t.requests,
+        t.ok,
+        t.failed,
+        t.rejected,
+        t.forwarded,
+        t.misrouted,
+        outcome.events,
+        wall,
+        outcome.events as f64 / wall.max(1e-9),
+        t.requests as f64 / wall.max(1e-9),
+        out.display()
+    );
+    Ok(())
+}
+
+/// A progress bar on a terminal; nothing when standard error is not one.
+fn progress_bar() -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} simulating [{bar:40}] {percent}% (eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    Some(bar)
+}

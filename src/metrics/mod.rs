@@ -1,0 +1,180 @@
+//! What a run measured: counters, HDR latency histograms and time buckets.
+//!
+//! Everything here has a fixed size once the run starts (histograms, one
+//! row per DC, one row per bucket and DC), so memory does not grow with the
+//! number of requests simulated.
+
+use hdrhistogram::Histogram;
+
+use crate::ids::DcId;
+use crate::time::{Nanos, SimTime};
+
+/// The largest latency a histogram tells apart: one hour.
+const MAX_LATENCY: u64 = 3_600 * crate::time::NS_PER_S;
+/// Three significant digits: quantiles within 0.1%.
+const SIGFIG: u8 = 3;
+
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_max(MAX_LATENCY, SIGFIG).expect("valid histogram bounds")
+}
+
+/// Kinds of request, for per-kind latency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Read = 0,
+    Write = 1,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::Read, Kind::Write];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Read => "read",
+            Kind::Write => "write",
+        }
+    }
+}
+
+/// Whole-run counters. `requests = ok + failed + rejected` always.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub requests: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub misrouted: u64,
+    pub forwarded: u64,
+    pub conflicts: u64,
+    pub lost_writes: u64,
+    pub divergent_keys: u64,
+    pub stale_reads: u64,
+    /// Requests still in flight when the drain ended (counted in `failed`).
+    pub in_flight_at_end: u64,
+    /// Requests rejected because a DC's waiting room was full (in `rejected`).
+    pub queue_full: u64,
+    /// Writes refused by a write guard (in `rejected`).
+    pub guard_rejected: u64,
+}
+
+/// One time bucket of one DC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BucketRow {
+    /// Requests that entered the system at this DC (their entry DC).
+    pub requests: u64,
+    /// Outcomes, counted at the DC that decided them, in the bucket they completed.
+    pub ok: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub misrouted: u64,
+    pub forwarded: u64,
+    pub conflicts: u64,
+    /// Server-busy nanoseconds.
+    pub busy_ns: u64,
+}
+
+/// Per-DC totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DcTotals {
+    /// Requests executed (served) here, ok or refused by the write guard.
+    pub served: u64,
+    pub ok: u64,
+    pub misrouted: u64,
+    pub rejected: u64,
+    pub busy_ns: u64,
+}
+
+pub struct Metrics {
+    pub totals: Totals,
+    pub latency: [Histogram<u64>; 2],
+    pub dcs: Vec<DcTotals>,
+    pub buckets: Vec<BucketRow>,
+    pub bucket_ns: Nanos,
+    pub n_dcs: usize,
+    pub n_buckets: usize,
+}
+
+impl Metrics {
+    /// Metrics for `n_dcs` DCs over `[0, end]` in buckets of `bucket_ns`.
+    pub fn new(n_dcs: usize, end: SimTime, bucket_ns: Nanos) -> Metrics {
+        let n_buckets = (end.ns() / bucket_ns + 1) as usize;
+        Metrics {
+            totals: Totals::default(),
+            latency: [new_histogram(), new_histogram()],
+            dcs: vec![DcTotals::default(); n_dcs],
+            buckets: vec![BucketRow::default(); n_buckets * n_dcs],
+            bucket_ns,
+            n_dcs,
+            n_buckets,
+        }
+    }
+
+    /// The row of `dc` in the bucket holding `t` (the last bucket for later times).
+    #[inline]
+    pub fn at(&mut self, t: SimTime, dc: DcId) -> &mut BucketRow {
+        let b = ((t.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
+        &mut self.buckets[b * self.n_dcs + dc.idx()]
+    }
+
+    pub fn row(&self, bucket: usize, dc: usize) -> &BucketRow {
+        &self.buckets[bucket * self.n_dcs + dc]
+    }
+
+    /// Adds server-busy time `[start, start + len)` of `dc`, split over buckets.
+    #[inline]
+    pub fn add_busy(&mut self, dc: DcId, start: SimTime, len: Nanos) {
+        self.dcs[dc.idx()].busy_ns += len;
+        let mut t = start.ns();
+        let end = t + len;
+        while t < end {
+            let bucket_end = (t / self.bucket_ns + 1) * self.bucket_ns;
+            let piece = end.min(bucket_end) - t;
+            self.at(SimTime(t), dc).busy_ns += piece;
+            t += piece;
+        }
+    }
+
+    #[inline]
+    pub fn record_latency(&mut self, kind: Kind, latency: Nanos) {
+        self.latency[kind as usize].saturating_record(latency.max(1));
+    }
+
+    /// All kinds together.
+    pub fn latency_all(&self) -> Histogram<u64> {
+        let mut h = new_histogram();
+        for k in &self.latency {
+            h.add(k).expect("same bounds");
+        }
+        h
+    }
+}
+
+/// Everything `output` needs to describe a finished run.
+pub struct Outcome {
+    pub scenario: String,
+    pub seed: u64,
+    pub dc_names: Vec<String>,
+    /// Servers per DC (`None`: unlimited).
+    pub servers: Vec<Option<u32>>,
+    /// When traffic stopped and when the drain ended.
+    pub traffic_end: SimTime,
+    pub end: SimTime,
+    pub events: u64,
+    pub metrics: Metrics,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_time_splits_across_buckets() {
+        let mut m = Metrics::new(2, SimTime(3_000), 1_000);
+        m.add_busy(DcId(1), SimTime(800), 1_500);
+        assert_eq!(m.row(0, 1).busy_ns, 200);
+        assert_eq!(m.row(1, 1).busy_ns, 1_000);
+        assert_eq!(m.row(2, 1).busy_ns, 300);
+        assert_eq!(m.dcs[1].busy_ns, 1_500);
+        assert_eq!(m.row(0, 0).busy_ns, 0);
+    }
+}

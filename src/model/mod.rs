@@ -1,0 +1,84 @@
+//! The simulated world. `World` (in `world`) owns the parts and handles the
+//! one `Event` enum; each part owns its state and its random streams:
+//!
+//! - `topology`: DCs, links (petgraph), shortest paths, link latencies;
+//! - `workload`: arrivals, key popularity, read/write mix, home regions;
+//! - `sharding`: key → shard, placement (shard → first owner);
+//! - `routing`: table copies, routers and write guards;
+//! - `datacenter`: servers and waiting rooms;
+//! - `storage`: each DC's copy of every key.
+//!
+//! The model reads a validated `Config` and writes into `metrics`; it never
+//! formats output.
+
+pub mod datacenter;
+pub mod routing;
+pub mod sharding;
+pub mod storage;
+pub mod topology;
+pub mod workload;
+pub mod world;
+
+pub use crate::metrics::Outcome;
+pub use world::{Event, World};
+
+use crate::kernel::{EventQueue, run_until};
+use crate::scenario::Config;
+
+/// Stable ids of the random streams, one per component. A new component
+/// takes a new id; existing ids never change, so adding a component does not
+/// shift any other component's draws.
+pub mod streams {
+    pub const ARRIVALS: u64 = 1;
+    pub const REQUESTS: u64 = 2;
+    const SERVICE: u64 = 1 << 32;
+    const LINK: u64 = 2 << 32;
+    const ACCESS: u64 = 3 << 32;
+
+    pub fn service(dc: usize) -> u64 {
+        SERVICE + dc as u64
+    }
+    pub fn link_direction(dir: u32) -> u64 {
+        LINK + dir as u64
+    }
+    pub fn access(region: usize, dc: usize) -> u64 {
+        ACCESS + ((region as u64) << 16) + dc as u64
+    }
+}
+
+/// How often (in events) a run reports progress.
+const PROGRESS_EVERY: u64 = 1 << 18;
+
+/// Runs a scenario to the end of its drain.
+pub fn run(cfg: &Config) -> Outcome {
+    run_with_progress(cfg, &mut |_| {})
+}
+
+/// Runs a scenario, calling `progress` with the fraction of simulated time
+/// done every few hundred thousand events.
+pub fn run_with_progress(cfg: &Config, progress: &mut dyn FnMut(f64)) -> Outcome {
+    let mut world = World::new(cfg);
+    let mut queue = EventQueue::with_capacity(1024);
+    world.start(&mut queue);
+    let end = world.end();
+    let mut events = 0;
+    loop {
+        let handled = run_until(&mut world, &mut queue, end, PROGRESS_EVERY);
+        events += handled;
+        progress(queue.now().ns() as f64 / end.ns().max(1) as f64);
+        if handled < PROGRESS_EVERY {
+            break;
+        }
+    }
+    world.finish();
+    Outcome {
+        scenario: cfg.name.clone(),
+        seed: cfg.seed,
+        dc_names: cfg.datacenters.iter().map(|d| d.name.clone()).collect(),
+        servers: cfg.datacenters.iter().map(|d| d.servers).collect(),
+        traffic_end: world.traffic_end(),
+        end,
+        events,
+        metrics: world.metrics,
+    }
+}

@@ -1,0 +1,207 @@
+//! Users and their requests: Poisson arrivals, key popularity, the
+//! read/write mix, the global dataset, and each user's home region.
+
+use rand::{Rng, RngExt};
+use rand_distr::{Distribution, Exp, Zipf};
+
+use super::streams;
+use crate::ids::RegionId;
+use crate::kernel::{ComponentRng, stream};
+use crate::scenario::{Config, Popularity};
+use crate::time::{NS_PER_S, Nanos};
+
+/// What one arriving request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestSpec {
+    pub region: RegionId,
+    /// The key: a user of the sharded dataset, or a key of the global one.
+    pub key: u32,
+    pub global: bool,
+    pub write: bool,
+}
+
+/// Draws ranks 0..n, most popular first, and maps them onto keys by a fixed
+/// bijection so that popular keys do not cluster at low ids.
+struct Popular {
+    n: u64,
+    zipf: Option<Zipf<f64>>,
+    stride: u64,
+}
+
+impl Popular {
+    fn new(n: u64, p: Popularity) -> Popular {
+        let zipf = match p {
+            Popularity::Uniform => None,
+            // s = 0 is uniform; Zipf::new accepts s >= 0 and n >= 1.
+            Popularity::Zipf { s } => Zipf::new(n as f64, s).ok(),
+        };
+        Popular {
+            n,
+            zipf,
+            stride: coprime_stride(n),
+        }
+    }
+
+    #[inline]
+    fn draw(&self, rng: &mut ComponentRng) -> u32 {
+        match &self.zipf {
+            None => rng.random_range(0..self.n) as u32,
+            Some(z) => {
+                let rank = (z.sample(rng) as u64).clamp(1, self.n) - 1;
+                ((rank as u128 * self.stride as u128) % self.n as u128) as u32
+            }
+        }
+    }
+}
+
+/// A multiplier coprime with `n`, so `rank * stride mod n` is a bijection.
+fn coprime_stride(n: u64) -> u64 {
+    if n <= 2 {
+        return 1;
+    }
+    let mut s = 0x9E37_79B9_7F4A_7C15 % n;
+    while s == 0 || gcd(s, n) != 1 {
+        s = (s + 1) % n;
+    }
+    s
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// A fixed 64-bit mix (SplitMix64's finaliser): spreads key ids for the
+/// home-region and hash-shard assignments. Not seeded: a user's region and
+/// shard are properties of the user, the same in every run.
+#[inline]
+pub fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Salt of the home-region assignment, so it is independent of hash sharding.
+const REGION_SALT: u64 = 0x5EED_0F4E_6100_0000;
+
+/// Each user's home region, by a fixed hash of the user id against the
+/// regions' cumulative shares.
+#[derive(Clone, Debug)]
+pub struct HomeRegions {
+    /// Cumulative share thresholds of the regions, scaled to 2^53.
+    thresholds: Vec<u64>,
+}
+
+impl HomeRegions {
+    pub fn new(cfg: &Config) -> HomeRegions {
+        let mut acc = 0.0;
+        let thresholds = cfg
+            .regions
+            .iter()
+            .map(|r| {
+                acc += r.share;
+                (acc.min(1.0) * (1u64 << 53) as f64) as u64
+            })
+            .collect();
+        HomeRegions { thresholds }
+    }
+
+    /// The home region of a user.
+    #[inline]
+    pub fn region_of(&self, user: u32) -> RegionId {
+        let u = mix(user as u64 ^ REGION_SALT) >> 11;
+        let i = self.thresholds.partition_point(|&t| t <= u);
+        RegionId(i.min(self.thresholds.len() - 1) as u16)
+    }
+}
+
+pub struct Workload {
+    arrivals: ComponentRng,
+    content: ComponentRng,
+    gap: Exp<f64>,
+    users: Popular,
+    global_keys: Popular,
+    homes: HomeRegions,
+    /// Per-mille thresholds for the mix, as u64 fractions of 2^64 - 1.
+    global_threshold: u64,
+    write_threshold: u64,
+    global_write_threshold: u64,
+}
+
+fn threshold(p: f64) -> u64 {
+    if p >= 1.0 {
+        u64::MAX
+    } else {
+        (p * u64::MAX as f64) as u64
+    }
+}
+
+impl Workload {
+    pub fn new(cfg: &Config) -> Workload {
+        let w = &cfg.workload;
+        Workload {
+            arrivals: stream(cfg.seed, streams::ARRIVALS),
+            content: stream(cfg.seed, streams::REQUESTS),
+            gap: Exp::new(w.rate / NS_PER_S as f64).expect("rate validated above 0"),
+            users: Popular::new(w.keys, w.popularity),
+            global_keys: Popular::new(w.global_keys, w.popularity),
+            homes: HomeRegions::new(cfg),
+            global_threshold: threshold(w.global),
+            write_threshold: threshold(w.writes),
+            global_write_threshold: threshold(w.global_writes),
+        }
+    }
+
+    /// Time to the next arrival (Poisson process).
+    #[inline]
+    pub fn next_gap(&mut self) -> Nanos {
+        // At least 1 ns so that time always advances.
+        (self.gap.sample(&mut self.arrivals) as Nanos).max(1)
+    }
+
+    /// The content of the next request.
+    #[inline]
+    pub fn next_request(&mut self) -> RequestSpec {
+        let rng = &mut self.content;
+        let user = self.users.draw(rng);
+        let region = self.homes.region_of(user);
+        let global = self.global_threshold != 0 && rng.next_u64() < self.global_threshold;
+        if global {
+            let key = self.global_keys.draw(rng);
+            let write = rng.next_u64() < self.global_write_threshold;
+            RequestSpec {
+                region,
+                key,
+                global,
+                write,
+            }
+        } else {
+            let write = rng.next_u64() < self.write_threshold;
+            RequestSpec {
+                region,
+                key: user,
+                global,
+                write,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stride_is_a_bijection() {
+        for n in [1u64, 2, 3, 10, 97, 100, 1000, 4096] {
+            let s = coprime_stride(n);
+            let mut seen = vec![false; n as usize];
+            for r in 0..n {
+                seen[((r * s) % n) as usize] = true;
+            }
+            assert!(seen.iter().all(|&b| b), "n={n}");
+        }
+    }
+}

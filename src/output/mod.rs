@@ -1,0 +1,258 @@
+//! Files a run leaves behind. Every file is written to a temporary name in
+//! the output folder and renamed into place, so a reader sees it complete or
+//! not at all. Numbers are formatted with fixed decimals: the same outcome
+//! gives the same bytes.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::metrics::{Kind, Outcome};
+use crate::time::{self, NS_PER_S};
+
+/// Columns of `summary.csv`, in order (DESIGN §6, then additions).
+pub const SUMMARY_COLUMNS: &[&str] = &[
+    "scenario",
+    "seed",
+    "requests",
+    "ok",
+    "failed",
+    "rejected",
+    "misrouted",
+    "forwarded",
+    "conflicts",
+    "lost_writes",
+    "divergent_keys",
+    "stale_reads",
+    "rpo_s",
+    "rpo_writes",
+    "rto_s",
+    "p50_ms",
+    "p99_ms",
+    "p999_ms",
+    "repl_lag_p99_ms",
+    "repl_lag_max_ms",
+    "events",
+    "read_p50_ms",
+    "read_p99_ms",
+    "read_p999_ms",
+    "write_p50_ms",
+    "write_p99_ms",
+    "write_p999_ms",
+    "in_flight_at_end",
+    "queue_full",
+    "guard_rejected",
+];
+
+pub const TIMESERIES_COLUMNS: &[&str] = &[
+    "t_s",
+    "dc",
+    "requests",
+    "ok",
+    "failed",
+    "rejected",
+    "misrouted",
+    "conflicts",
+    "repl_lag_p99_ms",
+    "utilisation",
+    "forwarded",
+];
+
+pub const DCS_COLUMNS: &[&str] = &[
+    "dc",
+    "servers",
+    "served",
+    "ok",
+    "rejected",
+    "misrouted",
+    "utilisation",
+];
+
+pub const PERF_COLUMNS: &[&str] = &[
+    "scenario",
+    "seed",
+    "wall_s",
+    "events",
+    "events_per_s",
+    "requests",
+    "requests_per_s",
+    "simulated_s",
+    "peak_rss_mb",
+];
+
+fn ms3(ns: u64) -> String {
+    format!("{:.3}", time::ms(ns))
+}
+
+/// A latency quantile in milliseconds ("" when nothing was recorded).
+fn quantile_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> String {
+    if h.is_empty() {
+        String::new()
+    } else {
+        ms3(h.value_at_quantile(q))
+    }
+}
+
+/// The `summary.csv` row of a run, as strings in `SUMMARY_COLUMNS` order.
+pub fn summary_row(o: &Outcome) -> Vec<String> {
+    let t = &o.metrics.totals;
+    let all = o.metrics.latency_all();
+    let kind = |k: Kind| &o.metrics.latency[k as usize];
+    let mut row = vec![
+        o.scenario.clone(),
+        o.seed.to_string(),
+        t.requests.to_string(),
+        t.ok.to_string(),
+        t.failed.to_string(),
+        t.rejected.to_string(),
+        t.misrouted.to_string(),
+        t.forwarded.to_string(),
+        t.conflicts.to_string(),
+        t.lost_writes.to_string(),
+        t.divergent_keys.to_string(),
+        t.stale_reads.to_string(),
+        "0.000".into(), // rpo_s: no failures are simulated yet
+        "0".into(),     // rpo_writes
+        "0.000".into(), // rto_s
+        quantile_ms(&all, 0.50),
+        quantile_ms(&all, 0.99),
+        quantile_ms(&all, 0.999),
+        "0.000".into(), // repl_lag_p99_ms: replication is not simulated yet
+        "0.000".into(), // repl_lag_max_ms
+        o.events.to_string(),
+    ];
+    for k in Kind::ALL {
+        for q in [0.50, 0.99, 0.999] {
+            row.push(quantile_ms(kind(k), q));
+        }
+    }
+    row.push(t.in_flight_at_end.to_string());
+    row.push(t.queue_full.to_string());
+    row.push(t.guard_rejected.to_string());
+    row
+}
+
+fn utilisation(busy_ns: u64, servers: Option<u32>, span_ns: u64) -> String {
+    match servers {
+        Some(s) if span_ns > 0 => format!("{:.4}", busy_ns as f64 / (s as f64 * span_ns as f64)),
+        _ => String::new(),
+    }
+}
+
+/// Writes CSV rows into `dir/name` through a temporary file and a rename.
+pub fn write_csv(
+    dir: &Path,
+    name: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<PathBuf> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(std::io::Error::other)?;
+    for r in rows {
+        w.write_record(r).map_err(std::io::Error::other)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    write_atomic(dir, name, &bytes)
+}
+
+/// Writes `bytes` to `dir/name` completely or not at all.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// Writes `summary.csv`, `timeseries.csv` and `dcs.csv` of a run.
+pub fn write_run(dir: &Path, o: &Outcome) -> std::io::Result<Vec<PathBuf>> {
+    let m = &o.metrics;
+    let mut written = vec![write_csv(
+        dir,
+        "summary.csv",
+        SUMMARY_COLUMNS,
+        &[summary_row(o)],
+    )?];
+    let mut rows = Vec::with_capacity(m.n_buckets * m.n_dcs);
+    for b in 0..m.n_buckets {
+        let start = b as u64 * m.bucket_ns;
+        if start >= o.end.ns() && b > 0 {
+            break;
+        }
+        let span = m.bucket_ns.min(o.end.ns().saturating_sub(start)).max(1);
+        for d in 0..m.n_dcs {
+            let r = m.row(b, d);
+            rows.push(vec![
+                format!("{:.3}", start as f64 / NS_PER_S as f64),
+                o.dc_names[d].clone(),
+                r.requests.to_string(),
+                r.ok.to_string(),
+                r.failed.to_string(),
+                r.rejected.to_string(),
+                r.misrouted.to_string(),
+                r.conflicts.to_string(),
+                "0.000".into(),
+                utilisation(r.busy_ns, o.servers[d], span),
+                r.forwarded.to_string(),
+            ]);
+        }
+    }
+    written.push(write_csv(dir, "timeseries.csv", TIMESERIES_COLUMNS, &rows)?);
+    let dcs: Vec<Vec<String>> = (0..m.n_dcs)
+        .map(|d| {
+            let t = &m.dcs[d];
+            vec![
+                o.dc_names[d].clone(),
+                o.servers[d].map_or_else(|| "unlimited".to_string(), |s| s.to_string()),
+                t.served.to_string(),
+                t.ok.to_string(),
+                t.rejected.to_string(),
+                t.misrouted.to_string(),
+                utilisation(t.busy_ns, o.servers[d], o.traffic_end.ns()),
+            ]
+        })
+        .collect();
+    written.push(write_csv(dir, "dcs.csv", DCS_COLUMNS, &dcs)?);
+    Ok(written)
+}
+
+/// How fast the simulator ran: the one output that differs between runs.
+pub struct Perf {
+    pub wall_s: f64,
+    pub peak_rss_mb: Option<f64>,
+}
+
+pub fn perf_row(o: &Outcome, p: &Perf) -> Vec<String> {
+    let wall = p.wall_s.max(1e-9);
+    vec![
+        o.scenario.clone(),
+        o.seed.to_string(),
+        format!("{:.3}", p.wall_s),
+        o.events.to_string(),
+        format!("{:.0}", o.events as f64 / wall),
+        o.metrics.totals.requests.to_string(),
+        format!("{:.0}", o.metrics.totals.requests as f64 / wall),
+        format!("{:.3}", o.end.as_secs_f64()),
+        p.peak_rss_mb
+            .map_or_else(String::new, |m| format!("{m:.1}")),
+    ]
+}
+
+pub fn write_perf(dir: &Path, o: &Outcome, p: &Perf) -> std::io::Result<PathBuf> {
+    write_csv(dir, "perf.csv", PERF_COLUMNS, &[perf_row(o, p)])
+}
+
+/// Peak resident memory of this process (Linux), in MiB.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

@@ -1,0 +1,439 @@
+//! The scenario as a tree of values that remember where they were written:
+//! a span in the file, or the `--set` override they came from. Every later
+//! error message points back through these locations.
+
+use std::fmt;
+
+use toml::de::{DeTable, DeValue};
+
+/// Where a value came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A byte range of the scenario file.
+    File { start: usize, end: usize },
+    /// The `--set` override with this index.
+    Set(usize),
+    /// Not written anywhere (an implied table).
+    Nowhere,
+}
+
+#[derive(Clone, Debug)]
+pub enum Val {
+    Str(String),
+    /// Integers are kept wide so that out-of-range input is reported, not wrapped.
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+    Datetime(String),
+    Array(Vec<Node>),
+    Table(Table),
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub val: Val,
+    pub at: Origin,
+}
+
+/// A table's entries in the order the parser gives them.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub entries: Vec<(String, Origin, Node)>,
+}
+
+impl Table {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, n)| n)
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, n)| n)
+    }
+
+    fn set(&mut self, key: &str, at: Origin, node: Node) {
+        match self.get_mut(key) {
+            Some(slot) => *slot = node,
+            None => self.entries.push((key.to_string(), at, node)),
+        }
+    }
+}
+
+impl Val {
+    /// The TOML name of the value's type, for "expected ..., found ..." messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Val::Str(_) => "a string",
+            Val::Int(_) => "an integer",
+            Val::Float(_) => "a float",
+            Val::Bool(_) => "a boolean",
+            Val::Datetime(_) => "a date-time",
+            Val::Array(_) => "an array",
+            Val::Table(_) => "a table",
+        }
+    }
+}
+
+/// The text the locations point into: the file and the overrides.
+pub struct Sources {
+    pub path: String,
+    pub text: String,
+    pub sets: Vec<String>,
+    line_starts: Vec<usize>,
+}
+
+impl Sources {
+    pub fn new(path: impl Into<String>, text: impl Into<String>, sets: Vec<String>) -> Self {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Sources {
+            path: path.into(),
+            text,
+            sets,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset of the file.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        let col = self.text[start..offset].chars().count() + 1;
+        (line + 1, col)
+    }
+
+    /// `path:line:col`, or `--set KEY=VALUE`, for a message.
+    pub fn describe(&self, at: Origin) -> String {
+        match at {
+            Origin::File { start, .. } => {
+                let (line, col) = self.line_col(start);
+                format!("{}:{line}:{col}", self.path)
+            }
+            Origin::Set(i) => format!("--set {}", self.sets.get(i).map_or("?", String::as_str)),
+            Origin::Nowhere => self.path.clone(),
+        }
+    }
+}
+
+/// A problem found while reading a scenario; `key` is the dotted path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub at: Origin,
+    pub key: String,
+    pub message: String,
+}
+
+/// A located, human-readable problem: `file:line:col: key: message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub location: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.location, self.message)
+        } else {
+            write!(f, "{}: `{}`: {}", self.location, self.key, self.message)
+        }
+    }
+}
+
+impl Sources {
+    pub fn diagnose(&self, p: &Problem) -> Diagnostic {
+        let (line, column) = match p.at {
+            Origin::File { start, .. } => {
+                let (l, c) = self.line_col(start);
+                (Some(l), Some(c))
+            }
+            _ => (None, None),
+        };
+        Diagnostic {
+            location: self.describe(p.at),
+            line,
+            column,
+            key: p.key.clone(),
+            message: p.message.clone(),
+        }
+    }
+}
+
+fn convert(
+    value: &DeValue<'_>,
+    at: Origin,
+    shift: usize,
+    set: Option<usize>,
+) -> Result<Node, String> {
+    let origin = |span: std::ops::Range<usize>| match set {
+        Some(i) => Origin::Set(i),
+        None => Origin::File {
+            start: span.start + shift,
+            end: span.end + shift,
+        },
+    };
+    let val = match value {
+        DeValue::String(s) => Val::Str(s.to_string()),
+        DeValue::Integer(i) => {
+            let digits = i.as_str();
+            match i128::from_str_radix(digits, i.radix()) {
+                Ok(v) => Val::Int(v),
+                Err(_) => return Err(format!("the integer {digits} is far too large")),
+            }
+        }
+        DeValue::Float(f) => {
+            let text = f.as_str();
+            let v: f64 = text
+                .replace('_', "")
+                .parse()
+                .map_err(|_| format!("cannot read the float {text}"))?;
+            Val::Float(v)
+        }
+        DeValue::Boolean(b) => Val::Bool(*b),
+        DeValue::Datetime(d) => Val::Datetime(d.to_string()),
+        DeValue::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                out.push(convert(item.get_ref(), origin(item.span()), shift, set)?);
+            }
+            Val::Array(out)
+        }
+        DeValue::Table(t) => Val::Table(convert_table(t, shift, set)?),
+    };
+    Ok(Node { val, at })
+}
+
+fn convert_table(t: &DeTable<'_>, shift: usize, set: Option<usize>) -> Result<Table, String> {
+    let mut entries = Vec::with_capacity(t.len());
+    for (k, v) in t.iter() {
+        let (kat, vat) = match set {
+            Some(i) => (Origin::Set(i), Origin::Set(i)),
+            None => (
+                Origin::File {
+                    start: k.span().start + shift,
+                    end: k.span().end + shift,
+                },
+                Origin::File {
+                    start: v.span().start + shift,
+                    end: v.span().end + shift,
+                },
+            ),
+        };
+        entries.push((
+            k.get_ref().to_string(),
+            kat,
+            convert(v.get_ref(), vat, shift, set)?,
+        ));
+    }
+    Ok(Table { entries })
+}
+
+/// Parses the scenario text into a located tree. A syntax error becomes a
+/// problem at its position.
+pub fn parse(text: &str) -> Result<Table, Problem> {
+    let doc = DeTable::parse(text).map_err(|e| {
+        let at = e.span().map_or(Origin::Nowhere, |s| Origin::File {
+            start: s.start,
+            end: s.end,
+        });
+        Problem {
+            at,
+            key: String::new(),
+            message: format!("TOML syntax error: {}", e.message().trim()),
+        }
+    })?;
+    convert_table(doc.get_ref(), 0, None).map_err(|message| Problem {
+        at: Origin::File {
+            start: doc.span().start,
+            end: doc.span().end,
+        },
+        key: String::new(),
+        message,
+    })
+}
+
+/// Applies the override `KEY=VALUE` (the `index`-th `--set`) to the tree.
+///
+/// `VALUE` is read as a TOML value when it is one (`1000`, `false`,
+/// `{ bj = "0-49" }`) and as a plain string otherwise (`quorum`, `5s`).
+/// In `KEY`, a segment after an array of tables picks an element by its
+/// `name` (`datacenter.bj.servers`) or by its index (`fault.0.at`).
+pub fn apply_set(root: &mut Table, index: usize, spec: &str) -> Result<(), Problem> {
+    let fail = |key: &str, message: String| Problem {
+        at: Origin::Set(index),
+        key: key.to_string(),
+        message,
+    };
+    let Some((key, raw)) = spec.split_once('=') else {
+        return Err(fail(
+            "",
+            "expected KEY=VALUE, such as replication.mode=quorum".into(),
+        ));
+    };
+    let key = key.trim();
+    let raw = raw.trim();
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(fail(key, "the key is empty or has an empty segment".into()));
+    }
+    let at = Origin::Set(index);
+    let node = match DeValue::parse(raw) {
+        Ok(v) => convert(v.get_ref(), at, 0, Some(index)).map_err(|m| fail(key, m))?,
+        Err(_) => Node {
+            val: Val::Str(raw.to_string()),
+            at,
+        },
+    };
+    let segments: Vec<&str> = key.split('.').collect();
+    set_path(root, &segments, node, &mut String::new()).map_err(|m| fail(key, m))
+}
+
+/// Puts `node` at `segs` below `table`, creating tables on the way.
+fn set_path(
+    table: &mut Table,
+    segs: &[&str],
+    node: Node,
+    walked: &mut String,
+) -> Result<(), String> {
+    let Some((seg, rest)) = segs.split_first() else {
+        return Ok(());
+    };
+    if rest.is_empty() {
+        table.set(seg, node.at, node);
+        return Ok(());
+    }
+    if !walked.is_empty() {
+        walked.push('.');
+    }
+    walked.push_str(seg);
+    if table.get(seg).is_none() {
+        let empty = Node {
+            val: Val::Table(Table::default()),
+            at: node.at,
+        };
+        table.set(seg, node.at, empty);
+    }
+    let next = table.get_mut(seg).expect("present: inserted above");
+    match &mut next.val {
+        Val::Table(t) => set_path(t, rest, node, walked),
+        Val::Array(items) => {
+            let (pick, below) = rest.split_first().expect("rest is not empty");
+            let pos = match pick.parse::<usize>() {
+                Ok(n) if n < items.len() => n,
+                Ok(n) => {
+                    return Err(format!(
+                        "`{walked}` has {} elements; index {n} is out of range",
+                        items.len()
+                    ));
+                }
+                Err(_) => match items
+                    .iter()
+                    .position(|n| element_name(n).as_deref() == Some(*pick))
+                {
+                    Some(p) => p,
+                    None => {
+                        let names: Vec<String> = items.iter().filter_map(element_name).collect();
+                        return Err(format!(
+                            "no element of `{walked}` is named \"{pick}\"; known: {}",
+                            names.join(", ")
+                        ));
+                    }
+                },
+            };
+            if below.is_empty() {
+                return Err(format!(
+                    "name a key inside `{walked}.{pick}`, such as `{walked}.{pick}.name`"
+                ));
+            }
+            walked.push('.');
+            walked.push_str(pick);
+            match &mut items[pos].val {
+                Val::Table(t) => set_path(t, below, node, walked),
+                other => Err(format!("`{walked}` is {}, not a table", other.type_name())),
+            }
+        }
+        other => Err(format!("`{walked}` is {}, not a table", other.type_name())),
+    }
+}
+
+fn element_name(n: &Node) -> Option<String> {
+    match &n.val {
+        Val::Table(t) => match t.get("name").map(|n| &n.val) {
+            Some(Val::Str(s)) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_line_and_column() {
+        let src = Sources::new("s.toml", "a = 1\n  b = 2\n", vec![]);
+        assert_eq!(src.line_col(0), (1, 1));
+        assert_eq!(src.line_col(8), (2, 3));
+        let t = parse(&src.text).unwrap();
+        let b = t.get("b").unwrap();
+        assert_eq!(src.describe(b.at), "s.toml:2:7");
+    }
+
+    #[test]
+    fn set_overrides_nested_and_array_elements() {
+        let mut t = parse(
+            "[simulation]\nduration = \"1s\"\n[[datacenter]]\nname = \"bj\"\n[[datacenter]]\nname = \"sh\"\n",
+        )
+        .unwrap();
+        apply_set(&mut t, 0, "simulation.duration=5s").unwrap();
+        apply_set(&mut t, 1, "datacenter.sh.servers=4").unwrap();
+        apply_set(&mut t, 2, "replication.mode=quorum").unwrap();
+        apply_set(&mut t, 3, "datacenter.0.region=north").unwrap();
+        let Val::Table(sim) = &t.get("simulation").unwrap().val else {
+            panic!()
+        };
+        assert!(matches!(&sim.get("duration").unwrap().val, Val::Str(s) if s == "5s"));
+        let Val::Array(dcs) = &t.get("datacenter").unwrap().val else {
+            panic!()
+        };
+        let Val::Table(sh) = &dcs[1].val else {
+            panic!()
+        };
+        assert!(matches!(sh.get("servers").unwrap().val, Val::Int(4)));
+        let Val::Table(bj) = &dcs[0].val else {
+            panic!()
+        };
+        assert!(matches!(&bj.get("region").unwrap().val, Val::Str(s) if s == "north"));
+        let Val::Table(r) = &t.get("replication").unwrap().val else {
+            panic!()
+        };
+        assert_eq!(r.get("mode").unwrap().at, Origin::Set(2));
+    }
+
+    #[test]
+    fn set_names_unknown_elements() {
+        let mut t = parse("[[datacenter]]\nname = \"bj\"\n").unwrap();
+        let e = apply_set(&mut t, 0, "datacenter.xx.servers=4").unwrap_err();
+        assert!(e.message.contains("known: bj"), "{}", e.message);
+        let e = apply_set(&mut t, 0, "nonsense").unwrap_err();
+        assert!(e.message.contains("KEY=VALUE"));
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_position() {
+        let e = parse("a = 1\nb = = 2\n").unwrap_err();
+        assert!(matches!(e.at, Origin::File { .. }));
+        assert!(e.message.contains("syntax"));
+    }
+}
