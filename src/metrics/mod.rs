@@ -18,6 +18,12 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_max(MAX_LATENCY, SIGFIG).expect("valid histogram bounds")
 }
 
+/// A histogram for replication lag: microsecond resolution keeps it small
+/// (one per stream, one per DC for the time series).
+pub fn new_lag_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1_000, MAX_LATENCY, SIGFIG).expect("valid histogram bounds")
+}
+
 /// Kinds of request, for per-kind latency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -55,6 +61,12 @@ pub struct Totals {
     pub queue_full: u64,
     /// Writes refused by a write guard (in `rejected`).
     pub guard_rejected: u64,
+    /// Requests that failed because no live path led where they had to go.
+    pub unreachable: u64,
+    /// Writes that failed because their remote acks did not come in time.
+    pub ack_timeouts: u64,
+    /// Replicated writes applied at a destination (one per write and DC).
+    pub replicated: u64,
 }
 
 /// One time bucket of one DC.
@@ -71,6 +83,8 @@ pub struct BucketRow {
     pub conflicts: u64,
     /// Server-busy nanoseconds.
     pub busy_ns: u64,
+    /// p99 of the replication lag of writes applied here in this bucket.
+    pub repl_lag_p99_ns: u64,
 }
 
 /// Per-DC totals.
@@ -82,6 +96,23 @@ pub struct DcTotals {
     pub misrouted: u64,
     pub rejected: u64,
     pub busy_ns: u64,
+    pub stale_reads: u64,
+    pub reads: u64,
+}
+
+/// Lag of one replication stream.
+#[derive(Clone, Debug)]
+pub struct StreamLag {
+    pub src: DcId,
+    pub dst: DcId,
+    pub lag: Histogram<u64>,
+}
+
+/// The p99 of the bucket being filled, per DC; finished buckets keep only
+/// the number, so memory stays fixed.
+struct RollingP99 {
+    bucket: usize,
+    hist: Histogram<u64>,
 }
 
 pub struct Metrics {
@@ -92,6 +123,10 @@ pub struct Metrics {
     pub bucket_ns: Nanos,
     pub n_dcs: usize,
     pub n_buckets: usize,
+    /// Per stream, in (source, destination) order; created on first use.
+    pub streams: Vec<Option<StreamLag>>,
+    pub lag_all: Histogram<u64>,
+    rolling: Vec<RollingP99>,
 }
 
 impl Metrics {
@@ -106,6 +141,51 @@ impl Metrics {
             bucket_ns,
             n_dcs,
             n_buckets,
+            streams: vec![None; n_dcs * n_dcs],
+            lag_all: new_lag_histogram(),
+            rolling: (0..n_dcs)
+                .map(|_| RollingP99 {
+                    bucket: 0,
+                    hist: new_lag_histogram(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Records the lag of a write applied at `dst` at `now`.
+    #[inline]
+    pub fn record_lag(&mut self, src: DcId, dst: DcId, now: SimTime, lag: Nanos) {
+        let lag = lag.max(1_000);
+        self.lag_all.saturating_record(lag);
+        self.streams[src.idx() * self.n_dcs + dst.idx()]
+            .get_or_insert_with(|| StreamLag {
+                src,
+                dst,
+                lag: new_lag_histogram(),
+            })
+            .lag
+            .saturating_record(lag);
+        let b = ((now.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
+        if self.rolling[dst.idx()].bucket != b {
+            self.flush_lag(dst.idx());
+            self.rolling[dst.idx()].bucket = b;
+        }
+        self.rolling[dst.idx()].hist.saturating_record(lag);
+    }
+
+    fn flush_lag(&mut self, dc: usize) {
+        let r = &mut self.rolling[dc];
+        if !r.hist.is_empty() {
+            self.buckets[r.bucket * self.n_dcs + dc].repl_lag_p99_ns =
+                r.hist.value_at_quantile(0.99);
+            r.hist.reset();
+        }
+    }
+
+    /// Closes the time series: the last buckets' lag quantiles.
+    pub fn close(&mut self) {
+        for dc in 0..self.n_dcs {
+            self.flush_lag(dc);
         }
     }
 

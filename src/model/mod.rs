@@ -6,12 +6,16 @@
 //! - `sharding`: key → shard, placement (shard → first owner);
 //! - `routing`: table copies, routers and write guards;
 //! - `datacenter`: servers and waiting rooms;
-//! - `storage`: each DC's copy of every key.
+//! - `storage`: each DC's copy of every key, conflict detection and resolution;
+//! - `replication`: per-(source, destination) streams pulling from each DC's log;
+//! - `faults`: the fault timeline, stalled streams and clock offsets.
 //!
 //! The model reads a validated `Config` and writes into `metrics`; it never
 //! formats output.
 
 pub mod datacenter;
+pub mod faults;
+pub mod replication;
 pub mod routing;
 pub mod sharding;
 pub mod storage;
@@ -70,7 +74,7 @@ pub fn run_with_progress(cfg: &Config, progress: &mut dyn FnMut(f64)) -> Outcome
             break;
         }
     }
-    world.finish();
+    events += world.settle(&mut queue);
     Outcome {
         scenario: cfg.name.clone(),
         seed: cfg.seed,

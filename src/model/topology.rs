@@ -2,9 +2,9 @@
 //!
 //! Links form an undirected petgraph graph; each direction of a link draws
 //! its latency from its own stream. Two DCs without a direct link talk over
-//! the shortest path by median latency, computed once when the world is
-//! built (and again whenever the set of live links changes, once faults
-//! exist).
+//! the shortest live path by median latency (times any slow-down), computed
+//! when the world is built and again whenever a link goes down, comes back
+//! or changes speed.
 
 use petgraph::algo::bellman_ford;
 use petgraph::graph::{NodeIndex, UnGraph};
@@ -24,67 +24,113 @@ struct Direction {
     rng: ComponentRng,
 }
 
+struct Link {
+    a: usize,
+    b: usize,
+    median: Nanos,
+    /// Faults holding the link down (link_down, partitions); 0: up.
+    down: u32,
+    /// Product of the active slow-downs.
+    factor: f64,
+}
+
 pub struct Topology {
     n: usize,
+    links: Vec<Link>,
     directions: Vec<Direction>,
-    /// Hops of the path from `src` to `dst`: `hops[offsets[src * n + dst]..offsets[src * n + dst + 1]]`.
+    /// Hops of the path from `src` to `dst`: `hops[offsets[k]..offsets[k + 1]]`, `k = src * n + dst`.
     hops: Vec<LinkDir>,
     offsets: Vec<u32>,
-    /// Median one-way latency of each path, for ranking.
+    reachable: Vec<bool>,
+    /// Median one-way latency of each current path, for ranking.
     medians: Vec<Nanos>,
 }
 
 impl Topology {
     pub fn new(cfg: &Config) -> Topology {
-        let n = cfg.datacenters.len();
         let mut directions = Vec::with_capacity(cfg.links.len() * 2);
-        let mut graph = UnGraph::<(), f64>::with_capacity(n, cfg.links.len());
-        let nodes: Vec<NodeIndex> = (0..n).map(|_| graph.add_node(())).collect();
         for (i, l) in cfg.links.iter().enumerate() {
             for dir in 0..2u32 {
-                let id = 2 * i as u32 + dir;
                 directions.push(Direction {
                     latency: l.latency.clone(),
-                    rng: stream(cfg.seed, streams::link_direction(id)),
+                    rng: stream(cfg.seed, streams::link_direction(2 * i as u32 + dir)),
                 });
             }
-            graph.add_edge(
-                nodes[l.a.idx()],
-                nodes[l.b.idx()],
-                l.latency.median() as f64,
-            );
         }
-        let mut hops = Vec::new();
-        let mut offsets = Vec::with_capacity(n * n + 1);
-        let mut medians = vec![0; n * n];
-        offsets.push(0);
+        let n = cfg.datacenters.len();
+        let mut t = Topology {
+            n,
+            links: cfg
+                .links
+                .iter()
+                .map(|l| Link {
+                    a: l.a.idx(),
+                    b: l.b.idx(),
+                    median: l.latency.median(),
+                    down: 0,
+                    factor: 1.0,
+                })
+                .collect(),
+            directions,
+            hops: Vec::new(),
+            offsets: Vec::with_capacity(n * n + 1),
+            reachable: vec![false; n * n],
+            medians: vec![0; n * n],
+        };
+        t.recompute();
+        t
+    }
+
+    /// Recomputes every shortest path over the live links.
+    fn recompute(&mut self) {
+        let n = self.n;
+        let mut graph = UnGraph::<(), f64>::with_capacity(n, self.links.len());
+        let nodes: Vec<NodeIndex> = (0..n).map(|_| graph.add_node(())).collect();
+        let mut edge_link = Vec::new();
+        for (i, l) in self.links.iter().enumerate() {
+            if l.down == 0 {
+                graph.add_edge(nodes[l.a], nodes[l.b], l.median as f64 * l.factor);
+                edge_link.push(i);
+            }
+        }
+        self.hops.clear();
+        self.offsets.clear();
+        self.offsets.push(0);
         for src in 0..n {
             let paths = bellman_ford(&graph, nodes[src]).expect("latencies are never negative");
             for dst in 0..n {
-                // Walk back from dst to src, then reverse into src→dst hops.
-                let start = hops.len();
+                let k = src * n + dst;
+                let start = self.hops.len();
                 let mut at = nodes[dst];
+                let mut ok = true;
                 while at != nodes[src] {
                     let Some(prev) = paths.predecessors[at.index()] else {
-                        break; // unreachable: validation refuses disconnected topologies
+                        ok = false;
+                        break;
                     };
-                    hops.push(direction(cfg, prev.index(), at.index()));
+                    let edge = graph
+                        .find_edge(prev, at)
+                        .expect("a predecessor is a neighbour");
+                    let link = edge_link[edge.index()];
+                    let forward = self.links[link].a == prev.index();
+                    self.hops
+                        .push(LinkDir(2 * link as u32 + u32::from(!forward)));
                     at = prev;
                 }
-                hops[start..].reverse();
-                medians[src * n + dst] = hops[start..]
+                if !ok {
+                    self.hops.truncate(start);
+                }
+                self.hops[start..].reverse();
+                self.reachable[k] = ok;
+                self.medians[k] = self.hops[start..]
                     .iter()
-                    .map(|h| cfg.links[(h.0 / 2) as usize].latency.median())
+                    .map(|h| {
+                        let l = &self.links[(h.0 / 2) as usize];
+                        (l.median as f64 * l.factor) as Nanos
+                    })
                     .sum();
-                offsets.push(hops.len() as u32);
+                self.offsets.push(self.hops.len() as u32);
             }
-        }
-        Topology {
-            n,
-            directions,
-            hops,
-            offsets,
-            medians,
         }
     }
 
@@ -96,8 +142,15 @@ impl Topology {
         self.n == 0
     }
 
+    /// Whether a message from `src` can reach `dst` now.
+    #[inline]
+    pub fn reachable(&self, src: DcId, dst: DcId) -> bool {
+        self.reachable[src.idx() * self.n + dst.idx()]
+    }
+
     /// Draws the one-way latency of a message from `src` to `dst` along the
-    /// current shortest path, each hop drawn on its own.
+    /// current shortest path, each hop drawn on its own. Callers check
+    /// `reachable` first; an unreachable pair gives 0.
     #[inline]
     pub fn sample(&mut self, src: DcId, dst: DcId) -> Nanos {
         let k = src.idx() * self.n + dst.idx();
@@ -105,12 +158,18 @@ impl Topology {
         let mut total = 0;
         for h in &self.hops[a..b] {
             let d = &mut self.directions[h.0 as usize];
-            total += d.latency.sample(&mut d.rng);
+            let v = d.latency.sample(&mut d.rng);
+            let factor = self.links[(h.0 / 2) as usize].factor;
+            total += if factor == 1.0 {
+                v
+            } else {
+                (v as f64 * factor).round() as Nanos
+            };
         }
         total
     }
 
-    /// Median one-way latency from `src` to `dst`.
+    /// Median one-way latency from `src` to `dst` on the current path.
     pub fn median(&self, src: DcId, dst: DcId) -> Nanos {
         self.medians[src.idx() * self.n + dst.idx()]
     }
@@ -120,15 +179,55 @@ impl Topology {
         let k = src.idx() * self.n + dst.idx();
         (self.offsets[k + 1] - self.offsets[k]) as usize
     }
-}
 
-/// The direction id of the link between DCs `from` and `to`.
-fn direction(cfg: &Config, from: usize, to: usize) -> LinkDir {
-    let (i, l) = cfg
-        .links
-        .iter()
-        .enumerate()
-        .find(|(_, l)| (l.a.idx(), l.b.idx()) == (from, to) || (l.a.idx(), l.b.idx()) == (to, from))
-        .expect("a path hop is a link of the scenario");
-    LinkDir(2 * i as u32 + u32::from(l.a.idx() != from))
+    /// The link between two DCs, if the scenario has one.
+    fn link_between(&self, a: DcId, b: DcId) -> Option<usize> {
+        self.links
+            .iter()
+            .position(|l| (l.a, l.b) == (a.idx(), b.idx()) || (l.a, l.b) == (b.idx(), a.idx()))
+    }
+
+    /// Takes the link between `a` and `b` down (`up = false`) or brings it
+    /// back. Faults stack: a link is up when no fault holds it down.
+    pub fn set_link(&mut self, a: DcId, b: DcId, up: bool) {
+        if let Some(i) = self.link_between(a, b) {
+            let l = &mut self.links[i];
+            if up {
+                l.down = l.down.saturating_sub(1);
+            } else {
+                l.down += 1;
+            }
+            self.recompute();
+        }
+    }
+
+    /// Cuts (or heals) every link between DCs of different groups.
+    pub fn set_partition(&mut self, groups: &[Vec<DcId>], up: bool) {
+        let group_of = |d: usize| groups.iter().position(|g| g.iter().any(|x| x.idx() == d));
+        for l in &mut self.links {
+            let (ga, gb) = (group_of(l.a), group_of(l.b));
+            // DCs in no group stay connected to everyone.
+            if ga.is_some() && gb.is_some() && ga != gb {
+                if up {
+                    l.down = l.down.saturating_sub(1);
+                } else {
+                    l.down += 1;
+                }
+            }
+        }
+        self.recompute();
+    }
+
+    /// Multiplies (or divides back) the latency of the link between `a` and `b`.
+    pub fn slow_link(&mut self, a: DcId, b: DcId, factor: f64, on: bool) {
+        if let Some(i) = self.link_between(a, b) {
+            let l = &mut self.links[i];
+            if on {
+                l.factor *= factor;
+            } else {
+                l.factor /= factor;
+            }
+            self.recompute();
+        }
+    }
 }

@@ -42,6 +42,9 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "in_flight_at_end",
     "queue_full",
     "guard_rejected",
+    "unreachable",
+    "ack_timeouts",
+    "replicated",
 ];
 
 pub const TIMESERIES_COLUMNS: &[&str] = &[
@@ -66,6 +69,17 @@ pub const DCS_COLUMNS: &[&str] = &[
     "rejected",
     "misrouted",
     "utilisation",
+    "reads",
+    "stale_reads",
+];
+
+pub const STREAMS_COLUMNS: &[&str] = &[
+    "from",
+    "to",
+    "applied",
+    "lag_p50_ms",
+    "lag_p99_ms",
+    "lag_max_ms",
 ];
 
 pub const PERF_COLUMNS: &[&str] = &[
@@ -95,8 +109,9 @@ fn quantile_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> String {
 
 /// The `summary.csv` row of a run, as strings in `SUMMARY_COLUMNS` order.
 pub fn summary_row(o: &Outcome) -> Vec<String> {
-    let t = &o.metrics.totals;
-    let all = o.metrics.latency_all();
+    let m = &o.metrics;
+    let t = &m.totals;
+    let all = m.latency_all();
     let kind = |k: Kind| &o.metrics.latency[k as usize];
     let mut row = vec![
         o.scenario.clone(),
@@ -117,8 +132,12 @@ pub fn summary_row(o: &Outcome) -> Vec<String> {
         quantile_ms(&all, 0.50),
         quantile_ms(&all, 0.99),
         quantile_ms(&all, 0.999),
-        "0.000".into(), // repl_lag_p99_ms: replication is not simulated yet
-        "0.000".into(), // repl_lag_max_ms
+        quantile_ms(&m.lag_all, 0.99),
+        if m.lag_all.is_empty() {
+            String::new()
+        } else {
+            ms3(m.lag_all.max())
+        },
         o.events.to_string(),
     ];
     for k in Kind::ALL {
@@ -129,6 +148,9 @@ pub fn summary_row(o: &Outcome) -> Vec<String> {
     row.push(t.in_flight_at_end.to_string());
     row.push(t.queue_full.to_string());
     row.push(t.guard_rejected.to_string());
+    row.push(t.unreachable.to_string());
+    row.push(t.ack_timeouts.to_string());
+    row.push(t.replicated.to_string());
     row
 }
 
@@ -171,7 +193,7 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Pat
     Ok(path)
 }
 
-/// Writes `summary.csv`, `timeseries.csv` and `dcs.csv` of a run.
+/// Writes `summary.csv`, `timeseries.csv`, `dcs.csv` and `streams.csv` of a run.
 pub fn write_run(dir: &Path, o: &Outcome) -> std::io::Result<Vec<PathBuf>> {
     let m = &o.metrics;
     let mut written = vec![write_csv(
@@ -198,7 +220,7 @@ pub fn write_run(dir: &Path, o: &Outcome) -> std::io::Result<Vec<PathBuf>> {
                 r.rejected.to_string(),
                 r.misrouted.to_string(),
                 r.conflicts.to_string(),
-                "0.000".into(),
+                ms3(r.repl_lag_p99_ns),
                 utilisation(r.busy_ns, o.servers[d], span),
                 r.forwarded.to_string(),
             ]);
@@ -216,10 +238,28 @@ pub fn write_run(dir: &Path, o: &Outcome) -> std::io::Result<Vec<PathBuf>> {
                 t.rejected.to_string(),
                 t.misrouted.to_string(),
                 utilisation(t.busy_ns, o.servers[d], o.traffic_end.ns()),
+                t.reads.to_string(),
+                t.stale_reads.to_string(),
             ]
         })
         .collect();
     written.push(write_csv(dir, "dcs.csv", DCS_COLUMNS, &dcs)?);
+    let streams: Vec<Vec<String>> = m
+        .streams
+        .iter()
+        .flatten()
+        .map(|s| {
+            vec![
+                o.dc_names[s.src.idx()].clone(),
+                o.dc_names[s.dst.idx()].clone(),
+                s.lag.len().to_string(),
+                quantile_ms(&s.lag, 0.5),
+                quantile_ms(&s.lag, 0.99),
+                ms3(s.lag.max()),
+            ]
+        })
+        .collect();
+    written.push(write_csv(dir, "streams.csv", STREAMS_COLUMNS, &streams)?);
     Ok(written)
 }
 

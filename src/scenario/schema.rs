@@ -18,6 +18,10 @@ const MAX_RATE: f64 = 1e8;
 const MAX_SHARDS: i128 = 1_000_000;
 const MAX_SERVERS: i128 = 1_000_000;
 const MAX_QUEUE: i128 = 1_000_000_000;
+/// Every DC keeps every key with a version vector of one entry per DC
+/// (`model::storage`: 14 + 4 × DCs bytes a copy); a keyspace whose state
+/// would pass this is refused rather than left to abort the run.
+const MAX_STATE_BYTES: u128 = 16 << 30;
 
 /// Defaults, with the reason each was chosen.
 mod default {
@@ -99,6 +103,10 @@ const DISTS: &[&str] = &[
     "empirical",
 ];
 
+/// Where a problem of the file as a whole (a missing section) is shown: its
+/// first line, so that the message still has a `file:line:col` to jump to.
+const FILE_START: Origin = Origin::File { start: 0, end: 0 };
+
 /// Collects problems while reading.
 struct Ctx {
     problems: Vec<Problem>,
@@ -165,14 +173,25 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// The known name nearest to a typo, if it is near enough to be a typo.
+/// The known name nearest to a typo, if it is near enough to be a typo:
+/// one edit in three characters, at least one, and never the whole name
+/// (so "gz" does not suggest "bj").
 fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (strsim::damerau_levenshtein(word, k), *k))
-        .filter(|&(d, k)| d <= 2.max(k.len() / 3))
+        .filter(|&(d, k)| d <= 1.max(k.len() / 3) && d < k.len().min(word.len()))
         .min()
         .map(|(_, k)| k)
+}
+
+/// A number as a person would write it: `1e300`, not three hundred zeros.
+fn show(v: f64) -> String {
+    if v != 0.0 && (v.abs() >= 1e15 || v.abs() < 1e-6) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
 }
 
 // --- scalar readers: each reports its own problem and returns None ---------
@@ -247,11 +266,49 @@ fn int(cx: &mut Ctx, n: &Node, key: &str, min: i128, max: i128) -> Option<i128> 
             );
             None
         }
+        Val::HugeInt(ref digits) => {
+            cx.err(
+                n.at,
+                key,
+                format!("{digits} is out of range: expected an integer from {min} to {max}"),
+            );
+            None
+        }
         Val::Float(f) if f.fract() == 0.0 && f >= min as f64 && f <= max as f64 => Some(f as i128),
+        Val::Float(f) if f.fract() == 0.0 || !f.is_finite() => {
+            cx.err(
+                n.at,
+                key,
+                format!(
+                    "{} is out of range: expected an integer from {min} to {max}",
+                    show(f)
+                ),
+            );
+            None
+        }
+        Val::Float(f) => {
+            cx.err(
+                n.at,
+                key,
+                format!(
+                    "expected a whole number (an integer from {min} to {max}), found {}",
+                    show(f)
+                ),
+            );
+            None
+        }
         _ => {
             cx.expected(n, key, &format!("an integer from {min} to {max}"));
             None
         }
+    }
+}
+
+/// The number as the file wrote it, for messages.
+fn written(n: &Node, v: f64) -> String {
+    match &n.val {
+        Val::HugeInt(digits) => digits.clone(),
+        _ => show(v),
     }
 }
 
@@ -260,6 +317,8 @@ fn number(cx: &mut Ctx, n: &Node, key: &str, min: f64, max: f64, open_min: bool)
     let v = match n.val {
         Val::Int(v) => v as f64,
         Val::Float(f) => f,
+        // Beyond i128 is beyond every bound below; the range check reports it.
+        Val::HugeInt(_) => f64::INFINITY,
         _ => {
             cx.expected(n, key, "a number");
             return None;
@@ -271,7 +330,12 @@ fn number(cx: &mut Ctx, n: &Node, key: &str, min: f64, max: f64, open_min: bool)
         cx.err(
             n.at,
             key,
-            format!("{v} is out of range: expected a number {low} {min} and at most {max}"),
+            format!(
+                "{} is out of range: expected a number {low} {} and at most {}",
+                written(n, v),
+                show(min),
+                show(max)
+            ),
         );
         return None;
     }
@@ -282,6 +346,7 @@ fn probability(cx: &mut Ctx, n: &Node, key: &str) -> Option<f64> {
     let v = match n.val {
         Val::Int(i) => i as f64,
         Val::Float(f) => f,
+        Val::HugeInt(_) => f64::INFINITY,
         _ => {
             cx.expected(n, key, "a fraction from 0 to 1");
             return None;
@@ -291,7 +356,10 @@ fn probability(cx: &mut Ctx, n: &Node, key: &str) -> Option<f64> {
         cx.err(
             n.at,
             key,
-            format!("{v} is not a fraction: expected a number from 0 to 1"),
+            format!(
+                "{} is not a fraction: expected a number from 0 to 1",
+                written(n, v)
+            ),
         );
         return None;
     }
@@ -367,7 +435,7 @@ fn dist(cx: &mut Ctx, n: &Node, key: &str) -> Option<Dist> {
     let Some(kind_node) = t.get("dist") else {
         cx.err(
             n.at,
-            key,
+            &join(key, "dist"),
             format!(
                 "a distribution table needs `dist`, one of: {}",
                 quoted(DISTS)
@@ -390,8 +458,8 @@ fn dist(cx: &mut Ctx, n: &Node, key: &str) -> Option<Dist> {
         if v.is_none() {
             cx.err(
                 n.at,
-                key,
-                format!("a \"{}\" distribution needs `{k}`", DISTS[kind]),
+                &join(key, k),
+                format!("required: a \"{}\" distribution needs `{k}`", DISTS[kind]),
             );
         }
         v
@@ -439,7 +507,11 @@ fn dist(cx: &mut Ctx, n: &Node, key: &str) -> Option<Dist> {
     match result {
         Ok(d) => Some(d),
         Err(m) => {
-            cx.err(n.at, key, m);
+            cx.err(
+                n.at,
+                key,
+                format!("not a valid \"{}\" distribution: {m}", DISTS[kind]),
+            );
             None
         }
     }
@@ -478,24 +550,39 @@ struct DcNames<'a>(Vec<&'a str>);
 
 impl DcNames<'_> {
     fn find(&self, cx: &mut Ctx, n: &Node, key: &str) -> Option<DcId> {
+        self.find_or(cx, n, key, None)
+    }
+
+    /// A datacenter name, or the word `also` (returned as `None` with no
+    /// problem reported) where a key accepts one besides the names.
+    fn find_or(&self, cx: &mut Ctx, n: &Node, key: &str, also: Option<&str>) -> Option<DcId> {
         let s = string(cx, n, key)?;
-        match self.0.iter().position(|d| *d == s) {
-            Some(i) => Some(DcId(i as u16)),
-            None => {
-                let hint = closest(s, &self.0)
-                    .map(|c| format!(" (did you mean \"{c}\"?)"))
-                    .unwrap_or_default();
-                cx.err(
-                    n.at,
-                    key,
-                    format!(
-                        "unknown datacenter \"{s}\"{hint}; known: {}",
-                        self.0.join(", ")
-                    ),
-                );
-                None
-            }
+        if let Some(i) = self.0.iter().position(|d| *d == s) {
+            return Some(DcId(i as u16));
         }
+        // With no datacenter named, every reference would fail: the missing
+        // datacenters are reported once, where they are read.
+        if self.0.is_empty() || also == Some(s) {
+            return None;
+        }
+        let mut known: Vec<&str> = also.into_iter().collect();
+        known.extend(&self.0);
+        let hint = closest(s, &known)
+            .map(|c| format!(" (did you mean \"{c}\"?)"))
+            .unwrap_or_default();
+        let expected = match also {
+            Some(word) => format!(
+                "expected \"{word}\" or a datacenter name: {}",
+                self.0.join(", ")
+            ),
+            None => format!("known: {}", self.0.join(", ")),
+        };
+        cx.err(
+            n.at,
+            key,
+            format!("unknown datacenter \"{s}\"{hint}; {expected}"),
+        );
+        None
     }
 
     /// `between = ["a", "b"]`: two different DCs.
@@ -519,7 +606,14 @@ impl DcNames<'_> {
         let b = self.find(cx, &items[1], key);
         let (a, b) = (a?, b?);
         if a == b {
-            cx.err(n.at, key, "the two ends are the same datacenter");
+            cx.err(
+                n.at,
+                key,
+                format!(
+                    "expected two different datacenters, found \"{}\" twice",
+                    self.0[a.idx()]
+                ),
+            );
             return None;
         }
         Some((a, b))
@@ -581,6 +675,13 @@ pub fn read(src: &Sources, stem: &str) -> Result<Config, Vec<Problem>> {
             if cx.problems.is_empty() {
                 cx.err(Origin::Nowhere, "", "the scenario is not valid");
             }
+            // Sections are read in a fixed order; the user reads the file
+            // top to bottom.
+            cx.problems.sort_by_key(|p| match p.at {
+                Origin::File { start, .. } => (0, start),
+                Origin::Set(i) => (1, i),
+                Origin::Nowhere => (2, 0),
+            });
             Err(cx.problems)
         }
     }
@@ -590,21 +691,26 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     cx.check_keys(root, "", TOP);
     let empty = Node {
         val: Val::Table(Table::default()),
-        at: Origin::Nowhere,
+        at: FILE_START,
     };
     let section = |k: &str| root.get(k).unwrap_or(&empty);
     let sim = read_simulation(cx, section("simulation"), stem);
+    let before = cx.problems.len();
     let dcs = read_datacenters(cx, root.get("datacenter"));
     let names = DcNames(dcs.iter().map(|d| d.name.as_str()).collect());
     let links = read_links(cx, root.get("link"), &names);
-    check_connected(
-        cx,
-        &dcs,
-        &links,
-        root.get("link").or(root.get("datacenter")),
-    );
+    // A misspelt or broken link already has its message; checking the graph
+    // without it would only add a second message for the same mistake.
+    if cx.problems.len() == before
+        && let Some(dc_node) = root.get("datacenter")
+    {
+        check_connected(cx, &dcs, &links, dc_node);
+    }
     let regions = read_regions(cx, root.get("region"), &names);
     let workload = read_workload(cx, section("workload"));
+    if let Some(w) = &workload {
+        check_state_size(cx, w, dcs.len(), section("workload"));
+    }
     let sharding = read_sharding(cx, section("sharding"), &names, &dcs, &regions);
     let routing = read_routing(cx, section("routing"));
     let replication = read_replication(cx, section("replication"));
@@ -673,7 +779,7 @@ fn read_simulation(cx: &mut Ctx, n: &Node, stem: &str) -> Option<Sim> {
 fn read_datacenters(cx: &mut Ctx, n: Option<&Node>) -> Vec<DcConfig> {
     let Some(n) = n else {
         cx.err(
-            Origin::Nowhere,
+            FILE_START,
             "datacenter",
             "the scenario has no [[datacenter]]: at least one is required",
         );
@@ -744,12 +850,15 @@ fn read_datacenters(cx: &mut Ctx, n: Option<&Node>) -> Vec<DcConfig> {
         let skew = t
             .get("clock_skew")
             .map(|v| signed_duration(cx, v, &join(&path, "clock_skew")));
-        let (Some(name), Some(region)) = (name, region) else {
+        // A datacenter whose name is readable stays in the list even when
+        // another of its keys is wrong, so that references to it resolve and
+        // only the real problem is reported (the Config is refused anyway).
+        let Some(name) = name else {
             continue;
         };
         out.push(DcConfig {
             name,
-            region,
+            region: region.unwrap_or_default(),
             servers: servers.flatten().map(|v| v as u32),
             service_time: service.flatten().unwrap_or(Dist::Const(0)),
             queue: queue.flatten().map(|v| v as u32),
@@ -799,7 +908,11 @@ fn read_links(cx: &mut Ctx, n: Option<&Node>, names: &DcNames) -> Vec<LinkConfig
             cx.err(
                 t.get("between").map_or(item.at, |v| v.at),
                 &join(&path, "between"),
-                "these two datacenters are already linked",
+                format!(
+                    "\"{}\" and \"{}\" are already joined by an earlier [[link]]; expected one link per pair",
+                    names.0[a.idx()],
+                    names.0[b.idx()]
+                ),
             );
             continue;
         }
@@ -808,29 +921,43 @@ fn read_links(cx: &mut Ctx, n: Option<&Node>, names: &DcNames) -> Vec<LinkConfig
     out
 }
 
-fn check_connected(cx: &mut Ctx, dcs: &[DcConfig], links: &[LinkConfig], at: Option<&Node>) {
+/// Every datacenter must reach the first one over links: one message per
+/// group cut off, at the group's first datacenter. Called only when every
+/// datacenter and link was read, so `dcs[i]` is element `i` of `dc_node`.
+fn check_connected(cx: &mut Ctx, dcs: &[DcConfig], links: &[LinkConfig], dc_node: &Node) {
     if dcs.len() < 2 {
         return;
     }
     let mut uf = UnionFind::<usize>::new(dcs.len());
     for l in links {
-        if l.a.idx() < dcs.len() && l.b.idx() < dcs.len() {
-            uf.union(l.a.idx(), l.b.idx());
-        }
+        uf.union(l.a.idx(), l.b.idx());
     }
-    let root = uf.find(0);
-    let cut: Vec<&str> = (1..dcs.len())
-        .filter(|&i| uf.find(i) != root)
-        .map(|i| dcs[i].name.as_str())
-        .collect();
-    if !cut.is_empty() {
+    let group = |root: usize| -> Vec<&str> {
+        dcs.iter()
+            .enumerate()
+            .filter(|&(i, _)| uf.find(i) == root)
+            .map(|(_, d)| d.name.as_str())
+            .collect()
+    };
+    let main = group(uf.find(0));
+    let mut reported = vec![uf.find(0)];
+    let items: Vec<&Node> = match &dc_node.val {
+        Val::Array(items) => items.iter().collect(),
+        _ => vec![dc_node],
+    };
+    for (i, item) in items.iter().enumerate().take(dcs.len()) {
+        let root = uf.find(i);
+        if reported.contains(&root) {
+            continue;
+        }
+        reported.push(root);
         cx.err(
-            at.map_or(Origin::Nowhere, |n| n.at),
-            "link",
+            item.at,
+            &element_key("datacenter", i, item),
             format!(
-                "the datacenters are not connected: no path of links from \"{}\" to {}; add [[link]] entries",
-                dcs[0].name,
-                quoted(&cut)
+                "not connected: no path of links joins {} to {}; expected a [[link]] between the two groups",
+                quoted(&group(root)),
+                quoted(&main)
             ),
         );
     }
@@ -839,7 +966,7 @@ fn check_connected(cx: &mut Ctx, dcs: &[DcConfig], links: &[LinkConfig], at: Opt
 fn read_regions(cx: &mut Ctx, n: Option<&Node>, names: &DcNames) -> Vec<RegionConfig> {
     let Some(n) = n else {
         cx.err(
-            Origin::Nowhere,
+            FILE_START,
             "region",
             "the scenario has no [[region]] of users: at least one is required",
         );
@@ -1030,6 +1157,29 @@ fn read_workload(cx: &mut Ctx, n: &Node) -> Option<WorkloadConfig> {
     })
 }
 
+/// Refuses a keyspace whose replicas would not fit in memory.
+fn check_state_size(cx: &mut Ctx, w: &WorkloadConfig, dcs: usize, section: &Node) {
+    let copies = (w.keys as u128 + w.global_keys as u128) * dcs as u128;
+    let bytes = copies * (14 + 4 * dcs as u128);
+    if bytes > MAX_STATE_BYTES {
+        let at = match &section.val {
+            Val::Table(t) => t.get("keys").map_or(section.at, |k| k.at),
+            _ => section.at,
+        };
+        cx.err(
+            at,
+            "workload.keys",
+            format!(
+                "{} keys (and {} global keys) in each of {dcs} datacenters need about {} GiB of replica state; expected at most {} GiB: choose fewer keys",
+                w.keys,
+                w.global_keys,
+                bytes >> 30,
+                MAX_STATE_BYTES >> 30
+            ),
+        );
+    }
+}
+
 fn read_sharding(
     cx: &mut Ctx,
     n: &Node,
@@ -1119,7 +1269,11 @@ fn read_placement_table(cx: &mut Ctx, v: &Node, names: &DcNames, shards: u32) ->
                 cx.err(
                     ranges.at,
                     &key,
-                    format!("shard {} is also given to \"{}\"", s.0, names.0[prev.idx()]),
+                    format!(
+                        "shard {} is given to both \"{}\" and \"{dc}\"; expected each shard given to one datacenter",
+                        s.0,
+                        names.0[prev.idx()]
+                    ),
                 );
                 ok = false;
                 break;
@@ -1137,12 +1291,19 @@ fn read_placement_table(cx: &mut Ctx, v: &Node, names: &DcNames, shards: u32) ->
         .map(|(i, _)| i)
         .collect();
     if let Some(&first) = missing.first() {
+        let which = if missing.len() == 1 {
+            format!("shard {first} has no owner")
+        } else {
+            format!(
+                "{} of {shards} shards have no owner (the first is shard {first})",
+                missing.len()
+            )
+        };
         cx.err(
             v.at,
             "sharding.placement",
             format!(
-                "{} of {shards} shards have no owner (the first is shard {first}); every shard from 0 to {} needs one",
-                missing.len(),
+                "{which}; expected every shard from 0 to {} given to one datacenter",
                 shards - 1
             ),
         );
@@ -1223,7 +1384,7 @@ fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConfig> {
         t,
         "replication",
         "mode",
-        mode != Some(ReplMode::Async),
+        mode.is_some_and(|m| m != ReplMode::Async),
         "replication modes other than \"async\"",
     );
     not_yet(
@@ -1231,7 +1392,7 @@ fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConfig> {
         t,
         "replication",
         "resolve",
-        resolve != Some(Resolve::Lww),
+        resolve.is_some_and(|r| r != Resolve::Lww),
         "conflict resolution other than \"lww\"",
     );
     not_yet(
@@ -1239,7 +1400,7 @@ fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConfig> {
         t,
         "replication",
         "apply_rate",
-        rate.is_some(),
+        rate.is_some_and(|r| r.is_some()),
         "a bounded replication apply rate",
     );
     Some(ReplicationConfig {
@@ -1278,7 +1439,9 @@ fn read_failover(cx: &mut Ctx, n: &Node, names: &DcNames) -> Option<FailoverConf
         None => Some(FailoverTarget::Nearest),
         Some(v) => match &v.val {
             Val::Str(s) if s == "nearest" => Some(FailoverTarget::Nearest),
-            _ => names.find(cx, v, "failover.target").map(FailoverTarget::Dc),
+            _ => names
+                .find_or(cx, v, "failover.target", Some("nearest"))
+                .map(FailoverTarget::Dc),
         },
     };
     let failback = t
@@ -1302,6 +1465,7 @@ fn read_faults(cx: &mut Ctx, n: Option<&Node>, names: &DcNames, shards: u32) -> 
     let mut out = Vec::new();
     for (i, item) in tables(cx, n, "fault").iter().enumerate() {
         let path = format!("fault.{i}");
+        let before = cx.problems.len();
         let Val::Table(t) = &item.val else {
             cx.expected(item, &path, "a table");
             continue;
@@ -1390,6 +1554,11 @@ fn read_faults(cx: &mut Ctx, n: Option<&Node>, names: &DcNames, shards: u32) -> 
         let Some(duration) = dur.map_or(Some(None), |d| d.map(Some)) else {
             continue;
         };
+        // Only a fault with nothing else wrong is refused for being unbuilt:
+        // one message per problem, not a second one for the same fault.
+        if cx.problems.len() > before {
+            continue;
+        }
         cx.err(
             t.get("kind").map_or(item.at, |v| v.at),
             &join(&path, "kind"),
@@ -1440,19 +1609,27 @@ fn read_groups(cx: &mut Ctx, n: &Node, names: &DcNames, key: &str) -> Option<Vec
         out.push(group);
     }
     if out.len() < 2 {
-        cx.err(n.at, key, "a partition needs at least two groups");
+        cx.err(
+            n.at,
+            key,
+            format!(
+                "expected at least two groups of datacenters, such as [[\"bj\"], [\"sh\"]]; found {}",
+                out.len()
+            ),
+        );
         return None;
     }
     Some(out)
 }
 
-/// Refuses, for now, a key whose behaviour is not built yet.
+/// Refuses, for now, a valid value whose behaviour is not built yet (an
+/// invalid one has its own message already).
 fn not_yet(cx: &mut Ctx, t: &Table, section: &str, key: &str, asked: bool, what: &str) {
     if asked && let Some(v) = t.get(key) {
         cx.err(
             v.at,
             &join(section, key),
-            format!("{what} is not supported yet in this version"),
+            format!("not supported yet in this version: {what}"),
         );
     }
 }

@@ -22,6 +22,9 @@ pub enum Val {
     Str(String),
     /// Integers are kept wide so that out-of-range input is reported, not wrapped.
     Int(i128),
+    /// An integer beyond even `i128`, kept as written so that the reader of
+    /// its key reports it as out of range, at its own line.
+    HugeInt(String),
     Float(f64),
     Bool(bool),
     Datetime(String),
@@ -69,7 +72,7 @@ impl Val {
     pub fn type_name(&self) -> &'static str {
         match self {
             Val::Str(_) => "a string",
-            Val::Int(_) => "an integer",
+            Val::Int(_) | Val::HugeInt(_) => "an integer",
             Val::Float(_) => "a float",
             Val::Bool(_) => "a boolean",
             Val::Datetime(_) => "a date-time",
@@ -170,97 +173,184 @@ impl Sources {
     }
 }
 
-fn convert(
-    value: &DeValue<'_>,
-    at: Origin,
-    shift: usize,
-    set: Option<usize>,
-) -> Result<Node, String> {
+fn convert(value: &DeValue<'_>, at: Origin, set: Option<usize>) -> Node {
     let origin = |span: std::ops::Range<usize>| match set {
         Some(i) => Origin::Set(i),
         None => Origin::File {
-            start: span.start + shift,
-            end: span.end + shift,
+            start: span.start,
+            end: span.end,
         },
     };
     let val = match value {
         DeValue::String(s) => Val::Str(s.to_string()),
-        DeValue::Integer(i) => {
-            let digits = i.as_str();
-            match i128::from_str_radix(digits, i.radix()) {
-                Ok(v) => Val::Int(v),
-                Err(_) => return Err(format!("the integer {digits} is far too large")),
-            }
-        }
-        DeValue::Float(f) => {
-            let text = f.as_str();
-            let v: f64 = text
-                .replace('_', "")
-                .parse()
-                .map_err(|_| format!("cannot read the float {text}"))?;
-            Val::Float(v)
-        }
+        DeValue::Integer(i) => match i128::from_str_radix(i.as_str(), i.radix()) {
+            Ok(v) => Val::Int(v),
+            Err(_) => Val::HugeInt(i.to_string()),
+        },
+        // The TOML parser has checked the syntax, so this parse succeeds; were
+        // it to fail, NaN is refused by every reader of a number.
+        DeValue::Float(f) => Val::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => Val::Bool(*b),
         DeValue::Datetime(d) => Val::Datetime(d.to_string()),
-        DeValue::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for item in items.iter() {
-                out.push(convert(item.get_ref(), origin(item.span()), shift, set)?);
-            }
-            Val::Array(out)
-        }
-        DeValue::Table(t) => Val::Table(convert_table(t, shift, set)?),
+        DeValue::Array(items) => Val::Array(
+            items
+                .iter()
+                .map(|item| convert(item.get_ref(), origin(item.span()), set))
+                .collect(),
+        ),
+        DeValue::Table(t) => Val::Table(convert_table(t, set)),
     };
-    Ok(Node { val, at })
+    Node { val, at }
 }
 
-fn convert_table(t: &DeTable<'_>, shift: usize, set: Option<usize>) -> Result<Table, String> {
-    let mut entries = Vec::with_capacity(t.len());
-    for (k, v) in t.iter() {
-        let (kat, vat) = match set {
-            Some(i) => (Origin::Set(i), Origin::Set(i)),
-            None => (
-                Origin::File {
-                    start: k.span().start + shift,
-                    end: k.span().end + shift,
-                },
-                Origin::File {
-                    start: v.span().start + shift,
-                    end: v.span().end + shift,
-                },
-            ),
-        };
-        entries.push((
-            k.get_ref().to_string(),
-            kat,
-            convert(v.get_ref(), vat, shift, set)?,
-        ));
-    }
-    Ok(Table { entries })
+fn convert_table(t: &DeTable<'_>, set: Option<usize>) -> Table {
+    let entries = t
+        .iter()
+        .map(|(k, v)| {
+            let (kat, vat) = match set {
+                Some(i) => (Origin::Set(i), Origin::Set(i)),
+                None => (
+                    Origin::File {
+                        start: k.span().start,
+                        end: k.span().end,
+                    },
+                    Origin::File {
+                        start: v.span().start,
+                        end: v.span().end,
+                    },
+                ),
+            };
+            (k.get_ref().to_string(), kat, convert(v.get_ref(), vat, set))
+        })
+        .collect();
+    Table { entries }
 }
 
 /// Parses the scenario text into a located tree. A syntax error becomes a
 /// problem at its position.
 pub fn parse(text: &str) -> Result<Table, Problem> {
-    let doc = DeTable::parse(text).map_err(|e| {
-        let at = e.span().map_or(Origin::Nowhere, |s| Origin::File {
-            start: s.start,
-            end: s.end,
-        });
-        Problem {
-            at,
+    let doc = DeTable::parse(text).map_err(|e| syntax_problem(text, &e))?;
+    Ok(convert_table(doc.get_ref(), None))
+}
+
+fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
+    let message = e.message().trim();
+    let Some(span) = e.span() else {
+        return Problem {
+            at: Origin::Nowhere,
             key: String::new(),
-            message: format!("TOML syntax error: {}", e.message().trim()),
-        }
-    })?;
-    convert_table(doc.get_ref(), 0, None).map_err(|message| Problem {
+            message: format!("TOML syntax error: {message}"),
+        };
+    };
+    // Inline tables, arrays and multi-line strings may span lines, so a
+    // missing `}`, `]` or `"""` is only noticed at the next table header or
+    // at the end of the file, far from the mistake: point at the opener.
+    if let Some((open, what)) = unclosed_before(text, span.start)
+        && runs_into_header_or_end(text, span.start)
+        && line_of(text, open) < line_of(text, span.start)
+    {
+        return Problem {
+            at: Origin::File {
+                start: open,
+                end: open + 1,
+            },
+            key: String::new(),
+            message: format!(
+                "TOML syntax error: {what} opened here is never closed (the parser gave up at line {}: {message})",
+                line_of(text, span.start)
+            ),
+        };
+    }
+    // The parser's "duplicate key" names neither the key nor that a table
+    // header counts as a key.
+    let message = match text.get(span.clone()) {
+        Some(name) if message == "duplicate key" && !name.trim().is_empty() => format!(
+            "duplicate key `{}`: expected each key and each [table] to be defined once",
+            name.trim()
+        ),
+        _ => message.to_string(),
+    };
+    Problem {
         at: Origin::File {
-            start: doc.span().start,
-            end: doc.span().end,
+            start: span.start,
+            end: span.end,
         },
         key: String::new(),
-        message,
+        message: format!("TOML syntax error: {message}"),
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Whether the error sits at a `[table]` header or after the last content.
+fn runs_into_header_or_end(text: &str, offset: usize) -> bool {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let rest = &text[line_start..];
+    rest.trim_start().starts_with('[') || text[offset..].trim().is_empty()
+}
+
+/// The innermost `{`, `[` or multi-line string still open at `offset`, by a
+/// scan that skips comments and strings: its offset and a description.
+fn unclosed_before(text: &str, offset: usize) -> Option<(usize, &'static str)> {
+    let bytes = &text.as_bytes()[..offset.min(text.len())];
+    let mut open: Vec<(usize, u8)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            q @ (b'"' | b'\'') => {
+                let triple = bytes[i..].starts_with(&[q, q, q]);
+                let start = i;
+                i = skip_string(bytes, i, q, triple);
+                if i >= bytes.len() && triple {
+                    return Some((start, "the multi-line string"));
+                }
+                continue;
+            }
+            c @ (b'{' | b'[') => open.push((i, c)),
+            b'}' | b']' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.last().map(|&(at, c)| {
+        (
+            at,
+            if c == b'{' {
+                "the inline table `{`"
+            } else {
+                "the array `[`"
+            },
+        )
     })
+}
+
+/// The offset just past the string that starts at `i` with quote `q`.
+fn skip_string(bytes: &[u8], i: usize, q: u8, triple: bool) -> usize {
+    let mut j = i + if triple { 3 } else { 1 };
+    while j < bytes.len() {
+        if q == b'"' && bytes[j] == b'\\' {
+            j += 2;
+            continue;
+        }
+        if triple && bytes[j..].starts_with(&[q, q, q]) {
+            return j + 3;
+        }
+        if !triple && (bytes[j] == q || bytes[j] == b'\n') {
+            return j + 1;
+        }
+        j += 1;
+    }
+    j
 }
 
 /// Applies the override `KEY=VALUE` (the `index`-th `--set`) to the tree.
@@ -288,7 +378,7 @@ pub fn apply_set(root: &mut Table, index: usize, spec: &str) -> Result<(), Probl
     }
     let at = Origin::Set(index);
     let node = match DeValue::parse(raw) {
-        Ok(v) => convert(v.get_ref(), at, 0, Some(index)).map_err(|m| fail(key, m))?,
+        Ok(v) => convert(v.get_ref(), at, Some(index)),
         Err(_) => Node {
             val: Val::Str(raw.to_string()),
             at,
@@ -317,6 +407,14 @@ fn set_path(
     }
     walked.push_str(seg);
     if table.get(seg).is_none() {
+        // `fault.0.at` with no [[fault]] in the file would build a table keyed
+        // "0"; an override changes elements, it cannot add them.
+        if rest.len() > 1 && rest[0].parse::<usize>().is_ok() {
+            return Err(format!(
+                "the scenario has no `{walked}`, so `{walked}.{}` does not exist; --set changes elements the file has, it cannot add them",
+                rest[0]
+            ));
+        }
         let empty = Node {
             val: Val::Table(Table::default()),
             at: node.at,
@@ -428,6 +526,28 @@ mod tests {
         assert!(e.message.contains("known: bj"), "{}", e.message);
         let e = apply_set(&mut t, 0, "nonsense").unwrap_err();
         assert!(e.message.contains("KEY=VALUE"));
+    }
+
+    #[test]
+    fn integers_beyond_i128_keep_their_place() {
+        let t = parse("a = 1\nb = 123456789012345678901234567890123456789012345\n").unwrap();
+        let b = t.get("b").unwrap();
+        assert!(matches!(&b.val, Val::HugeInt(d) if d.starts_with("1234")));
+        assert!(matches!(b.at, Origin::File { start: 10, .. }));
+    }
+
+    #[test]
+    fn an_unclosed_inline_table_is_shown_where_it_opens() {
+        let text = "[a]\nx = { b = 1, c = 2\n\n[d]\ny = 1\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.at, Origin::File { start: 8, end: 9 });
+        assert!(e.message.contains("never closed"), "{}", e.message);
+        // Brackets and quotes inside strings and comments do not count.
+        assert_eq!(
+            unclosed_before("a = \"{[\" # {\nb = [", 18),
+            Some((17, "the array `[`"))
+        );
+        assert_eq!(unclosed_before("a = '{'\n[t]\n", 12), None);
     }
 
     #[test]

@@ -1,0 +1,257 @@
+//! Replication streams.
+//!
+//! Every DC keeps a log of the writes it originated. For each other DC a
+//! stream pulls from that log in order: it ships an entry over the network
+//! (arriving no earlier than the entry before it, so one origin's writes are
+//! never reordered) and applies it at the destination at most `apply_rate`
+//! entries per second, so lag = network delay + queueing. Only each stream's
+//! head is in the kernel's queue, however many entries are in flight.
+//!
+//! A stream that cannot reach its destination is *blocked*: everything it
+//! has not applied yet goes back to the source's log and is shipped again,
+//! in order, when it unblocks. Nothing is lost or reordered; a log entry is
+//! dropped only once every stream has applied it.
+
+use std::collections::VecDeque;
+
+use super::storage::WriteRec;
+use crate::ids::DcId;
+use crate::time::{Nanos, SimTime};
+
+/// No client waits for this entry's acks.
+pub const NO_REQUEST: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+pub struct LogEntry {
+    pub write: WriteRec,
+    pub written: SimTime,
+    /// The request waiting for remote acks (and its generation), or `NO_REQUEST`.
+    pub req: u32,
+    pub generation: u32,
+    /// Whether the write has been found in conflict somewhere already.
+    pub conflicted: bool,
+}
+
+/// One DC's log of the writes it originated, from absolute index `base`.
+#[derive(Default)]
+struct Log {
+    base: u64,
+    entries: VecDeque<LogEntry>,
+    /// The entries' version vectors, `n` numbers each.
+    vvs: VecDeque<u32>,
+}
+
+impl Log {
+    fn end(&self) -> u64 {
+        self.base + self.entries.len() as u64
+    }
+}
+
+#[derive(Default)]
+struct Stream {
+    next_apply: u64,
+    next_ship: u64,
+    /// Arrival times of the entries `next_apply..next_ship`.
+    arrivals: VecDeque<SimTime>,
+    last_arrival: SimTime,
+    last_apply: Option<SimTime>,
+    blocked: bool,
+    /// Whether the head's apply is in the kernel's queue.
+    scheduled: bool,
+    /// Bumped when the stream is blocked, so that its pending apply is void.
+    epoch: u32,
+}
+
+/// A stream's apply to put in the kernel's queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApplyAt {
+    pub stream: u32,
+    pub epoch: u32,
+    pub at: SimTime,
+}
+
+pub struct Replication {
+    n: usize,
+    logs: Vec<Log>,
+    streams: Vec<Stream>,
+    /// Minimum time between two applies of one stream (`1 / apply_rate`).
+    gap: Nanos,
+    /// Holds the version vector `take_head` hands out.
+    scratch: Vec<u32>,
+}
+
+impl Replication {
+    pub fn new(n: usize, apply_rate: Option<f64>) -> Replication {
+        Replication {
+            n,
+            logs: (0..n).map(|_| Log::default()).collect(),
+            streams: (0..n * n).map(|_| Stream::default()).collect(),
+            gap: apply_rate.map_or(0, |r| (1e9 / r).round() as Nanos),
+            scratch: Vec::with_capacity(n),
+        }
+    }
+
+    #[inline]
+    pub fn stream_id(&self, src: DcId, dst: DcId) -> u32 {
+        (src.idx() * self.n + dst.idx()) as u32
+    }
+
+    #[inline]
+    pub fn ends(&self, stream: u32) -> (DcId, DcId) {
+        let s = stream as usize;
+        (DcId((s / self.n) as u16), DcId((s % self.n) as u16))
+    }
+
+    /// Appends a write to its origin's log; returns its absolute index.
+    #[inline]
+    pub fn append(&mut self, entry: LogEntry, vv: &[u32]) -> u64 {
+        let log = &mut self.logs[entry.write.origin.idx()];
+        log.entries.push_back(entry);
+        log.vvs.extend(vv.iter().copied());
+        log.end() - 1
+    }
+
+    pub fn is_blocked(&self, stream: u32) -> bool {
+        self.streams[stream as usize].blocked
+    }
+
+    /// Ships every entry of the source's log the stream has not shipped yet,
+    /// drawing each one's network delay from `delay`. Returns the head's
+    /// apply if it must be scheduled now.
+    #[inline]
+    pub fn ship(
+        &mut self,
+        stream: u32,
+        now: SimTime,
+        mut delay: impl FnMut() -> Nanos,
+    ) -> Option<ApplyAt> {
+        let (src, _) = self.ends(stream);
+        let end = self.logs[src.idx()].end();
+        let st = &mut self.streams[stream as usize];
+        if st.blocked {
+            return None;
+        }
+        while st.next_ship < end {
+            let arrival = now.after(delay()).max(st.last_arrival);
+            st.last_arrival = arrival;
+            st.arrivals.push_back(arrival);
+            st.next_ship += 1;
+        }
+        self.schedule_head(stream)
+    }
+
+    fn schedule_head(&mut self, stream: u32) -> Option<ApplyAt> {
+        let gap = self.gap;
+        let st = &mut self.streams[stream as usize];
+        if st.scheduled || st.blocked {
+            return None;
+        }
+        let arrival = *st.arrivals.front()?;
+        st.scheduled = true;
+        let at = st
+            .last_apply
+            .map_or(arrival, |last| arrival.max(last.after(gap)));
+        Some(ApplyAt {
+            stream,
+            epoch: st.epoch,
+            at,
+        })
+    }
+
+    /// Takes the head of the stream for applying at `now`, if the event that
+    /// asks is still valid. Returns the entry and its version vector.
+    #[inline]
+    pub fn take_head(
+        &mut self,
+        stream: u32,
+        epoch: u32,
+        now: SimTime,
+    ) -> Option<(LogEntry, &[u32])> {
+        let (src, _) = self.ends(stream);
+        let st = &mut self.streams[stream as usize];
+        if st.epoch != epoch || st.blocked || !st.scheduled {
+            return None;
+        }
+        st.scheduled = false;
+        st.arrivals.pop_front()?;
+        let index = st.next_apply;
+        st.next_apply += 1;
+        st.last_apply = Some(now);
+        let n = self.n;
+        let log = &self.logs[src.idx()];
+        let i = (index - log.base) as usize;
+        self.scratch.clear();
+        self.scratch.extend(log.vvs.range(i * n..(i + 1) * n));
+        Some((log.entries[i], &self.scratch))
+    }
+
+    /// After an apply: schedules the stream's next head, and drops log
+    /// entries every stream of the source has applied.
+    #[inline]
+    pub fn after_apply(&mut self, stream: u32) -> Option<ApplyAt> {
+        let (src, _) = self.ends(stream);
+        let n = self.n;
+        let row = src.idx() * n;
+        let applied = (0..n)
+            .filter(|&d| d != src.idx())
+            .map(|d| self.streams[row + d].next_apply)
+            .min()
+            .unwrap_or(u64::MAX);
+        let log = &mut self.logs[src.idx()];
+        while log.base < applied && !log.entries.is_empty() {
+            log.entries.pop_front();
+            log.vvs.drain(..n);
+            log.base += 1;
+        }
+        self.schedule_head(stream)
+    }
+
+    /// Marks a write's log entry as found in conflict; returns whether it
+    /// was already marked (a write counts as one conflict however many DCs
+    /// see it).
+    #[inline]
+    pub fn mark_conflicted(&mut self, src: DcId, index: u64) -> bool {
+        let log = &mut self.logs[src.idx()];
+        let e = &mut log.entries[(index - log.base) as usize];
+        std::mem::replace(&mut e.conflicted, true)
+    }
+
+    /// Absolute index of the stream's head (the next entry it applies).
+    pub fn head_index(&self, stream: u32) -> u64 {
+        self.streams[stream as usize].next_apply
+    }
+
+    /// Blocks or unblocks a stream. Blocking returns every unapplied entry
+    /// to the source's log; unblocking ships them again (through `ship`).
+    pub fn set_blocked(&mut self, stream: u32, blocked: bool) {
+        let st = &mut self.streams[stream as usize];
+        if st.blocked == blocked {
+            return;
+        }
+        st.blocked = blocked;
+        if blocked {
+            st.epoch = st.epoch.wrapping_add(1);
+            st.scheduled = false;
+            st.arrivals.clear();
+            st.next_ship = st.next_apply;
+            st.last_arrival = SimTime::ZERO;
+        }
+    }
+
+    /// Entries of `src`'s log that `dst` has not applied yet.
+    pub fn backlog(&self, src: DcId, dst: DcId) -> u64 {
+        let st = &self.streams[self.stream_id(src, dst) as usize];
+        self.logs[src.idx()].end() - st.next_apply
+    }
+
+    /// Whether every stream has applied everything.
+    pub fn is_idle(&self) -> bool {
+        (0..self.n).all(|s| {
+            (0..self.n).all(|d| s == d || self.backlog(DcId(s as u16), DcId(d as u16)) == 0)
+        })
+    }
+
+    pub fn n(&self) -> usize {
+        self.n
+    }
+}
