@@ -52,7 +52,10 @@ fn same_seed_gives_identical_files_and_another_seed_does_not() {
     run_into(&c, &["--seed", "12"]);
     let (fa, fb, fc) = (files(&a), files(&b), files(&c));
     let names: Vec<&str> = fa.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["dcs.csv", "streams.csv", "summary.csv", "timeseries.csv"]);
+    assert_eq!(
+        names,
+        ["dcs.csv", "streams.csv", "summary.csv", "timeseries.csv"]
+    );
     assert_eq!(fa, fb, "same seed, different bytes");
     for ((name, x), (_, y)) in fa.iter().zip(&fc) {
         assert_ne!(x, y, "{name} is the same under another seed");

@@ -75,3 +75,316 @@ fn local_reads_of_global_data_are_stale_at_the_rate_the_lag_implies() {
     assert!((o.metrics.lag_all.min() as f64 / 1e7 - 1.0).abs() < 0.001);
     assert!((o.metrics.lag_all.max() as f64 / 1e7 - 1.0).abs() < 0.001);
 }
+
+#[test]
+fn hot_key_written_at_both_dcs_conflicts_as_poisson_predicts() {
+    // One key, written at both DCs (serve_local, no guard), Poisson at
+    // λ = 10/s per DC, one-way delay d = 10 ms. A write conflicts iff the
+    // other DC wrote within the 2d window around it: 1 - exp(-2λd) = 0.1813.
+    // 100,000 writes; tolerance 5%.
+    let extra =
+        "writes = 1\nlocality = 0\n[routing]\non_wrong_dc = \"serve_local\"\nwrite_guard = false";
+    let text = two_dcs("10ms", 20.0, "5000s", extra).replace("keys = 1000", "keys = 1");
+    let o = run(&common::config(&text, &[]));
+    let t = o.metrics.totals;
+    let writes = o.metrics.latency[1].len() as f64;
+    let p = t.conflicts as f64 / writes;
+    let want = 1.0 - (-0.2f64).exp();
+    eprintln!("conflict fraction {p:.4} (closed form {want:.4}, {writes} writes); {t:?}");
+    assert!(
+        (p / want - 1.0).abs() < 0.05,
+        "conflict fraction {p:.4} vs {want:.4}"
+    );
+    // LWW with causal timestamps converges, and each conflict between two
+    // writes discards one of them.
+    assert_eq!(t.divergent_keys, 0);
+    assert!(t.lost_writes > 0 && t.lost_writes <= t.conflicts, "{t:?}");
+}
+
+/// Two DCs 10 ms apart, users at 0 ms, scripted requests only.
+fn scripted(requests: &str, extra: &str) -> String {
+    let base = two_dcs("10ms", 0.0, "1s", "").replace("keys = 1000", "keys = 10");
+    format!(
+        "{base}{extra}\n[routing]\non_wrong_dc = \"serve_local\"\nwrite_guard = false\n{requests}"
+    )
+}
+
+const CONFLICTING: &str = r#"
+[[request]]
+at = "0ms"
+region = "ra"
+key = 0
+write = true
+
+[[request]]
+at = "5ms"
+region = "rb"
+key = 0
+write = true
+
+[[request]]
+at = "100ms"
+region = "ra"
+key = 1
+write = true
+
+[[request]]
+at = "105ms"
+region = "rb"
+key = 1
+
+[[request]]
+at = "200ms"
+region = "rb"
+key = 1
+"#;
+
+#[test]
+fn hand_computed_conflict_loss_lag_and_staleness() {
+    // 0 ms: a writes key 0 (w1, ts 0); it reaches b at 10 ms.
+    // 5 ms: b writes key 0 (w2, ts 5 ms) on the initial value: concurrent.
+    // 10 ms: w1 reaches b, which holds w2: conflict; LWW keeps w2 (later).
+    // 15 ms: w2 reaches a, which holds w1: conflict; LWW picks w2.
+    // So: 2 conflicts, w1 (acknowledged) lost, both DCs end on w2.
+    // 100 ms: a writes key 1 (w3), at b by 110 ms: the read at b at 105 ms
+    // is stale, the one at 200 ms is not. Every lag is exactly 10 ms.
+    let o = run(&common::config(&scripted(CONFLICTING, ""), &[]));
+    let t = o.metrics.totals;
+    assert_eq!(t.requests, 5);
+    assert_eq!(t.ok, 5);
+    assert_eq!(t.conflicts, 2);
+    assert_eq!(t.lost_writes, 1);
+    assert_eq!(t.divergent_keys, 0);
+    assert_eq!(t.stale_reads, 1);
+    assert_eq!(t.replicated, 3);
+    assert_eq!(o.metrics.lag_all.len(), 3);
+    assert!((o.metrics.lag_all.min() as f64 / 1e7 - 1.0).abs() < 0.001);
+    assert!((o.metrics.lag_all.max() as f64 / 1e7 - 1.0).abs() < 0.001);
+}
+
+#[test]
+fn clock_skew_and_origin_priority_decide_which_write_survives() {
+    // The conflict above, then b reads key 0 at 500 ms. The newest write
+    // acknowledged before that read is w2 (at 5 ms), so the read is stale
+    // exactly when w2 was the write discarded:
+    // - plain LWW keeps w2 (ts 5 ms > 0): only the 105 ms read is stale;
+    // - b's clock 10 ms behind gives w2 ts -5 ms: w1 wins, 2 stale reads;
+    // - origin_priority with a listed first: w1 wins, 2 stale reads.
+    // Every variant has 2 conflicts, 1 lost write, and converges.
+    let read = "\n[[request]]\nat = \"500ms\"\nregion = \"rb\"\nkey = 0\n";
+    let text = scripted(&format!("{CONFLICTING}{read}"), "");
+    let skewed = text.replace(
+        "region = \"rb\"\n\n[[link]]",
+        "region = \"rb\"\nclock_skew = \"-10ms\"\n\n[[link]]",
+    );
+    assert_ne!(skewed, text);
+    let cases = [
+        (run(&common::config(&text, &[])), 1),
+        (run(&common::config(&skewed, &[])), 2),
+        (
+            run(&common::config(
+                &text,
+                &["replication.resolve=origin_priority"],
+            )),
+            2,
+        ),
+    ];
+    for (i, (o, stale)) in cases.iter().enumerate() {
+        let t = o.metrics.totals;
+        assert_eq!(
+            (t.conflicts, t.lost_writes, t.divergent_keys),
+            (2, 1, 0),
+            "case {i}"
+        );
+        assert_eq!(t.stale_reads, *stale, "case {i}");
+    }
+}
+
+#[test]
+fn sync_modes_wait_for_remote_applies() {
+    // One write at a; b applies it at 10 ms and its ack is back at 20 ms.
+    let one = "[[request]]\nat = \"0ms\"\nregion = \"ra\"\nkey = 3\nwrite = true\n";
+    for (mode, latency_ms) in [
+        ("async", 0.0),
+        ("semi_sync", 20.0),
+        ("quorum", 20.0),
+        ("sync", 20.0),
+    ] {
+        let o = run(&common::config(
+            &scripted(one, ""),
+            &[&format!("replication.mode={mode}")],
+        ));
+        let h = &o.metrics.latency[1];
+        assert_eq!(h.len(), 1, "{mode}");
+        assert!(
+            (h.max() as f64 / 1e6 - latency_ms).abs() < 0.05,
+            "{mode}: {} ns",
+            h.max()
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_ack_times_out_and_the_write_fails_but_replicates_later() {
+    // The link is down from 0 to 2 s; the sync write waits for b's ack,
+    // gives up after ack_timeout = 1 s (failed), and replicates when the
+    // link heals: b applies it at 2.01 s, lag 2.01 s. Not lost: it was never
+    // acknowledged, and it is in the final state anyway.
+    let one = "[[request]]\nat = \"0ms\"\nregion = \"ra\"\nkey = 3\nwrite = true\n";
+    let fault =
+        "\n[[fault]]\nkind = \"link_down\"\nbetween = [\"a\", \"b\"]\nat = \"0ms\"\nfor = \"2s\"\n";
+    let text =
+        scripted(&format!("{one}{fault}"), "").replace("duration = \"1s\"", "duration = \"3s\"");
+    let o = run(&common::config(
+        &text,
+        &["replication.mode=sync", "replication.ack_timeout=1s"],
+    ));
+    let t = o.metrics.totals;
+    assert_eq!((t.requests, t.failed, t.ack_timeouts), (1, 1, 1));
+    assert_eq!((t.replicated, t.lost_writes, t.divergent_keys), (1, 0, 0));
+    assert!((o.metrics.lag_all.max() as f64 / 2.01e9 - 1.0).abs() < 0.001);
+}
+
+#[test]
+fn a_bounded_apply_rate_queues_bursts() {
+    // Five writes at a at 0 ms, apply rate 100/s (one per 10 ms) at b: they
+    // arrive at 10 ms and apply at 10, 20, 30, 40, 50 ms.
+    let burst: String = (0..5)
+        .map(|k| format!("[[request]]\nat = \"0ms\"\nregion = \"ra\"\nkey = {k}\nwrite = true\n\n"))
+        .collect();
+    let o = run(&common::config(
+        &scripted(&burst, ""),
+        &["replication.apply_rate=100"],
+    ));
+    let lag = &o.metrics.lag_all;
+    assert_eq!(lag.len(), 5);
+    assert!((lag.min() as f64 / 1e7 - 1.0).abs() < 0.001);
+    assert!((lag.value_at_quantile(0.5) as f64 / 3e7 - 1.0).abs() < 0.001);
+    assert!((lag.max() as f64 / 5e7 - 1.0).abs() < 0.001);
+}
+
+#[test]
+fn a_link_cut_holds_the_stream_and_it_resumes_in_order() {
+    // The link is down from 50 to 150 ms: a's writes at 60 and 70 ms wait,
+    // are shipped again at 150 ms and applied at 160 ms: lags 100 and 90 ms.
+    // A slowed link (x3 from 300 ms) makes the write at 400 ms take 30 ms.
+    let reqs = "[[request]]\nat = \"60ms\"\nregion = \"ra\"\nkey = 1\nwrite = true\n\n[[request]]\nat = \"70ms\"\nregion = \"ra\"\nkey = 2\nwrite = true\n\n[[request]]\nat = \"400ms\"\nregion = \"ra\"\nkey = 3\nwrite = true\n";
+    let faults = "\n[[fault]]\nkind = \"link_down\"\nbetween = [\"a\", \"b\"]\nat = \"50ms\"\nfor = \"100ms\"\n\n[[fault]]\nkind = \"slow_link\"\nbetween = [\"a\", \"b\"]\nfactor = 3\nat = \"300ms\"\n";
+    let o = run(&common::config(
+        &scripted(&format!("{reqs}{faults}"), ""),
+        &[],
+    ));
+    let s = o.metrics.streams[1].as_ref().expect("stream a→b");
+    assert_eq!(s.lag.len(), 3);
+    let mut lags: Vec<u64> = s
+        .lag
+        .iter_recorded()
+        .map(|v| s.lag.highest_equivalent(v.value_iterated_to()))
+        .collect();
+    lags.sort_unstable();
+    let want = [30e6, 90e6, 100e6];
+    for (got, want) in lags.iter().zip(want) {
+        assert!((*got as f64 / want - 1.0).abs() < 0.002, "lags {lags:?}");
+    }
+}
+
+/// Three DCs 5 ms apart, users at 0 ms from their own DC, any DC writes any key.
+const THREE: &str = r#"
+[simulation]
+duration = "1s"
+drain = "2s"
+
+[[datacenter]]
+name = "a"
+region = "ra"
+
+[[datacenter]]
+name = "b"
+region = "rb"
+
+[[datacenter]]
+name = "c"
+region = "rc"
+
+[[link]]
+between = ["a", "b"]
+latency = "5ms"
+
+[[link]]
+between = ["a", "c"]
+latency = "5ms"
+
+[[link]]
+between = ["b", "c"]
+latency = "5ms"
+
+[[region]]
+name = "ra"
+users = 1
+latency = { a = "0ms" }
+
+[[region]]
+name = "rb"
+users = 1
+latency = { b = "0ms" }
+
+[[region]]
+name = "rc"
+users = 1
+latency = { c = "0ms" }
+
+[workload]
+keys = 1
+rate = 0
+
+[routing]
+on_wrong_dc = "serve_local"
+write_guard = false
+
+[[request]]
+at = "0ms"
+region = "ra"
+key = 0
+write = true
+
+[[request]]
+at = "1ms"
+region = "rb"
+key = 0
+write = true
+
+[[request]]
+at = "10ms"
+region = "rc"
+key = 0
+write = true
+
+[[fault]]
+kind = "replication_stall"
+from = "a"
+to = "b"
+at = "0ms"
+for = "100ms"
+"#;
+
+#[test]
+fn origin_priority_can_diverge_with_three_dcs_where_lww_converges() {
+    // a1 at a (0 ms); b2 at b (1 ms), concurrent; c1 at c (10 ms) after c
+    // applied a1, so c1 is based on a1. The stream a→b stalls until 100 ms,
+    // so b sees c1 before a1.
+    // origin_priority (a > b > c):
+    // - a: keeps a1 against b2 (6 ms), then c1 (15 ms) is based on a1: c1;
+    // - b: keeps b2 against c1 (15 ms), then a1 (105 ms) beats b2: a1;
+    // - c: keeps a1 against b2 (6 ms), then writes c1 on it: c1.
+    // The priority order and the causal order disagree, and replicas part.
+    // LWW with causal timestamps gives c1 (ts 10 ms) everywhere.
+    let prio = run(&common::config(
+        THREE,
+        &["replication.resolve=origin_priority"],
+    ));
+    assert_eq!(prio.metrics.totals.divergent_keys, 1);
+    let lww = run(&common::config(THREE, &[]));
+    assert_eq!(lww.metrics.totals.divergent_keys, 0);
+    // Under LWW, c1 survives; a1 is on its lineage, b2 is lost.
+    assert_eq!(lww.metrics.totals.lost_writes, 1);
+}

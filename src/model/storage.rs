@@ -7,8 +7,13 @@
 //! version vector is the value's own (the producing write's), never a merge,
 //! so a write discarded by conflict resolution is visibly not included.
 //!
+//! A value also carries its lineage depth: how many writes lie on the chain
+//! of `based_on` links that produced it. A write on that chain survives in
+//! the value (later writers read it); one off the chain was discarded by
+//! conflict resolution or never arrived: the basis of `lost_writes`.
+//!
 //! Memory per key and DC: 2 (origin) + 8 (timestamp) + 4 (own write count)
-//! + 4 × DCs (version vector) bytes.
+//! + 4 (depth) + 4 × DCs (version vector) bytes.
 
 use crate::ids::DcId;
 use crate::scenario::Resolve;
@@ -40,6 +45,8 @@ pub struct WriteRec {
     /// timestamp so that a write always sorts after what it overwrote.
     pub ts: i64,
     pub based_on: VersionId,
+    /// Writes on this write's lineage, itself included.
+    pub depth: u32,
 }
 
 /// What applying a replicated write did.
@@ -61,10 +68,15 @@ pub struct Storage {
     origin: Vec<u16>,
     ts: Vec<i64>,
     own: Vec<u32>,
+    depth: Vec<u32>,
     vv: Vec<u32>,
     resolve: Resolve,
     /// Each DC's rank when DCs are sorted by name: LWW's tie-break.
     name_rank: Vec<u16>,
+    /// Debug builds check that replication never reorders one origin's
+    /// writes to a key: `[dc][key][origin]`, the last sequence number received.
+    #[cfg(debug_assertions)]
+    received: Vec<u32>,
 }
 
 impl Storage {
@@ -84,9 +96,12 @@ impl Storage {
             origin: vec![NONE; n_dcs * keys],
             ts: vec![i64::MIN; n_dcs * keys],
             own: vec![0; n_dcs * keys],
+            depth: vec![0; n_dcs * keys],
             vv: vec![0; n_dcs * keys * n_dcs],
             resolve,
             name_rank,
+            #[cfg(debug_assertions)]
+            received: vec![0; n_dcs * keys * n_dcs],
         }
     }
 
@@ -121,6 +136,11 @@ impl Storage {
         self.vv[self.slot(dc, key) * self.n + origin.idx()] >= seq
     }
 
+    /// Writes on the lineage of `dc`'s current value of `key`.
+    pub fn depth(&self, dc: DcId, key: u32) -> u32 {
+        self.depth[self.slot(dc, key)]
+    }
+
     /// Writes `origin` has made to `key` so far.
     pub fn own_writes(&self, origin: DcId, key: u32) -> u32 {
         self.own[self.slot(origin, key)]
@@ -134,8 +154,10 @@ impl Storage {
         let ts = clock.max(self.ts[s].saturating_add(1));
         self.own[s] += 1;
         let seq = self.own[s];
+        let depth = self.depth[s] + 1;
         self.origin[s] = dc.0;
         self.ts[s] = ts;
+        self.depth[s] = depth;
         self.vv[s * self.n + dc.idx()] = seq;
         WriteRec {
             key,
@@ -143,6 +165,7 @@ impl Storage {
             seq,
             ts,
             based_on,
+            depth,
         }
     }
 
@@ -151,6 +174,19 @@ impl Storage {
     pub fn apply_remote(&mut self, dc: DcId, w: &WriteRec, vv: &[u32]) -> Applied {
         let s = self.slot(dc, w.key);
         let n = self.n;
+        #[cfg(debug_assertions)]
+        {
+            let last = &mut self.received[s * n + w.origin.idx()];
+            assert!(
+                w.seq > *last,
+                "replication reordered {}'s writes to key {}: {} after {}",
+                w.origin.0,
+                w.key,
+                w.seq,
+                last
+            );
+            *last = w.seq;
+        }
         if self.vv[s * n + w.origin.idx()] >= w.seq {
             return Applied::Stale;
         }
@@ -165,6 +201,7 @@ impl Storage {
         if outcome != Applied::ConflictLost {
             self.origin[s] = w.origin.0;
             self.ts[s] = w.ts;
+            self.depth[s] = w.depth;
             self.vv[s * n..s * n + n].copy_from_slice(vv);
         }
         outcome

@@ -111,7 +111,13 @@ impl HomeRegions {
     /// The home region of a user.
     #[inline]
     pub fn region_of(&self, user: u32) -> RegionId {
-        let u = mix(user as u64 ^ REGION_SALT) >> 11;
+        self.by_share(mix(user as u64 ^ REGION_SALT))
+    }
+
+    /// The region a uniform 64-bit draw falls in, by the regions' shares.
+    #[inline]
+    pub fn by_share(&self, draw: u64) -> RegionId {
+        let u = draw >> 11;
         let i = self.thresholds.partition_point(|&t| t <= u);
         RegionId(i.min(self.thresholds.len() - 1) as u16)
     }
@@ -120,7 +126,8 @@ impl HomeRegions {
 pub struct Workload {
     arrivals: ComponentRng,
     content: ComponentRng,
-    gap: Exp<f64>,
+    /// `None` when the rate is 0 (scripted requests only).
+    gap: Option<Exp<f64>>,
     users: Popular,
     global_keys: Popular,
     homes: HomeRegions,
@@ -128,6 +135,8 @@ pub struct Workload {
     global_threshold: u64,
     write_threshold: u64,
     global_write_threshold: u64,
+    /// Requests not from the user's home region (1 - locality).
+    roaming_threshold: u64,
 }
 
 fn threshold(p: f64) -> u64 {
@@ -144,21 +153,28 @@ impl Workload {
         Workload {
             arrivals: stream(cfg.seed, streams::ARRIVALS),
             content: stream(cfg.seed, streams::REQUESTS),
-            gap: Exp::new(w.rate / NS_PER_S as f64).expect("rate validated above 0"),
+            gap: (w.rate > 0.0)
+                .then(|| Exp::new(w.rate / NS_PER_S as f64).expect("rate validated positive")),
             users: Popular::new(w.keys, w.popularity),
             global_keys: Popular::new(w.global_keys, w.popularity),
             homes: HomeRegions::new(cfg),
             global_threshold: threshold(w.global),
             write_threshold: threshold(w.writes),
             global_write_threshold: threshold(w.global_writes),
+            roaming_threshold: if w.locality >= 1.0 {
+                0
+            } else {
+                threshold(1.0 - w.locality)
+            },
         }
     }
 
-    /// Time to the next arrival (Poisson process).
+    /// Time to the next arrival (Poisson process); `None` without arrivals.
     #[inline]
-    pub fn next_gap(&mut self) -> Nanos {
+    pub fn next_gap(&mut self) -> Option<Nanos> {
         // At least 1 ns so that time always advances.
-        (self.gap.sample(&mut self.arrivals) as Nanos).max(1)
+        let gap = self.gap.as_ref()?;
+        Some((gap.sample(&mut self.arrivals) as Nanos).max(1))
     }
 
     /// The content of the next request.
@@ -166,7 +182,11 @@ impl Workload {
     pub fn next_request(&mut self) -> RequestSpec {
         let rng = &mut self.content;
         let user = self.users.draw(rng);
-        let region = self.homes.region_of(user);
+        let region = if self.roaming_threshold != 0 && rng.next_u64() < self.roaming_threshold {
+            self.homes.by_share(rng.next_u64())
+        } else {
+            self.homes.region_of(user)
+        };
         let global = self.global_threshold != 0 && rng.next_u64() < self.global_threshold;
         if global {
             let key = self.global_keys.draw(rng);

@@ -22,7 +22,7 @@ use super::workload::{RequestSpec, Workload};
 use crate::ids::{DcId, RegionId};
 use crate::kernel::{ComponentRng, EventQueue, Model, stream};
 use crate::metrics::{Kind, Metrics};
-use crate::scenario::{Config, Dist, Entry, ReplMode};
+use crate::scenario::{Config, Dist, Entry, ReplMode, ScriptedRequest};
 use crate::time::{Nanos, SimTime};
 
 /// A forwarded request is refused after this many forwards: a routing loop
@@ -45,6 +45,8 @@ pub enum Event {
     AckTimeout { req: u32, generation: u32 },
     /// Fault `index` of the timeline starts (`start`) or heals.
     Fault { index: u16, start: bool },
+    /// The scenario's `[[request]]` number `index` arrives.
+    Scripted { index: u32 },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -148,11 +150,9 @@ pub struct World {
     /// Writes applied at their origin whose client never got an ack:
     /// (key, origin, seq). Grows only with failures.
     unacked: Vec<(u32, u16, u32)>,
+    scripted: Vec<ScriptedRequest>,
     pub metrics: Metrics,
 }
-
-/// Default wait for remote acks before a write fails (see DESIGN §2).
-pub const DEFAULT_ACK_TIMEOUT: Nanos = 5 * crate::time::NS_PER_S;
 
 fn acks_needed(mode: ReplMode, n: usize) -> u8 {
     let remote = n.saturating_sub(1);
@@ -199,7 +199,7 @@ impl World {
             entry: cfg.routing.entry,
             sharded_keys: cfg.workload.keys,
             acks_needed: acks_needed(cfg.replication.mode, n),
-            ack_timeout: DEFAULT_ACK_TIMEOUT,
+            ack_timeout: cfg.replication.ack_timeout,
             topology: Topology::new(cfg),
             workload: Workload::new(cfg),
             sharding,
@@ -220,6 +220,7 @@ impl World {
             requests: Slab::default(),
             acked: vec![[AckMark::default(); 2]; keys as usize],
             unacked: Vec::new(),
+            scripted: cfg.requests.clone(),
             metrics: Metrics::new(n, end, cfg.bucket),
         }
     }
@@ -235,9 +236,20 @@ impl World {
 
     /// Puts the first events in the queue.
     pub fn start(&mut self, queue: &mut EventQueue<Event>) {
-        let first = self.workload.next_gap();
-        if first < self.traffic_end.ns() {
+        if let Some(first) = self.workload.next_gap()
+            && first < self.traffic_end.ns()
+        {
             queue.schedule(SimTime(first), Event::Arrival);
+        }
+        for (index, r) in self.scripted.iter().enumerate() {
+            if r.at < self.end.ns() {
+                queue.schedule(
+                    SimTime(r.at),
+                    Event::Scripted {
+                        index: index as u32,
+                    },
+                );
+            }
         }
         for (index, at, start) in self.faults.timeline() {
             if at <= self.end {
@@ -290,29 +302,31 @@ impl World {
             if (1..n).any(|d| self.storage.current(DcId(d as u16), key) != first) {
                 divergent += 1;
             }
-            // The final value is the reference DC's: the owner's.
+            // The final value is the reference DC's: the owner's. Every write
+            // off its lineage is lost, unless its client never got an ack.
             let reference = self.routing.authoritative.owner(self.target_of_slot(key));
-            let vv = self.storage.vv(reference, key);
-            for (o, &included) in vv.iter().enumerate() {
-                let written = self.storage.own_writes(DcId(o as u16), key);
-                if written > included {
-                    let not_included = (written - included) as u64;
-                    lost += not_included - self.count_unacked(key, o as u16, included);
-                }
+            let written: u64 = (0..n)
+                .map(|o| self.storage.own_writes(DcId(o as u16), key) as u64)
+                .sum();
+            let off_lineage = written - self.storage.depth(reference, key) as u64;
+            if off_lineage > 0 {
+                lost += off_lineage - self.unacked_off_lineage(key, reference);
             }
         }
         self.metrics.totals.divergent_keys = divergent;
         self.metrics.totals.lost_writes = lost;
     }
 
-    fn count_unacked(&self, key: u32, origin: u16, included: u32) -> u64 {
-        let from = self
-            .unacked
-            .partition_point(|&(k, o, s)| (k, o, s) <= (key, origin, included));
-        let to = self
-            .unacked
-            .partition_point(|&(k, o, _)| (k, o) <= (key, origin));
-        (to - from) as u64
+    /// Unacknowledged writes to `key` that the reference DC's value does not
+    /// include. (Judged by the version vector: exact unless the unacked write
+    /// was discarded while a later write of its origin survived.)
+    fn unacked_off_lineage(&self, key: u32, reference: DcId) -> u64 {
+        let from = self.unacked.partition_point(|&(k, _, _)| k < key);
+        self.unacked[from..]
+            .iter()
+            .take_while(|&&(k, _, _)| k == key)
+            .filter(|&&(_, o, seq)| !self.storage.includes(reference, key, DcId(o), seq))
+            .count() as u64
     }
 
     fn target_of_slot(&self, slot: u32) -> Target {
@@ -338,9 +352,10 @@ impl World {
     }
 
     fn on_arrival(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
-        let next = now.after(self.workload.next_gap());
-        if next < self.traffic_end {
-            queue.schedule(next, Event::Arrival);
+        if let Some(gap) = self.workload.next_gap()
+            && now.after(gap) < self.traffic_end
+        {
+            queue.schedule(now.after(gap), Event::Arrival);
         }
         let spec = self.workload.next_request();
         self.admit(now, spec, queue);
@@ -707,6 +722,16 @@ impl Model for World {
             Event::Ack { req, generation } => self.on_ack(now, req, generation),
             Event::AckTimeout { req, generation } => self.on_ack_timeout(now, req, generation),
             Event::Fault { index, start } => self.on_fault(now, index, start, queue),
+            Event::Scripted { index } => {
+                let r = &self.scripted[index as usize];
+                let spec = RequestSpec {
+                    region: r.region,
+                    key: r.key,
+                    global: r.global,
+                    write: r.write,
+                };
+                self.admit(now, spec, queue);
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 pub use dist::Dist;
 pub use tree::Diagnostic;
 
-use crate::ids::{DcId, ShardId};
+use crate::ids::{DcId, RegionId, ShardId};
 use crate::time::Nanos;
 
 /// The scenario `run` uses when none is named: three regions, three DCs.
@@ -107,6 +107,19 @@ pub struct Config {
     pub replication: ReplicationConfig,
     pub failover: FailoverConfig,
     pub faults: Vec<FaultConfig>,
+    /// Requests at fixed times (`[[request]]`), in file order.
+    pub requests: Vec<ScriptedRequest>,
+}
+
+/// A request the scenario places at a fixed time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptedRequest {
+    pub at: Nanos,
+    pub region: RegionId,
+    /// A user of the sharded dataset, or a key of the global one.
+    pub key: u32,
+    pub write: bool,
+    pub global: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -153,6 +166,9 @@ pub struct WorkloadConfig {
     pub global: f64,
     pub global_writes: f64,
     pub global_keys: u64,
+    /// Fraction of a user's requests that come from the user's home region;
+    /// the rest come from a region drawn by the regions' shares.
+    pub locality: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,6 +240,9 @@ pub enum Resolve {
 pub struct ReplicationConfig {
     pub mode: ReplMode,
     pub resolve: Resolve,
+    /// How long a write waits for the remote acks its mode needs before it
+    /// fails (it stays applied at its origin and replicates).
+    pub ack_timeout: Nanos,
     /// Writes per second one stream applies; `None`: unlimited.
     pub apply_rate: Option<f64>,
 }

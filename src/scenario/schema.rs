@@ -39,9 +39,13 @@ mod default {
     /// Detection of a dead DC by heartbeats: ≈ 10 s in the systems described.
     pub const DETECT_AFTER: u64 = 10 * NS_PER_S;
     pub const MAX_BAN: u64 = 30 * NS_PER_S;
+    /// A write waiting for remote acks fails after this long: well above
+    /// any healthy cross-region round trip, short enough to show in a run.
+    pub const ACK_TIMEOUT: u64 = 5 * NS_PER_S;
 }
 
 const TOP: &[&str] = &[
+    "request",
     "simulation",
     "datacenter",
     "link",
@@ -72,10 +76,12 @@ const WORKLOAD: &[&str] = &[
     "global",
     "global_writes",
     "global_keys",
+    "locality",
 ];
+const REQUEST: &[&str] = &["at", "region", "key", "write", "global"];
 const SHARDING: &[&str] = &["key", "shards", "placement", "global_owner", "global_reads"];
 const ROUTING: &[&str] = &["entry", "on_wrong_dc", "write_guard", "propagation"];
-const REPLICATION: &[&str] = &["mode", "resolve", "apply_rate"];
+const REPLICATION: &[&str] = &["mode", "resolve", "apply_rate", "ack_timeout"];
 const FAILOVER: &[&str] = &[
     "auto",
     "detect_after",
@@ -717,6 +723,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let failover = read_failover(cx, section("failover"), &names);
     let shards = sharding.as_ref().map_or(default::SHARDS, |s| s.shards);
     let faults = read_faults(cx, root.get("fault"), &names, shards);
+    let requests = read_requests(cx, root.get("request"), &regions, workload.as_ref());
     let (name, seed, duration, drain, bucket) = sim?;
     Some(Config {
         name,
@@ -733,6 +740,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
         replication: replication?,
         failover: failover?,
         faults,
+        requests,
     })
 }
 
@@ -1083,7 +1091,7 @@ fn read_workload(cx: &mut Ctx, n: &Node) -> Option<WorkloadConfig> {
         }
     };
     let rate = match t.get("rate") {
-        Some(v) => number(cx, v, "workload.rate", 0.0, MAX_RATE, true),
+        Some(v) => number(cx, v, "workload.rate", 0.0, MAX_RATE, false),
         None => {
             cx.err(n.at, "workload.rate", "required: requests per second");
             None
@@ -1092,6 +1100,9 @@ fn read_workload(cx: &mut Ctx, n: &Node) -> Option<WorkloadConfig> {
     let writes = t.get("writes").map_or(Some(default::WRITES), |v| {
         probability(cx, v, "workload.writes")
     });
+    let locality = t
+        .get("locality")
+        .map_or(Some(1.0), |v| probability(cx, v, "workload.locality"));
     let popularity = match t.get("popularity") {
         None => Some(Popularity::Uniform),
         Some(v) => match &v.val {
@@ -1154,7 +1165,65 @@ fn read_workload(cx: &mut Ctx, n: &Node) -> Option<WorkloadConfig> {
         global: global?,
         global_writes: global_writes?,
         global_keys: global_keys? as u64,
+        locality: locality?,
     })
+}
+
+/// `[[request]]`: requests at fixed times, beside (or instead of) the
+/// Poisson arrivals: hand-computable scenarios and scripted drills.
+fn read_requests(
+    cx: &mut Ctx,
+    n: Option<&Node>,
+    regions: &[RegionConfig],
+    workload: Option<&WorkloadConfig>,
+) -> Vec<ScriptedRequest> {
+    let Some(n) = n else { return Vec::new() };
+    let region_names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+    let mut out = Vec::new();
+    for (i, item) in tables(cx, n, "request").iter().enumerate() {
+        let path = format!("request.{i}");
+        let Some(t) = cx.table(item, &path, REQUEST) else {
+            continue;
+        };
+        let k = |s: &str| join(&path, s);
+        let need = |cx: &mut Ctx, key: &str, what: &str| -> Option<&Node> {
+            let v = t.get(key);
+            if v.is_none() {
+                cx.err(item.at, &k(key), format!("required: {what}"));
+            }
+            v
+        };
+        let at = need(cx, "at", "when the request arrives, such as \"10ms\"")
+            .and_then(|v| duration(cx, v, &k("at")));
+        let region = need(cx, "region", "the user region it comes from")
+            .and_then(|v| choice(cx, v, &k("region"), &region_names))
+            .map(|r| RegionId(r as u16));
+        let write = t
+            .get("write")
+            .map_or(Some(false), |v| boolean(cx, v, &k("write")));
+        let global = t
+            .get("global")
+            .map_or(Some(false), |v| boolean(cx, v, &k("global")));
+        let limit = match (workload, global) {
+            (Some(w), Some(true)) => w.global_keys,
+            (Some(w), _) => w.keys,
+            (None, _) => u32::MAX as u64,
+        };
+        let key = need(cx, "key", "the user (or global key) it touches, from 0")
+            .and_then(|v| int(cx, v, &k("key"), 0, limit as i128 - 1));
+        if let (Some(at), Some(region), Some(key), Some(write), Some(global)) =
+            (at, region, key, write, global)
+        {
+            out.push(ScriptedRequest {
+                at,
+                region,
+                key: key as u32,
+                write,
+                global,
+            });
+        }
+    }
+    out
 }
 
 /// Refuses a keyspace whose replicas would not fit in memory.
@@ -1379,33 +1448,15 @@ fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConfig> {
     let rate = t
         .get("apply_rate")
         .map(|v| number(cx, v, "replication.apply_rate", 0.0, MAX_RATE, true));
-    not_yet(
-        cx,
-        t,
-        "replication",
-        "mode",
-        mode.is_some_and(|m| m != ReplMode::Async),
-        "replication modes other than \"async\"",
-    );
-    not_yet(
-        cx,
-        t,
-        "replication",
-        "resolve",
-        resolve.is_some_and(|r| r != Resolve::Lww),
-        "conflict resolution other than \"lww\"",
-    );
-    not_yet(
-        cx,
-        t,
-        "replication",
-        "apply_rate",
-        rate.is_some_and(|r| r.is_some()),
-        "a bounded replication apply rate",
-    );
+    let ack_timeout = t
+        .get("ack_timeout")
+        .map_or(Some(default::ACK_TIMEOUT), |v| {
+            positive_duration(cx, v, "replication.ack_timeout")
+        });
     Some(ReplicationConfig {
         mode: mode?,
         resolve: resolve?,
+        ack_timeout: ack_timeout?,
         apply_rate: match rate {
             Some(r) => Some(r?),
             None => None,
@@ -1559,14 +1610,17 @@ fn read_faults(cx: &mut Ctx, n: Option<&Node>, names: &DcNames, shards: u32) -> 
         if cx.problems.len() > before {
             continue;
         }
-        cx.err(
-            t.get("kind").map_or(item.at, |v| v.at),
-            &join(&path, "kind"),
-            format!(
-                "\"{}\" faults are not supported yet: this version has no fault timeline",
-                fk.name()
-            ),
-        );
+        if matches!(fk, FaultKind::DcDown { .. } | FaultKind::Switchover { .. }) {
+            cx.err(
+                t.get("kind").map_or(item.at, |v| v.at),
+                &join(&path, "kind"),
+                format!(
+                    "\"{}\" faults are not supported yet in this version (datacenter failures and failover come next); the network and clock faults are",
+                    fk.name()
+                ),
+            );
+            continue;
+        }
         out.push(FaultConfig {
             kind: fk,
             at,
@@ -1620,16 +1674,4 @@ fn read_groups(cx: &mut Ctx, n: &Node, names: &DcNames, key: &str) -> Option<Vec
         return None;
     }
     Some(out)
-}
-
-/// Refuses, for now, a valid value whose behaviour is not built yet (an
-/// invalid one has its own message already).
-fn not_yet(cx: &mut Ctx, t: &Table, section: &str, key: &str, asked: bool, what: &str) {
-    if asked && let Some(v) = t.get(key) {
-        cx.err(
-            v.at,
-            &join(section, key),
-            format!("not supported yet in this version: {what}"),
-        );
-    }
 }
