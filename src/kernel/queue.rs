@@ -1,12 +1,14 @@
-//! The pending-event set: a binary min-heap keyed by `(time, seq)`.
+//! The pending-event set: a 4-ary min-heap keyed by `(time, seq)`.
 //!
 //! `seq` is a counter given at scheduling, so events at the same instant fire
 //! in the order they were scheduled: the run is a pure function of the seed.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 use crate::time::{Nanos, SimTime};
+
+/// Children per node. A 4-ary heap is half as deep as a binary one, and a
+/// node's children sit next to each other in memory. (`pop_entry` unrolls
+/// the choice among four children.)
+const ARITY: usize = 4;
 
 struct Entry<E> {
     time: u64,
@@ -14,28 +16,17 @@ struct Entry<E> {
     event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest entry.
-    #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
+/// Whether `a` fires before `b`. Keys are unique (`seq` is), so this is a
+/// strict total order and any correct heap pops the same sequence.
+#[inline(always)]
+fn before<E>(a: &Entry<E>, b: &Entry<E>) -> bool {
+    (a.time, a.seq) < (b.time, b.seq)
 }
 
 /// Events waiting to fire, earliest first; ties in scheduling order.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    /// Implicit 4-ary min-heap: the children of `i` are `4i+1 ..= 4i+4`.
+    heap: Vec<Entry<E>>,
     next_seq: u64,
     now: SimTime,
 }
@@ -53,7 +44,7 @@ impl<E> EventQueue<E> {
 
     pub fn with_capacity(capacity: usize) -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(capacity),
+            heap: Vec::with_capacity(capacity),
             next_seq: 0,
             now: SimTime::ZERO,
         }
@@ -76,7 +67,7 @@ impl<E> EventQueue<E> {
         );
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry {
+        self.push(Entry {
             time: at.0,
             seq,
             event,
@@ -92,14 +83,14 @@ impl<E> EventQueue<E> {
     /// Takes the earliest event and advances the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let e = self.heap.pop()?;
+        let e = self.pop_entry()?;
         self.now = SimTime(e.time);
         Some((self.now, e.event))
     }
 
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| SimTime(e.time))
+        self.heap.first().map(|e| SimTime(e.time))
     }
 
     #[inline]
@@ -115,6 +106,67 @@ impl<E> EventQueue<E> {
     /// Events scheduled so far (the next sequence number).
     pub fn scheduled(&self) -> u64 {
         self.next_seq
+    }
+
+    #[inline]
+    fn push(&mut self, entry: Entry<E>) {
+        self.heap.push(entry);
+        let last = self.heap.len() - 1;
+        sift_up(&mut self.heap, last);
+    }
+
+    /// Removes the root; the last entry takes its place. That entry almost
+    /// always belongs near the bottom, so it is first swapped down to a leaf
+    /// along the path of least children, comparing children only (Floyd's
+    /// bottom-up variant), and then rises to its place.
+    #[inline]
+    fn pop_entry(&mut self) -> Option<Entry<E>> {
+        let last = self.heap.pop()?;
+        if self.heap.is_empty() {
+            return Some(last);
+        }
+        let top = std::mem::replace(&mut self.heap[0], last);
+        let h = &mut self.heap[..];
+        let n = h.len();
+        let mut i = 0;
+        loop {
+            let first = ARITY * i + 1;
+            let least = if first + ARITY <= n {
+                // All four children: a two-round tournament of selects,
+                // which the compiler can turn into conditional moves.
+                let c = &h[first..first + ARITY];
+                let a = if before(&c[1], &c[0]) { 1 } else { 0 };
+                let b = if before(&c[3], &c[2]) { 3 } else { 2 };
+                first + if before(&c[b], &c[a]) { b } else { a }
+            } else if first < n {
+                let mut m = first;
+                for j in first + 1..n {
+                    if before(&h[j], &h[m]) {
+                        m = j;
+                    }
+                }
+                m
+            } else {
+                break;
+            };
+            h.swap(i, least);
+            i = least;
+        }
+        sift_up(h, i);
+        Some(top)
+    }
+}
+
+/// Moves `h[i]` up while it fires before its parent.
+#[inline(always)]
+fn sift_up<E>(h: &mut [Entry<E>], mut i: usize) {
+    while i > 0 {
+        let parent = (i - 1) / ARITY;
+        if !before(&h[i], &h[parent]) {
+            break;
+        }
+        h.swap(i, parent);
+        i = parent;
     }
 }
 
@@ -154,5 +206,75 @@ mod tests {
         q.schedule_in(3, ());
         assert_eq!(q.peek_time(), Some(SimTime(10)));
         assert_eq!(q.scheduled(), 2);
+    }
+
+    /// Interleaved schedules and pops (many ties, queue sizes crossing every
+    /// partial last level) against a sorted reference.
+    #[test]
+    fn matches_a_sorted_reference() {
+        use rand::{Rng, RngExt};
+
+        let mut rng = crate::kernel::stream(7, 0);
+        for round in 0..200u64 {
+            let mut q = EventQueue::new();
+            // The reference: pending (time, seq, payload), kept unsorted.
+            let mut reference: Vec<(u64, u64, u64)> = Vec::new();
+            let spread = 1 + round % 50; // small spreads give many equal times
+            let steps = 1 + rng.random_range(0..2000usize);
+            for step in 0..steps {
+                if rng.random_range(0..3) < 2 || reference.is_empty() {
+                    let at = q.now().0 + rng.random_range(0..spread);
+                    let seq = q.scheduled();
+                    let payload = rng.next_u64();
+                    q.schedule(SimTime(at), payload);
+                    reference.push((at, seq, payload));
+                } else {
+                    let i = (0..reference.len())
+                        .min_by_key(|&i| (reference[i].0, reference[i].1))
+                        .unwrap();
+                    let (t, _, payload) = reference.swap_remove(i);
+                    assert_eq!(
+                        q.pop(),
+                        Some((SimTime(t), payload)),
+                        "round {round} step {step}"
+                    );
+                    assert_eq!(q.now(), SimTime(t));
+                }
+                assert_eq!(q.len(), reference.len());
+                let earliest = reference.iter().map(|&(t, s, _)| (t, s)).min();
+                assert_eq!(q.peek_time(), earliest.map(|(t, _)| SimTime(t)));
+            }
+            reference.sort_unstable();
+            let rest: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+            let expected: Vec<_> = reference.iter().map(|&(t, _, p)| (SimTime(t), p)).collect();
+            assert_eq!(rest, expected, "round {round}");
+            assert!(q.is_empty());
+        }
+    }
+
+    /// Pops in a long hold run (one pop, one schedule) match `BinaryHeap`.
+    #[test]
+    fn hold_run_matches_binary_heap() {
+        use rand::RngExt;
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+
+        let mut rng = crate::kernel::stream(11, 0);
+        for n in [1usize, 2, 3, 4, 5, 16, 17, 21, 85, 86, 1000] {
+            let mut q = EventQueue::new();
+            let mut reference = BinaryHeap::new();
+            for i in 0..n as u32 {
+                let at = rng.random_range(0..100u64);
+                reference.push(Reverse((at, q.scheduled(), i)));
+                q.schedule(SimTime(at), i);
+            }
+            for _ in 0..20_000 {
+                let Reverse((t, _, e)) = reference.pop().unwrap();
+                assert_eq!(q.pop(), Some((SimTime(t), e)));
+                let d = rng.random_range(0..100u64);
+                reference.push(Reverse((t + d, q.scheduled(), e)));
+                q.schedule_in(d, e);
+            }
+        }
     }
 }
