@@ -255,8 +255,8 @@ fn set_with_a_bad_value_is_checked_like_the_file() {
 fn set_cannot_add_an_element_the_file_lacks() {
     let s = default_scenario();
     assert_refused(
-        &["check", &s, "--set", "fault.0.at=5s"],
-        &["--set fault.0.at=5s", "`fault.0.at`", "no `fault`"],
+        &["check", &s, "--set", "request.0.at=5s"],
+        &["--set request.0.at=5s", "`request.0.at`", "no `request`"],
     );
 }
 

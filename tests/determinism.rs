@@ -13,7 +13,20 @@ fn run_into(dir: &Path, args: &[&str]) {
         .args(args)
         .arg("--out")
         .arg(dir)
-        .args(["--set", "simulation.duration=5s"])
+        .args([
+            "--set",
+            "simulation.duration=8s",
+            "--set",
+            "fault.0.at=2s",
+            "--set",
+            "fault.0.for=3s",
+        ])
+        .args([
+            "--set",
+            "failover.detect_after=1s",
+            "--set",
+            "simulation.drain=3s",
+        ])
         .output()
         .expect("the binary runs");
     assert!(
@@ -54,7 +67,13 @@ fn same_seed_gives_identical_files_and_another_seed_does_not() {
     let names: Vec<&str> = fa.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["dcs.csv", "streams.csv", "summary.csv", "timeseries.csv"]
+        [
+            "dcs.csv",
+            "failures.csv",
+            "streams.csv",
+            "summary.csv",
+            "timeseries.csv"
+        ]
     );
     assert_eq!(fa, fb, "same seed, different bytes");
     for ((name, x), (_, y)) in fa.iter().zip(&fc) {

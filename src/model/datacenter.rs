@@ -73,6 +73,12 @@ impl Servers {
         }
     }
 
+    /// The DC died: every server stops and the waiting room empties.
+    pub fn reset(&mut self) {
+        self.busy = 0;
+        self.waiting.clear();
+    }
+
     pub fn busy(&self) -> u32 {
         self.busy
     }

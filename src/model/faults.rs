@@ -58,6 +58,10 @@ impl Faults {
         }
     }
 
+    pub fn kind(&self, index: u16) -> &FaultKind {
+        &self.list[index as usize].kind
+    }
+
     /// Whether a replication_stall holds the stream from `src` to `dst`.
     #[inline]
     pub fn stalled(&self, src: DcId, dst: DcId) -> bool {

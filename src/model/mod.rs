@@ -8,12 +8,15 @@
 //! - `datacenter`: servers and waiting rooms;
 //! - `storage`: each DC's copy of every key, conflict detection and resolution;
 //! - `replication`: per-(source, destination) streams pulling from each DC's log;
-//! - `faults`: the fault timeline, stalled streams and clock offsets.
+//! - `faults`: the fault timeline, stalled streams and clock offsets;
+//! - `failover`: DC deaths and recoveries, the detector and the controller
+//!   (table versions, bans, switches, RPO and RTO records).
 //!
 //! The model reads a validated `Config` and writes into `metrics`; it never
 //! formats output.
 
 pub mod datacenter;
+pub mod failover;
 pub mod faults;
 pub mod replication;
 pub mod routing;
@@ -35,6 +38,8 @@ use crate::scenario::Config;
 pub mod streams {
     pub const ARRIVALS: u64 = 1;
     pub const REQUESTS: u64 = 2;
+    /// The control plane's pushes of routing-table versions.
+    pub const PROPAGATION: u64 = 3;
     const SERVICE: u64 = 1 << 32;
     const LINK: u64 = 2 << 32;
     const ACCESS: u64 = 3 << 32;

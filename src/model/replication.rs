@@ -30,6 +30,8 @@ pub struct LogEntry {
     pub generation: u32,
     /// Whether the write has been found in conflict somewhere already.
     pub conflicted: bool,
+    /// Whether its origin has acknowledged it to the client.
+    pub acked: bool,
 }
 
 /// One DC's log of the writes it originated, from absolute index `base`.
@@ -216,6 +218,79 @@ impl Replication {
         std::mem::replace(&mut e.conflicted, true)
     }
 
+    /// Marks the entry at `index` of `src`'s log as acknowledged (if it is
+    /// still in the log: an entry every stream applied no longer matters).
+    pub fn mark_acked(&mut self, src: DcId, index: u64) {
+        let log = &mut self.logs[src.idx()];
+        if index >= log.base
+            && let Some(e) = log.entries.get_mut((index - log.base) as usize)
+        {
+            e.acked = true;
+        }
+    }
+
+    /// The acknowledged entries of `src`'s log to keys `wanted` that `dst`
+    /// has not applied: their count and the oldest one's write time.
+    pub fn unapplied_acked(
+        &self,
+        src: DcId,
+        dst: DcId,
+        wanted: impl Fn(u32) -> bool,
+    ) -> (u64, Option<SimTime>) {
+        let from = self.streams[self.stream_id(src, dst) as usize].next_apply;
+        let log = &self.logs[src.idx()];
+        let skip = (from - log.base) as usize;
+        let mut count = 0;
+        let mut oldest = None;
+        for e in log
+            .entries
+            .iter()
+            .skip(skip)
+            .filter(|e| e.acked && wanted(e.write.key))
+        {
+            count += 1;
+            oldest.get_or_insert(e.written);
+        }
+        (count, oldest)
+    }
+
+    /// How far any stream of `src` other than the one to `dst` has applied:
+    /// the entries some DC other than `dst` holds.
+    pub fn applied_elsewhere(&self, src: DcId, dst: DcId, alive: impl Fn(DcId) -> bool) -> u64 {
+        let n = self.n;
+        (0..n)
+            .filter(|&d| d != src.idx() && d != dst.idx() && alive(DcId(d as u16)))
+            .map(|d| self.streams[src.idx() * n + d].next_apply)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Hands `dst` the entries of `src`'s log up to (not including) `upto`
+    /// directly, in order, as a consensus group's new leader reads them from
+    /// the majority that has them. The stream must be blocked.
+    pub fn take_recovered(
+        &mut self,
+        src: DcId,
+        dst: DcId,
+        upto: u64,
+    ) -> Option<(u64, LogEntry, &[u32])> {
+        let id = self.stream_id(src, dst) as usize;
+        let st = &mut self.streams[id];
+        debug_assert!(st.blocked, "recovery reads a blocked stream only");
+        if st.next_apply >= upto {
+            return None;
+        }
+        let index = st.next_apply;
+        st.next_apply += 1;
+        st.next_ship = st.next_apply;
+        let n = self.n;
+        let log = &self.logs[src.idx()];
+        let i = (index - log.base) as usize;
+        self.scratch.clear();
+        self.scratch.extend(log.vvs.range(i * n..(i + 1) * n));
+        Some((index, log.entries[i], &self.scratch))
+    }
+
     /// Absolute index of the stream's head (the next entry it applies).
     pub fn head_index(&self, stream: u32) -> u64 {
         self.streams[stream as usize].next_apply
@@ -236,6 +311,11 @@ impl Replication {
             st.next_ship = st.next_apply;
             st.last_arrival = SimTime::ZERO;
         }
+    }
+
+    /// The absolute index the next entry of `src`'s log will get.
+    pub fn log_end(&self, src: DcId) -> u64 {
+        self.logs[src.idx()].end()
     }
 
     /// Entries of `src`'s log that `dst` has not applied yet.

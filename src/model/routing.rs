@@ -1,27 +1,50 @@
 //! Routing tables and the routers that read them.
 //!
-//! The control plane's authoritative table says who owns each shard now.
-//! Every DC holds its own copy, read by its router (where a request goes)
-//! and its write guard (whether the data layer accepts a write). Until tables
-//! change at run time the copies equal the authoritative table.
+//! The control plane's authoritative table says who owns each shard now and
+//! which shards are banned from writes (during a move). Each change is a new
+//! version. Every DC holds its own copy, read by its router (where a request
+//! goes) and its write guard (whether the data layer accepts a write), and
+//! every user region's edge holds one (where `entry = "owner"` sends a
+//! user). A copy takes a new version when it arrives, after
+//! `routing.propagation`; copies only move forward.
 
-use crate::ids::{DcId, ShardId};
+use crate::ids::{DcId, RegionId, ShardId};
 use crate::scenario::{GlobalReads, OnWrongDc, RoutingConfig};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoutingTable {
-    pub version: u32,
     pub owners: Vec<DcId>,
     /// The one DC that writes the global dataset.
     pub global_owner: DcId,
+    /// Shards whose writes are refused while they move.
+    pub banned: Vec<bool>,
+    pub global_banned: bool,
 }
 
 impl RoutingTable {
+    pub fn new(owners: Vec<DcId>, global_owner: DcId) -> RoutingTable {
+        let n = owners.len();
+        RoutingTable {
+            owners,
+            global_owner,
+            banned: vec![false; n],
+            global_banned: false,
+        }
+    }
+
     #[inline]
     pub fn owner(&self, target: Target) -> DcId {
         match target {
             Target::Shard(s) => self.owners[s.idx()],
             Target::Global => self.global_owner,
+        }
+    }
+
+    #[inline]
+    pub fn is_banned(&self, target: Target) -> bool {
+        match target {
+            Target::Shard(s) => self.banned[s.idx()],
+            Target::Global => self.global_banned,
         }
     }
 }
@@ -41,9 +64,18 @@ pub enum Route {
     Reject,
 }
 
+/// Who holds a copy of the table: DC routers and guards first, then region edges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holder {
+    Dc(DcId),
+    Edge(RegionId),
+}
+
 pub struct Routing {
-    pub authoritative: RoutingTable,
-    copies: Vec<RoutingTable>,
+    versions: Vec<RoutingTable>,
+    /// Version index each holder has: DCs `0..n`, then regions.
+    copies: Vec<u32>,
+    n_dcs: usize,
     on_wrong_dc: OnWrongDc,
     write_guard: bool,
     global_reads: GlobalReads,
@@ -55,33 +87,79 @@ impl Routing {
         global_reads: GlobalReads,
         table: RoutingTable,
         n_dcs: usize,
+        n_regions: usize,
     ) -> Routing {
         Routing {
-            copies: vec![table.clone(); n_dcs],
-            authoritative: table,
+            versions: vec![table],
+            copies: vec![0; n_dcs + n_regions],
+            n_dcs,
             on_wrong_dc: cfg.on_wrong_dc,
             write_guard: cfg.write_guard,
             global_reads,
         }
     }
 
-    /// The copy of the table DC `dc` holds.
+    /// The control plane's table now.
     #[inline]
-    pub fn copy(&self, dc: DcId) -> &RoutingTable {
-        &self.copies[dc.idx()]
+    pub fn authoritative(&self) -> &RoutingTable {
+        self.versions
+            .last()
+            .expect("there is always a first version")
+    }
+
+    /// The newest version number (0 for the scenario's placement).
+    pub fn version(&self) -> u32 {
+        (self.versions.len() - 1) as u32
+    }
+
+    /// Publishes a new authoritative version; returns its number. Holders
+    /// take it when it arrives (`arrive`).
+    pub fn publish(&mut self, table: RoutingTable) -> u32 {
+        debug_assert_eq!(table.owners.len(), self.authoritative().owners.len());
+        self.versions.push(table);
+        self.version()
+    }
+
+    fn slot(&self, h: Holder) -> usize {
+        match h {
+            Holder::Dc(d) => d.idx(),
+            Holder::Edge(r) => self.n_dcs + r.idx(),
+        }
+    }
+
+    /// Version `v` reaches holder `h` (an older one than it has is ignored).
+    pub fn arrive(&mut self, h: Holder, v: u32) {
+        let s = self.slot(h);
+        self.copies[s] = self.copies[s].max(v);
+    }
+
+    /// The copy of the table a holder has.
+    #[inline]
+    pub fn copy(&self, h: Holder) -> &RoutingTable {
+        &self.versions[self.copies[self.slot(h)] as usize]
+    }
+
+    #[inline]
+    fn dc_copy(&self, dc: DcId) -> &RoutingTable {
+        &self.versions[self.copies[dc.idx()] as usize]
     }
 
     /// Where the router at `dc` sends a request for `target`.
     ///
     /// Global writes always go to the global owner, and global reads too
     /// unless `global_reads = "local"`: the global dataset has one writer by
-    /// design, so `on_wrong_dc` governs only the sharded dataset.
+    /// design, so `on_wrong_dc` governs only the sharded dataset. A write to
+    /// a shard the router's copy bans is refused.
     #[inline]
     pub fn route(&self, dc: DcId, target: Target, write: bool) -> Route {
         if target == Target::Global && !write && self.global_reads == GlobalReads::Local {
             return Route::Serve;
         }
-        let owner = self.copy(dc).owner(target);
+        let table = self.dc_copy(dc);
+        if write && table.is_banned(target) {
+            return Route::Reject;
+        }
+        let owner = table.owner(target);
         if owner == dc {
             return Route::Serve;
         }
@@ -95,10 +173,12 @@ impl Routing {
         }
     }
 
-    /// Whether the data layer at `dc` refuses a write to `target`.
+    /// Whether the data layer at `dc` refuses a write to `target`: the
+    /// guard's copy gives the shard to another DC, or bans it.
     #[inline]
     pub fn guard_refuses(&self, dc: DcId, target: Target) -> bool {
-        self.write_guard && self.copy(dc).owner(target) != dc
+        let table = self.dc_copy(dc);
+        self.write_guard && (table.owner(target) != dc || table.is_banned(target))
     }
 
     /// Whether executing a request for `target` at `dc` is misrouted: not at
@@ -108,6 +188,6 @@ impl Routing {
         if target == Target::Global && !write && self.global_reads == GlobalReads::Local {
             return false;
         }
-        self.authoritative.owner(target) != dc
+        self.authoritative().owner(target) != dc
     }
 }

@@ -44,6 +44,8 @@ pub struct Topology {
     reachable: Vec<bool>,
     /// Median one-way latency of each current path, for ranking.
     medians: Vec<Nanos>,
+    /// The same with every link up: distances that do not change with faults.
+    initial_medians: Vec<Nanos>,
 }
 
 impl Topology {
@@ -76,8 +78,10 @@ impl Topology {
             offsets: Vec::with_capacity(n * n + 1),
             reachable: vec![false; n * n],
             medians: vec![0; n * n],
+            initial_medians: Vec::new(),
         };
         t.recompute();
+        t.initial_medians = t.medians.clone();
         t
     }
 
@@ -172,6 +176,26 @@ impl Topology {
     /// Median one-way latency from `src` to `dst` on the current path.
     pub fn median(&self, src: DcId, dst: DcId) -> Nanos {
         self.medians[src.idx() * self.n + dst.idx()]
+    }
+
+    /// Median one-way latency from `src` to `dst` with every link up.
+    pub fn initial_median(&self, src: DcId, dst: DcId) -> Nanos {
+        self.initial_medians[src.idx() * self.n + dst.idx()]
+    }
+
+    /// A dead DC carries no traffic: its links go down with it (and come
+    /// back with it; faults on them stack as usual).
+    pub fn set_dc(&mut self, dc: DcId, up: bool) {
+        for l in &mut self.links {
+            if l.a == dc.idx() || l.b == dc.idx() {
+                if up {
+                    l.down = l.down.saturating_sub(1);
+                } else {
+                    l.down += 1;
+                }
+            }
+        }
+        self.recompute();
     }
 
     /// Number of links a message from `src` to `dst` crosses.

@@ -9,11 +9,15 @@
 //! synchronous modes, waits for remote acks. The response then travels back
 //! to the entry DC and the user; its travel is drawn when it leaves, so no
 //! event is needed for it.
+//!
+//! Datacenter failures and the failover controller live in `failover`,
+//! which extends `World` with the handlers of the control-plane events.
 
 use super::datacenter::{Admit, Servers};
+use super::failover::Move;
 use super::faults::Faults;
 use super::replication::{ApplyAt, LogEntry, NO_REQUEST, Replication};
-use super::routing::{Route, Routing, RoutingTable, Target};
+use super::routing::{Holder, Route, Routing, RoutingTable, Target};
 use super::sharding::{Sharding, initial_owners, nearest_dc};
 use super::storage::{Applied, Storage, VersionId};
 use super::streams;
@@ -21,9 +25,12 @@ use super::topology::Topology;
 use super::workload::{RequestSpec, Workload};
 use crate::ids::{DcId, RegionId};
 use crate::kernel::{ComponentRng, EventQueue, Model, stream};
-use crate::metrics::{Kind, Metrics};
-use crate::scenario::{Config, Dist, Entry, ReplMode, ScriptedRequest};
+use crate::metrics::{FailureRecord, Kind, Metrics};
+use crate::scenario::{Config, Dist, Entry, FailoverConfig, ReplMode, ScriptedRequest};
 use crate::time::{Nanos, SimTime};
+
+/// `Request::at_dc` when no DC's servers hold the request.
+const NOWHERE: u16 = u16::MAX;
 
 /// A forwarded request is refused after this many forwards: a routing loop
 /// (stale tables pointing at each other) must not circle forever.
@@ -34,9 +41,9 @@ pub enum Event {
     /// The next request arrives from the workload.
     Arrival,
     /// Request `req` reaches DC `dc`'s router.
-    Reach { req: u32, dc: DcId },
+    Reach { req: u32, generation: u32, dc: DcId },
     /// A server at `dc` finished request `req`.
-    Done { req: u32, dc: DcId },
+    Done { req: u32, generation: u32, dc: DcId },
     /// A replication stream applies its head entry.
     ReplApply { stream: u32, epoch: u32 },
     /// A remote DC's ack reaches the origin of request `req`'s write.
@@ -47,10 +54,22 @@ pub enum Event {
     Fault { index: u16, start: bool },
     /// The scenario's `[[request]]` number `index` arrives.
     Scripted { index: u32 },
+    /// Routing-table version `version` reaches holder `holder` (DCs first,
+    /// then region edges).
+    TableArrives { holder: u16, version: u32 },
+    /// The detector notices that fault `index`'s DC died (`up = false`) or
+    /// came back (`up = true`).
+    Detect { index: u16, up: bool },
+    /// The controller starts move `op`.
+    Act { op: u16 },
+    /// Move `op`'s write ban has reached every live DC.
+    BanReady { op: u16 },
+    /// Move `op` has waited `max_ban`.
+    BanDeadline { op: u16 },
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Request {
+pub(super) struct Request {
     start: SimTime,
     spec: RequestSpec,
     target: Target,
@@ -62,6 +81,10 @@ struct Request {
     awaiting: u8,
     /// The write's sequence number at `served_at`, once applied.
     seq: u32,
+    /// The DC whose servers hold it (queued or in service), or `NOWHERE`.
+    at_dc: u16,
+    /// Its write's index in `served_at`'s replication log.
+    log_index: u64,
     generation: u32,
     live: bool,
 }
@@ -70,8 +93,8 @@ struct Request {
 /// the high-water mark is reached. A slot's generation tells a late event
 /// for an earlier occupant from one for the current request.
 #[derive(Default)]
-struct Slab {
-    items: Vec<Request>,
+pub(super) struct Slab {
+    pub(super) items: Vec<Request>,
     free: Vec<u32>,
     next_gen: u32,
 }
@@ -94,7 +117,7 @@ impl Slab {
     }
 
     #[inline]
-    fn remove(&mut self, i: u32) -> Request {
+    pub(super) fn remove(&mut self, i: u32) -> Request {
         let r = &mut self.items[i as usize];
         debug_assert!(r.live, "request {i} removed twice");
         r.live = false;
@@ -103,7 +126,7 @@ impl Slab {
     }
 
     #[inline]
-    fn get(&self, i: u32, generation: u32) -> Option<&Request> {
+    pub(super) fn get(&self, i: u32, generation: u32) -> Option<&Request> {
         self.items
             .get(i as usize)
             .filter(|r| r.live && r.generation == generation)
@@ -125,32 +148,49 @@ struct AckMark {
 }
 
 pub struct World {
-    n_dcs: usize,
-    traffic_end: SimTime,
-    end: SimTime,
+    pub(super) n_dcs: usize,
+    pub(super) traffic_end: SimTime,
+    pub(super) end: SimTime,
     entry: Entry,
-    sharded_keys: u64,
+    pub(super) sharded_keys: u64,
     /// Remote acks a write needs before the client's ack.
-    acks_needed: u8,
+    pub(super) acks_needed: u8,
     ack_timeout: Nanos,
-    topology: Topology,
+    pub(super) topology: Topology,
     workload: Workload,
-    sharding: Sharding,
-    routing: Routing,
-    storage: Storage,
-    repl: Replication,
-    faults: Faults,
-    servers: Vec<Servers>,
+    pub(super) sharding: Sharding,
+    pub(super) routing: Routing,
+    pub(super) storage: Storage,
+    pub(super) repl: Replication,
+    pub(super) faults: Faults,
+    pub(super) servers: Vec<Servers>,
     /// `[region * n_dcs + dc]`; `None` where the region cannot reach the DC.
     access: Vec<Option<Access>>,
-    nearest: Vec<DcId>,
-    requests: Slab,
+    /// Median latency from each region to each DC (`u64::MAX`: unreachable).
+    region_medians: Vec<u64>,
+    /// Each region's nearest DC not known to be down.
+    pub(super) nearest: Vec<DcId>,
+    pub(super) requests: Slab,
     /// `[key]`: the two newest acknowledged writes.
     acked: Vec<[AckMark; 2]>,
     /// Writes applied at their origin whose client never got an ack:
     /// (key, origin, seq). Grows only with failures.
-    unacked: Vec<(u32, u16, u32)>,
+    pub(super) unacked: Vec<(u32, u16, u32)>,
     scripted: Vec<ScriptedRequest>,
+    /// Faults holding each DC down; a DC is up when 0.
+    pub(super) down: Vec<u32>,
+    /// DCs the detector has noticed are down (routing avoids them).
+    pub(super) known_down: Vec<bool>,
+    pub(super) failover: FailoverConfig,
+    pub(super) mode: ReplMode,
+    pub(super) names: Vec<String>,
+    pub(super) propagation: Dist,
+    pub(super) propagation_rng: ComponentRng,
+    /// Shard moves the controller has started, in order.
+    pub(super) moves: Vec<Move>,
+    /// The failure record watching each shard's recovery (`u32::MAX`: none),
+    /// then the global dataset's.
+    pub(super) watch: Vec<u32>,
     pub metrics: Metrics,
 }
 
@@ -170,11 +210,8 @@ impl World {
     pub fn new(cfg: &Config) -> World {
         let n = cfg.datacenters.len();
         let sharding = Sharding::new(cfg);
-        let table = RoutingTable {
-            version: 1,
-            owners: initial_owners(cfg, &sharding),
-            global_owner: cfg.sharding.global_owner,
-        };
+        let table = RoutingTable::new(initial_owners(cfg, &sharding), cfg.sharding.global_owner);
+        let shards = sharding.shards() as usize;
         let access = cfg
             .regions
             .iter()
@@ -203,7 +240,13 @@ impl World {
             topology: Topology::new(cfg),
             workload: Workload::new(cfg),
             sharding,
-            routing: Routing::new(&cfg.routing, cfg.sharding.global_reads, table, n),
+            routing: Routing::new(
+                &cfg.routing,
+                cfg.sharding.global_reads,
+                table,
+                n,
+                cfg.regions.len(),
+            ),
             storage: Storage::new(&names, keys, cfg.replication.resolve),
             repl: Replication::new(n, cfg.replication.apply_rate),
             faults: Faults::new(cfg),
@@ -214,6 +257,15 @@ impl World {
                 .map(|(d, dc)| Servers::new(dc, cfg.seed, streams::service(d)))
                 .collect(),
             access,
+            region_medians: cfg
+                .regions
+                .iter()
+                .flat_map(|r| {
+                    r.latency
+                        .iter()
+                        .map(|l| l.as_ref().map_or(u64::MAX, Dist::median))
+                })
+                .collect(),
             nearest: (0..cfg.regions.len())
                 .map(|r| nearest_dc(cfg, RegionId(r as u16)))
                 .collect(),
@@ -221,7 +273,45 @@ impl World {
             acked: vec![[AckMark::default(); 2]; keys as usize],
             unacked: Vec::new(),
             scripted: cfg.requests.clone(),
+            down: vec![0; n],
+            known_down: vec![false; n],
+            failover: cfg.failover.clone(),
+            mode: cfg.replication.mode,
+            names: cfg.datacenters.iter().map(|d| d.name.clone()).collect(),
+            propagation: cfg.routing.propagation.clone(),
+            propagation_rng: stream(cfg.seed, streams::PROPAGATION),
+            moves: Vec::new(),
+            watch: vec![u32::MAX; shards + 1],
             metrics: Metrics::new(n, end, cfg.bucket),
+        }
+        .with_failure_records(cfg)
+    }
+
+    fn with_failure_records(mut self, cfg: &Config) -> World {
+        let names: Vec<&str> = cfg.datacenters.iter().map(|d| d.name.as_str()).collect();
+        self.metrics.failures = cfg
+            .faults
+            .iter()
+            .map(|f| FailureRecord::new(f, &names))
+            .collect();
+        self
+    }
+
+    #[inline]
+    pub(super) fn is_up(&self, dc: DcId) -> bool {
+        self.down[dc.idx()] == 0
+    }
+
+    /// Recomputes each region's nearest DC among those not known to be down.
+    pub(super) fn refresh_nearest(&mut self) {
+        let n = self.n_dcs;
+        for (r, nearest) in self.nearest.iter_mut().enumerate() {
+            let best = (0..n)
+                .filter(|&d| !self.known_down[d] && self.region_medians[r * n + d] != u64::MAX)
+                .min_by_key(|&d| (self.region_medians[r * n + d], d));
+            if let Some(d) = best {
+                *nearest = DcId(d as u16);
+            }
         }
     }
 
@@ -304,7 +394,7 @@ impl World {
             }
             // The final value is the reference DC's: the owner's. Every write
             // off its lineage is lost, unless its client never got an ack.
-            let reference = self.routing.authoritative.owner(self.target_of_slot(key));
+            let reference = self.routing.authoritative().owner(self.target_of_slot(key));
             let written: u64 = (0..n)
                 .map(|o| self.storage.own_writes(DcId(o as u16), key) as u64)
                 .sum();
@@ -376,7 +466,7 @@ impl World {
             Entry::Owner => {
                 let owner = match target {
                     Target::Global if !spec.write => self.routing.route(nearest, target, false),
-                    _ => Route::Forward(self.routing.authoritative.owner(target)),
+                    _ => Route::Forward(self.routing.copy(Holder::Edge(spec.region)).owner(target)),
                 };
                 match owner {
                     Route::Forward(o)
@@ -390,6 +480,9 @@ impl World {
         };
         self.metrics.totals.requests += 1;
         self.metrics.at(now, entry).requests += 1;
+        if spec.write {
+            self.note_write_attempt(target);
+        }
         let latency = self
             .access_latency(spec.region, entry)
             .expect("the entry DC is reachable from the region");
@@ -402,18 +495,42 @@ impl World {
             forwards: 0,
             awaiting: 0,
             seq: 0,
+            at_dc: NOWHERE,
+            log_index: 0,
             generation: 0,
             live: true,
         });
-        queue.schedule(now.after(latency), Event::Reach { req, dc: entry });
+        let generation = self.requests.items[req as usize].generation;
+        queue.schedule(
+            now.after(latency),
+            Event::Reach {
+                req,
+                generation,
+                dc: entry,
+            },
+        );
     }
 
-    fn on_reach(&mut self, now: SimTime, req: u32, dc: DcId, queue: &mut EventQueue<Event>) {
-        let r = self.requests.items[req as usize];
+    fn on_reach(
+        &mut self,
+        now: SimTime,
+        req: u32,
+        generation: u32,
+        dc: DcId,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let Some(&r) = self.requests.get(req, generation) else {
+            return;
+        };
+        if !self.is_up(dc) {
+            // The DC died while the request was on its way.
+            self.fail(now, req, dc);
+            return;
+        }
         match self.routing.route(dc, r.target, r.spec.write) {
             Route::Serve => match self.servers[dc.idx()].arrive(req) {
                 Admit::Start(service) => self.start_service(now, req, dc, service, queue),
-                Admit::Queued => {}
+                Admit::Queued => self.requests.items[req as usize].at_dc = dc.0,
                 Admit::Full => {
                     self.metrics.totals.queue_full += 1;
                     self.reject(now, req, dc);
@@ -432,7 +549,14 @@ impl World {
                 }
                 r.forwards += 1;
                 let hop = self.topology.sample(dc, owner);
-                queue.schedule(now.after(hop), Event::Reach { req, dc: owner });
+                queue.schedule(
+                    now.after(hop),
+                    Event::Reach {
+                        req,
+                        generation,
+                        dc: owner,
+                    },
+                );
             }
             Route::Forward(_) | Route::Reject => self.reject(now, req, dc),
         }
@@ -450,14 +574,38 @@ impl World {
         if service > 0 {
             self.metrics.add_busy(dc, now, service);
         }
-        queue.schedule(now.after(service), Event::Done { req, dc });
+        let r = &mut self.requests.items[req as usize];
+        r.at_dc = dc.0;
+        let generation = r.generation;
+        queue.schedule(
+            now.after(service),
+            Event::Done {
+                req,
+                generation,
+                dc,
+            },
+        );
     }
 
-    fn on_done(&mut self, now: SimTime, req: u32, dc: DcId, queue: &mut EventQueue<Event>) {
+    fn on_done(
+        &mut self,
+        now: SimTime,
+        req: u32,
+        generation: u32,
+        dc: DcId,
+        queue: &mut EventQueue<Event>,
+    ) {
+        if self.requests.get(req, generation).is_none() {
+            return; // failed with its DC
+        }
         if let Some((next, service)) = self.servers[dc.idx()].finish() {
             self.start_service(now, next, dc, service, queue);
         }
-        self.requests.items[req as usize].served_at = dc;
+        {
+            let r = &mut self.requests.items[req as usize];
+            r.served_at = dc;
+            r.at_dc = NOWHERE;
+        }
         let r = self.requests.items[req as usize];
         self.metrics.dcs[dc.idx()].served += 1;
         if r.spec.write && self.routing.guard_refuses(dc, r.target) {
@@ -467,6 +615,9 @@ impl World {
         }
         if self.routing.misrouted(dc, r.target, r.spec.write) {
             self.metrics.totals.misrouted += 1;
+            if r.spec.write {
+                self.metrics.totals.misrouted_writes += 1;
+            }
             self.metrics.dcs[dc.idx()].misrouted += 1;
             self.metrics.at(now, dc).misrouted += 1;
         }
@@ -479,34 +630,38 @@ impl World {
         let clock = self.faults.clock(dc, now);
         let w = self.storage.write_local(dc, slot, clock);
         let waits = self.acks_needed > 0;
-        let (generation, awaiting) = {
-            let rr = &mut self.requests.items[req as usize];
-            rr.seq = w.seq;
-            rr.awaiting = self.acks_needed;
-            (rr.generation, rr.awaiting)
-        };
         let entry = LogEntry {
             write: w,
             written: now,
             req: if waits { req } else { NO_REQUEST },
-            generation,
+            generation: r.generation,
             conflicted: false,
+            acked: false,
         };
-        self.repl.append(entry, self.storage.vv(dc, slot));
+        let index = self.repl.append(entry, self.storage.vv(dc, slot));
+        {
+            let rr = &mut self.requests.items[req as usize];
+            rr.seq = w.seq;
+            rr.log_index = index;
+            rr.awaiting = self.acks_needed;
+        }
         for d in 0..self.n_dcs {
             if d != dc.idx() {
                 let s = self.repl.stream_id(dc, DcId(d as u16));
                 self.ship(s, now, queue);
             }
         }
-        if awaiting == 0 {
-            self.acknowledge(now, slot, dc, w.seq);
-            self.respond(now, req);
-        } else {
+        if waits {
             queue.schedule(
                 now.after(self.ack_timeout),
-                Event::AckTimeout { req, generation },
+                Event::AckTimeout {
+                    req,
+                    generation: r.generation,
+                },
             );
+        } else {
+            self.acknowledge(now, req);
+            self.respond(now, req);
         }
     }
 
@@ -542,7 +697,7 @@ impl World {
             self.metrics.totals.conflicts += 1;
             self.metrics.at(now, dst).conflicts += 1;
         }
-        if entry.req != NO_REQUEST && self.topology.reachable(dst, src) {
+        if entry.req != NO_REQUEST && self.is_up(src) && self.topology.reachable(dst, src) {
             let back = self.topology.sample(dst, src);
             queue.schedule(
                 now.after(back),
@@ -554,6 +709,9 @@ impl World {
         }
         if let Some(a) = self.repl.after_apply(stream) {
             schedule_apply(queue, a);
+        }
+        if !self.moves.is_empty() {
+            self.on_applied_at(now, dst, queue);
         }
     }
 
@@ -567,9 +725,7 @@ impl World {
         let r = &mut self.requests.items[req as usize];
         r.awaiting -= 1;
         if r.awaiting == 0 {
-            let r = *r;
-            let slot = self.slot(r.target, r.spec.key);
-            self.acknowledge(now, slot, r.served_at, r.seq);
+            self.acknowledge(now, req);
             self.respond(now, req);
         }
     }
@@ -592,18 +748,29 @@ impl World {
         self.unacked.push((slot, r.served_at.0, r.seq));
     }
 
-    /// The DC that accepted a write acknowledges it now.
+    /// The DC that accepted request `req`'s write acknowledges it now.
     #[inline]
-    fn acknowledge(&mut self, now: SimTime, slot: u32, origin: DcId, seq: u32) {
+    fn acknowledge(&mut self, now: SimTime, req: u32) {
+        let r = self.requests.items[req as usize];
+        debug_assert!(
+            self.is_up(r.served_at),
+            "a write acknowledged by a DC that is down"
+        );
+        if !self.is_up(r.served_at) {
+            self.metrics.totals.acked_while_down += 1;
+        }
+        let slot = self.slot(r.target, r.spec.key);
         let marks = &mut self.acked[slot as usize];
         marks[1] = marks[0];
         marks[0] = AckMark {
             version: VersionId {
-                origin: origin.0,
-                seq,
+                origin: r.served_at.0,
+                seq: r.seq,
             },
             at: now.ns(),
         };
+        self.repl.mark_acked(r.served_at, r.log_index);
+        self.note_recovery(now, r.target, r.start);
     }
 
     /// A read at `dc` is stale if it misses the newest write acknowledged
@@ -629,7 +796,7 @@ impl World {
     fn respond(&mut self, now: SimTime, req: u32) {
         let r = self.requests.items[req as usize];
         let dc = r.served_at;
-        if !self.topology.reachable(dc, r.entry) {
+        if !self.is_up(r.entry) || !self.topology.reachable(dc, r.entry) {
             self.metrics.totals.unreachable += 1;
             if r.spec.write {
                 self.note_unacked(&r);
@@ -679,7 +846,13 @@ impl World {
 
     fn on_fault(&mut self, now: SimTime, index: u16, start: bool, queue: &mut EventQueue<Event>) {
         self.faults.apply(index, start, &mut self.topology);
-        // Re-derive which streams can flow, and restart the ones that can again.
+        self.on_fault_control(now, index, start, queue);
+        self.metrics.failures[index as usize].note(now, start);
+        self.refresh_streams(now, queue);
+    }
+
+    /// Re-derives which streams can flow, and restarts the ones that can again.
+    pub(super) fn refresh_streams(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
         for s in 0..self.n_dcs {
             for d in 0..self.n_dcs {
                 if s == d {
@@ -687,12 +860,32 @@ impl World {
                 }
                 let (src, dst) = (DcId(s as u16), DcId(d as u16));
                 let stream = self.repl.stream_id(src, dst);
-                let blocked = !self.topology.reachable(src, dst) || self.faults.stalled(src, dst);
+                let blocked = !self.is_up(src)
+                    || !self.is_up(dst)
+                    || !self.topology.reachable(src, dst)
+                    || self.faults.stalled(src, dst);
                 let was = self.repl.is_blocked(stream);
                 self.repl.set_blocked(stream, blocked);
                 if was && !blocked {
                     self.ship(stream, now, queue);
                 }
+            }
+        }
+    }
+
+    /// Fails every request a dead DC holds: queued, in service, or waiting
+    /// for acks of a write it accepted.
+    pub(super) fn fail_requests_at(&mut self, now: SimTime, dc: DcId) {
+        self.servers[dc.idx()].reset();
+        for i in 0..self.requests.items.len() {
+            let r = self.requests.items[i];
+            let held =
+                r.at_dc == dc.0 || (r.awaiting > 0 && r.served_at == dc && r.at_dc == NOWHERE);
+            if r.live && held {
+                if r.awaiting > 0 {
+                    self.note_unacked(&r);
+                }
+                self.fail(now, i as u32, dc);
             }
         }
     }
@@ -716,8 +909,16 @@ impl Model for World {
     fn handle(&mut self, now: SimTime, event: Event, queue: &mut EventQueue<Event>) {
         match event {
             Event::Arrival => self.on_arrival(now, queue),
-            Event::Reach { req, dc } => self.on_reach(now, req, dc, queue),
-            Event::Done { req, dc } => self.on_done(now, req, dc, queue),
+            Event::Reach {
+                req,
+                generation,
+                dc,
+            } => self.on_reach(now, req, generation, dc, queue),
+            Event::Done {
+                req,
+                generation,
+                dc,
+            } => self.on_done(now, req, generation, dc, queue),
             Event::ReplApply { stream, epoch } => self.on_repl_apply(now, stream, epoch, queue),
             Event::Ack { req, generation } => self.on_ack(now, req, generation),
             Event::AckTimeout { req, generation } => self.on_ack_timeout(now, req, generation),
@@ -732,6 +933,11 @@ impl Model for World {
                 };
                 self.admit(now, spec, queue);
             }
+            Event::TableArrives { holder, version } => self.on_table_arrives(holder, version),
+            Event::Detect { index, up } => self.on_detect(now, index, up, queue),
+            Event::Act { op } => self.on_act(now, op, queue),
+            Event::BanReady { op } => self.on_ban_ready(now, op, queue),
+            Event::BanDeadline { op } => self.on_ban_deadline(now, op, queue),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::metrics::{Kind, Outcome};
+use crate::metrics::{FailureRecord, Kind, Outcome};
 use crate::time::{self, NS_PER_S};
 
 /// Columns of `summary.csv`, in order (DESIGN §6, then additions).
@@ -45,6 +45,25 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "unreachable",
     "ack_timeouts",
     "replicated",
+    "misrouted_writes",
+    "unrecovered_shards",
+];
+
+pub const FAILURES_COLUMNS: &[&str] = &[
+    "kind",
+    "target",
+    "start_s",
+    "end_s",
+    "detected_s",
+    "switched_s",
+    "affected_shards",
+    "rpo_s",
+    "rpo_writes",
+    "rto_s",
+    "moved_to",
+    "shards_without_writes",
+    "unrecovered_shards",
+    "ban_timed_out",
 ];
 
 pub const TIMESERIES_COLUMNS: &[&str] = &[
@@ -126,9 +145,14 @@ pub fn summary_row(o: &Outcome) -> Vec<String> {
         t.lost_writes.to_string(),
         t.divergent_keys.to_string(),
         t.stale_reads.to_string(),
-        "0.000".into(), // rpo_s: no failures are simulated yet
-        "0".into(),     // rpo_writes
-        "0.000".into(), // rto_s
+        opt_secs(worst(&m.failures, |f| f.rpo_ns())),
+        m.failures
+            .iter()
+            .map(|f| f.rpo_writes)
+            .max()
+            .unwrap_or(0)
+            .to_string(),
+        opt_secs(worst(&m.failures, |f| f.rto().0)),
         quantile_ms(&all, 0.50),
         quantile_ms(&all, 0.99),
         quantile_ms(&all, 0.999),
@@ -151,7 +175,62 @@ pub fn summary_row(o: &Outcome) -> Vec<String> {
     row.push(t.unreachable.to_string());
     row.push(t.ack_timeouts.to_string());
     row.push(t.replicated.to_string());
+    row.push(t.misrouted_writes.to_string());
+    row.push(
+        m.failures
+            .iter()
+            .map(|f| f.rto().2)
+            .sum::<usize>()
+            .to_string(),
+    );
     row
+}
+
+/// The largest defined value over the failures.
+fn worst(failures: &[FailureRecord], f: impl Fn(&FailureRecord) -> Option<u64>) -> Option<u64> {
+    failures.iter().filter_map(f).max()
+}
+
+/// Seconds with millisecond precision, or "" when undefined.
+fn opt_secs(ns: Option<u64>) -> String {
+    ns.map_or_else(String::new, |v| format!("{:.3}", time::secs(v)))
+}
+
+fn opt_time(t: Option<crate::time::SimTime>) -> String {
+    opt_secs(t.map(|t| t.ns()))
+}
+
+/// One `failures.csv` row per fault (and per failback).
+pub fn failure_rows(o: &Outcome) -> Vec<Vec<String>> {
+    o.metrics
+        .failures
+        .iter()
+        .filter(|f| f.started)
+        .map(|f| {
+            let (rto, left_out, unrecovered) = f.rto();
+            vec![
+                f.kind.to_string(),
+                f.target.clone(),
+                opt_time(Some(f.start)),
+                opt_time(f.end),
+                opt_time(f.detected),
+                opt_time(f.switched),
+                f.units.len().to_string(),
+                opt_secs(f.rpo_ns()),
+                if f.switched.is_some() {
+                    f.rpo_writes.to_string()
+                } else {
+                    String::new()
+                },
+                opt_secs(rto),
+                f.moved_to
+                    .map_or_else(String::new, |d| o.dc_names[d.idx()].clone()),
+                left_out.to_string(),
+                unrecovered.to_string(),
+                f.ban_timed_out.to_string(),
+            ]
+        })
+        .collect()
 }
 
 fn utilisation(busy_ns: u64, servers: Option<u32>, span_ns: u64) -> String {
@@ -193,7 +272,7 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Pat
     Ok(path)
 }
 
-/// Writes `summary.csv`, `timeseries.csv`, `dcs.csv` and `streams.csv` of a run.
+/// Writes `summary.csv`, `timeseries.csv`, `dcs.csv`, `streams.csv` and `failures.csv` of a run.
 pub fn write_run(dir: &Path, o: &Outcome) -> std::io::Result<Vec<PathBuf>> {
     let m = &o.metrics;
     let mut written = vec![write_csv(
@@ -260,6 +339,12 @@ pub fn write_run(dir: &Path, o: &Outcome) -> std::io::Result<Vec<PathBuf>> {
         })
         .collect();
     written.push(write_csv(dir, "streams.csv", STREAMS_COLUMNS, &streams)?);
+    written.push(write_csv(
+        dir,
+        "failures.csv",
+        FAILURES_COLUMNS,
+        &failure_rows(o),
+    )?);
     Ok(written)
 }
 

@@ -1605,20 +1605,7 @@ fn read_faults(cx: &mut Ctx, n: Option<&Node>, names: &DcNames, shards: u32) -> 
         let Some(duration) = dur.map_or(Some(None), |d| d.map(Some)) else {
             continue;
         };
-        // Only a fault with nothing else wrong is refused for being unbuilt:
-        // one message per problem, not a second one for the same fault.
         if cx.problems.len() > before {
-            continue;
-        }
-        if matches!(fk, FaultKind::DcDown { .. } | FaultKind::Switchover { .. }) {
-            cx.err(
-                t.get("kind").map_or(item.at, |v| v.at),
-                &join(&path, "kind"),
-                format!(
-                    "\"{}\" faults are not supported yet in this version (datacenter failures and failover come next); the network and clock faults are",
-                    fk.name()
-                ),
-            );
             continue;
         }
         out.push(FaultConfig {
