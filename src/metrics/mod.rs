@@ -71,6 +71,8 @@ pub struct Totals {
     pub misrouted_writes: u64,
     /// Writes acknowledged by a DC that was down: must stay 0.
     pub acked_while_down: u64,
+    /// Shards a published table gave to a DC that was down: must stay 0.
+    pub table_violations: u64,
 }
 
 /// One time bucket of one DC.
@@ -162,6 +164,9 @@ pub struct FailureRecord {
     pub rpo_oldest: Option<SimTime>,
     /// A ban that ended at `max_ban` rather than when replication caught up.
     pub ban_timed_out: bool,
+    /// Writes to the moved shards (acknowledged or not) the target lacked
+    /// when it took over; they replicate if their DC comes back.
+    pub stranded: u64,
     pub started: bool,
 }
 
@@ -209,6 +214,7 @@ impl FailureRecord {
             rpo_writes: 0,
             rpo_oldest: None,
             ban_timed_out: false,
+            stranded: 0,
             started: false,
         }
     }

@@ -447,13 +447,13 @@ impl World {
 
     /// Whether the target has applied all it can still get from the
     /// sources: everything they logged before the ban took effect, unless
-    /// the source is dead or cut off (then nothing more will come).
+    /// the source is dead (then nothing more will come). A live source cut
+    /// off by the network is waited for, up to `max_ban`.
     fn caught_up(&self, op: u16) -> bool {
         let m = &self.moves[op as usize];
         let to = m.to.expect("a started move has a target");
         m.marks.iter().all(|&(s, mark)| {
-            let stream = self.repl.stream_id(s, to);
-            !self.is_up(s) || self.repl.is_blocked(stream) || self.repl.head_index(stream) >= mark
+            !self.is_up(s) || self.repl.head_index(self.repl.stream_id(s, to)) >= mark
         })
     }
 
@@ -464,15 +464,16 @@ impl World {
             .to
             .expect("a started move has a target");
         let row = self.moves[op as usize].row;
+        if !self.is_up(to) {
+            self.abandon(now, op, queue);
+            return;
+        }
         let sources = self.sources(op);
+        // A consensus group's new leader first learns every entry a
+        // majority holds, from a dead or a live old leader alike.
         if matches!(self.mode, ReplMode::Quorum | ReplMode::Sync) {
-            let dead: Vec<DcId> = sources
-                .iter()
-                .copied()
-                .filter(|&s| !self.is_up(s))
-                .collect();
-            for s in dead {
-                self.recover_from_survivors(now, s, to);
+            for &s in &sources {
+                self.recover_from_survivors(now, s, to, queue);
             }
         }
         let m = &self.moves[op as usize];
@@ -492,9 +493,10 @@ impl World {
         };
         let rec = &mut self.metrics.failures[row];
         for &s in &sources {
-            let (count, oldest) = self.repl.unapplied_acked(s, to, wanted);
-            rec.rpo_writes += count;
-            if let Some(t) = oldest {
+            let u = self.repl.unapplied(s, to, wanted);
+            rec.rpo_writes += u.acked;
+            rec.stranded += u.all;
+            if let Some(t) = u.oldest_acked {
                 rec.rpo_oldest = Some(rec.rpo_oldest.map_or(t, |o| o.min(t)));
             }
         }
@@ -514,10 +516,41 @@ impl World {
         self.moves[op as usize].phase = Phase::Done;
     }
 
+    /// The target died before the switch: lift the move's ban, owners
+    /// unchanged (the target's own failure is handled by its detection).
+    fn abandon(&mut self, now: SimTime, op: u16, queue: &mut EventQueue<Event>) {
+        let m = &self.moves[op as usize];
+        let mut table = self.routing.authoritative().clone();
+        for s in &m.shards {
+            table.banned[s.idx()] = false;
+        }
+        if m.global {
+            table.global_banned = false;
+        }
+        let live_sources: Vec<DcId> = self
+            .sources(op)
+            .into_iter()
+            .filter(|&s| self.is_up(s))
+            .collect();
+        self.publish(now, table, &live_sources, queue);
+        self.moves[op as usize].phase = Phase::Abandoned;
+    }
+
     /// The target takes every write of dead `src` that a surviving DC applied.
-    fn recover_from_survivors(&mut self, now: SimTime, src: DcId, to: DcId) {
+    fn recover_from_survivors(
+        &mut self,
+        now: SimTime,
+        src: DcId,
+        to: DcId,
+        queue: &mut EventQueue<Event>,
+    ) {
         let down = self.down.clone();
         let upto = self.repl.applied_elsewhere(src, to, |d| down[d.idx()] == 0);
+        // Take the stream's unapplied entries back (a live source's stream
+        // ships again, in order, from where recovery leaves it).
+        let stream = self.repl.stream_id(src, to);
+        let was_blocked = self.repl.is_blocked(stream);
+        self.repl.set_blocked(stream, true);
         while let Some((index, entry, vv)) = self.repl.take_recovered(src, to, upto) {
             let outcome = self.storage.apply_remote(to, &entry.write, vv);
             self.metrics.totals.replicated += 1;
@@ -529,6 +562,10 @@ impl World {
                 self.metrics.totals.conflicts += 1;
                 self.metrics.at(now, to).conflicts += 1;
             }
+        }
+        if !was_blocked {
+            self.repl.set_blocked(stream, false);
+            self.ship(stream, now, queue);
         }
     }
 }

@@ -39,7 +39,8 @@ pub struct LogEntry {
 struct Log {
     base: u64,
     entries: VecDeque<LogEntry>,
-    /// The entries' version vectors, `n` numbers each.
+    /// The entries' meta vectors (version vector and lineage counts),
+    /// `width` numbers each.
     vvs: VecDeque<u32>,
 }
 
@@ -64,6 +65,14 @@ struct Stream {
     epoch: u32,
 }
 
+/// What a DC has not applied of another's log (see `Replication::unapplied`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unapplied {
+    pub all: u64,
+    pub acked: u64,
+    pub oldest_acked: Option<SimTime>,
+}
+
 /// A stream's apply to put in the kernel's queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApplyAt {
@@ -74,6 +83,8 @@ pub struct ApplyAt {
 
 pub struct Replication {
     n: usize,
+    /// Numbers in each entry's meta vector.
+    width: usize,
     logs: Vec<Log>,
     streams: Vec<Stream>,
     /// Minimum time between two applies of one stream (`1 / apply_rate`).
@@ -83,13 +94,15 @@ pub struct Replication {
 }
 
 impl Replication {
-    pub fn new(n: usize, apply_rate: Option<f64>) -> Replication {
+    /// Streams between `n` DCs; each log entry carries `width` numbers of meta data.
+    pub fn new(n: usize, width: usize, apply_rate: Option<f64>) -> Replication {
         Replication {
             n,
+            width,
             logs: (0..n).map(|_| Log::default()).collect(),
             streams: (0..n * n).map(|_| Stream::default()).collect(),
             gap: apply_rate.map_or(0, |r| (1e9 / r).round() as Nanos),
-            scratch: Vec::with_capacity(n),
+            scratch: Vec::with_capacity(width),
         }
     }
 
@@ -106,10 +119,11 @@ impl Replication {
 
     /// Appends a write to its origin's log; returns its absolute index.
     #[inline]
-    pub fn append(&mut self, entry: LogEntry, vv: &[u32]) -> u64 {
+    pub fn append(&mut self, entry: LogEntry, meta: &[u32]) -> u64 {
         let log = &mut self.logs[entry.write.origin.idx()];
         log.entries.push_back(entry);
-        log.vvs.extend(vv.iter().copied());
+        debug_assert_eq!(meta.len(), self.width);
+        log.vvs.extend(meta.iter().copied());
         log.end() - 1
     }
 
@@ -179,11 +193,11 @@ impl Replication {
         let index = st.next_apply;
         st.next_apply += 1;
         st.last_apply = Some(now);
-        let n = self.n;
+        let w = self.width;
         let log = &self.logs[src.idx()];
         let i = (index - log.base) as usize;
         self.scratch.clear();
-        self.scratch.extend(log.vvs.range(i * n..(i + 1) * n));
+        self.scratch.extend(log.vvs.range(i * w..(i + 1) * w));
         Some((log.entries[i], &self.scratch))
     }
 
@@ -199,10 +213,11 @@ impl Replication {
             .map(|d| self.streams[row + d].next_apply)
             .min()
             .unwrap_or(u64::MAX);
+        let width = self.width;
         let log = &mut self.logs[src.idx()];
         while log.base < applied && !log.entries.is_empty() {
             log.entries.pop_front();
-            log.vvs.drain(..n);
+            log.vvs.drain(..width);
             log.base += 1;
         }
         self.schedule_head(stream)
@@ -229,29 +244,27 @@ impl Replication {
         }
     }
 
-    /// The acknowledged entries of `src`'s log to keys `wanted` that `dst`
-    /// has not applied: their count and the oldest one's write time.
-    pub fn unapplied_acked(
-        &self,
-        src: DcId,
-        dst: DcId,
-        wanted: impl Fn(u32) -> bool,
-    ) -> (u64, Option<SimTime>) {
+    /// The entries of `src`'s log to keys `wanted` that `dst` has not
+    /// applied: how many, how many of them were acknowledged, and when the
+    /// oldest acknowledged one was written.
+    pub fn unapplied(&self, src: DcId, dst: DcId, wanted: impl Fn(u32) -> bool) -> Unapplied {
         let from = self.streams[self.stream_id(src, dst) as usize].next_apply;
         let log = &self.logs[src.idx()];
         let skip = (from - log.base) as usize;
-        let mut count = 0;
-        let mut oldest = None;
+        let mut out = Unapplied::default();
         for e in log
             .entries
             .iter()
             .skip(skip)
-            .filter(|e| e.acked && wanted(e.write.key))
+            .filter(|e| wanted(e.write.key))
         {
-            count += 1;
-            oldest.get_or_insert(e.written);
+            out.all += 1;
+            if e.acked {
+                out.acked += 1;
+                out.oldest_acked.get_or_insert(e.written);
+            }
         }
-        (count, oldest)
+        out
     }
 
     /// How far any stream of `src` other than the one to `dst` has applied:
@@ -283,11 +296,11 @@ impl Replication {
         let index = st.next_apply;
         st.next_apply += 1;
         st.next_ship = st.next_apply;
-        let n = self.n;
+        let w = self.width;
         let log = &self.logs[src.idx()];
         let i = (index - log.base) as usize;
         self.scratch.clear();
-        self.scratch.extend(log.vvs.range(i * n..(i + 1) * n));
+        self.scratch.extend(log.vvs.range(i * w..(i + 1) * w));
         Some((index, log.entries[i], &self.scratch))
     }
 

@@ -7,13 +7,15 @@
 //! version vector is the value's own (the producing write's), never a merge,
 //! so a write discarded by conflict resolution is visibly not included.
 //!
-//! A value also carries its lineage depth: how many writes lie on the chain
-//! of `based_on` links that produced it. A write on that chain survives in
-//! the value (later writers read it); one off the chain was discarded by
-//! conflict resolution or never arrived: the basis of `lost_writes`.
+//! A value also carries its lineage counts: for each origin, how many of its
+//! writes lie on the chain of `based_on` links that produced the value. A
+//! write on that chain survives in the value (later writers read it); one
+//! off the chain was discarded by conflict resolution or never arrived: the
+//! basis of `lost_writes`. Version vector and lineage counts travel together
+//! as the value's *meta* vector, `2 × DCs` numbers.
 //!
 //! Memory per key and DC: 2 (origin) + 8 (timestamp) + 4 (own write count)
-//! + 4 (depth) + 4 × DCs (version vector) bytes.
+//! + 8 × DCs (version vector and lineage counts) bytes.
 
 use crate::ids::DcId;
 use crate::scenario::Resolve;
@@ -45,8 +47,6 @@ pub struct WriteRec {
     /// timestamp so that a write always sorts after what it overwrote.
     pub ts: i64,
     pub based_on: VersionId,
-    /// Writes on this write's lineage, itself included.
-    pub depth: u32,
 }
 
 /// What applying a replicated write did.
@@ -56,6 +56,9 @@ pub enum Applied {
     Stale,
     /// Based on the replica's current value: applied.
     InOrder,
+    /// Based on a later version than the replica's, whose history includes
+    /// it: applied, skipping versions the replica has not seen yet.
+    FastForward,
     /// Based on another value: a conflict, which this write won.
     ConflictWon,
     /// A conflict, which this write lost: discarded here.
@@ -68,8 +71,8 @@ pub struct Storage {
     origin: Vec<u16>,
     ts: Vec<i64>,
     own: Vec<u32>,
-    depth: Vec<u32>,
-    vv: Vec<u32>,
+    /// `[dc][key]`: the version vector (`n`), then the lineage counts (`n`).
+    meta: Vec<u32>,
     resolve: Resolve,
     /// Each DC's rank when DCs are sorted by name: LWW's tie-break.
     name_rank: Vec<u16>,
@@ -96,8 +99,7 @@ impl Storage {
             origin: vec![NONE; n_dcs * keys],
             ts: vec![i64::MIN; n_dcs * keys],
             own: vec![0; n_dcs * keys],
-            depth: vec![0; n_dcs * keys],
-            vv: vec![0; n_dcs * keys * n_dcs],
+            meta: vec![0; n_dcs * keys * 2 * n_dcs],
             resolve,
             name_rank,
             #[cfg(debug_assertions)]
@@ -110,6 +112,12 @@ impl Storage {
         dc.idx() * self.keys + key as usize
     }
 
+    /// Start of `dc`'s meta vector for `key`.
+    #[inline]
+    fn at(&self, dc: DcId, key: u32) -> usize {
+        self.slot(dc, key) * 2 * self.n
+    }
+
     #[inline]
     pub fn current(&self, dc: DcId, key: u32) -> VersionId {
         let s = self.slot(dc, key);
@@ -119,26 +127,34 @@ impl Storage {
         }
         VersionId {
             origin,
-            seq: self.vv[s * self.n + origin as usize],
+            seq: self.meta[self.at(dc, key) + origin as usize],
         }
+    }
+
+    /// The meta vector (version vector, then lineage counts) of `dc`'s
+    /// current value of `key`: what a write produced there carries along.
+    #[inline]
+    pub fn meta(&self, dc: DcId, key: u32) -> &[u32] {
+        let m = self.at(dc, key);
+        &self.meta[m..m + 2 * self.n]
     }
 
     /// The version vector of `dc`'s current value of `key`.
     #[inline]
     pub fn vv(&self, dc: DcId, key: u32) -> &[u32] {
-        let s = self.slot(dc, key) * self.n;
-        &self.vv[s..s + self.n]
+        &self.meta(dc, key)[..self.n]
     }
 
-    /// Whether `dc`'s value of `key` includes write `seq` of `origin`.
+    /// Per origin, how many of its writes are on the lineage of `dc`'s value.
+    #[inline]
+    pub fn lineage(&self, dc: DcId, key: u32) -> &[u32] {
+        &self.meta(dc, key)[self.n..]
+    }
+
+    /// Whether `dc`'s value of `key` has seen write `seq` of `origin`.
     #[inline]
     pub fn includes(&self, dc: DcId, key: u32, origin: DcId, seq: u32) -> bool {
-        self.vv[self.slot(dc, key) * self.n + origin.idx()] >= seq
-    }
-
-    /// Writes on the lineage of `dc`'s current value of `key`.
-    pub fn depth(&self, dc: DcId, key: u32) -> u32 {
-        self.depth[self.slot(dc, key)]
+        self.meta[self.at(dc, key) + origin.idx()] >= seq
     }
 
     /// Writes `origin` has made to `key` so far.
@@ -150,29 +166,29 @@ impl Storage {
     #[inline]
     pub fn write_local(&mut self, dc: DcId, key: u32, clock: i64) -> WriteRec {
         let s = self.slot(dc, key);
+        let m = self.at(dc, key);
         let based_on = self.current(dc, key);
         let ts = clock.max(self.ts[s].saturating_add(1));
         self.own[s] += 1;
         let seq = self.own[s];
-        let depth = self.depth[s] + 1;
         self.origin[s] = dc.0;
         self.ts[s] = ts;
-        self.depth[s] = depth;
-        self.vv[s * self.n + dc.idx()] = seq;
+        self.meta[m + dc.idx()] = seq;
+        self.meta[m + self.n + dc.idx()] += 1;
         WriteRec {
             key,
             origin: dc,
             seq,
             ts,
             based_on,
-            depth,
         }
     }
 
-    /// Applies a write replicated to `dc`; `vv` is the write's own version vector.
+    /// Applies a write replicated to `dc`; `meta` is the write's own meta vector.
     #[inline]
-    pub fn apply_remote(&mut self, dc: DcId, w: &WriteRec, vv: &[u32]) -> Applied {
+    pub fn apply_remote(&mut self, dc: DcId, w: &WriteRec, meta: &[u32]) -> Applied {
         let s = self.slot(dc, w.key);
+        let m = self.at(dc, w.key);
         let n = self.n;
         #[cfg(debug_assertions)]
         {
@@ -187,12 +203,23 @@ impl Storage {
             );
             *last = w.seq;
         }
-        if self.vv[s * n + w.origin.idx()] >= w.seq {
+        if self.meta[m + w.origin.idx()] >= w.seq {
             return Applied::Stale;
         }
         let current = self.current(dc, w.key);
+        let dominates = || {
+            self.meta[m..m + n]
+                .iter()
+                .zip(&meta[..n])
+                .all(|(have, new)| new >= have)
+        };
         let outcome = if current == w.based_on {
             Applied::InOrder
+        } else if dominates() {
+            // The write's history includes the value here: this replica only
+            // missed versions in between (they come later, from their own
+            // origin's stream). Not a conflict.
+            Applied::FastForward
         } else if self.wins(w, current, self.ts[s]) {
             Applied::ConflictWon
         } else {
@@ -201,8 +228,7 @@ impl Storage {
         if outcome != Applied::ConflictLost {
             self.origin[s] = w.origin.0;
             self.ts[s] = w.ts;
-            self.depth[s] = w.depth;
-            self.vv[s * n..s * n + n].copy_from_slice(vv);
+            self.meta[m..m + 2 * n].copy_from_slice(meta);
         }
         outcome
     }

@@ -85,6 +85,8 @@ pub(super) struct Request {
     at_dc: u16,
     /// Its write's index in `served_at`'s replication log.
     log_index: u64,
+    /// Its write was accepted by the shard's authoritative owner.
+    by_owner: bool,
     generation: u32,
     live: bool,
 }
@@ -248,7 +250,7 @@ impl World {
                 cfg.regions.len(),
             ),
             storage: Storage::new(&names, keys, cfg.replication.resolve),
-            repl: Replication::new(n, cfg.replication.apply_rate),
+            repl: Replication::new(n, 2 * n, cfg.replication.apply_rate),
             faults: Faults::new(cfg),
             servers: cfg
                 .datacenters
@@ -392,31 +394,46 @@ impl World {
             if (1..n).any(|d| self.storage.current(DcId(d as u16), key) != first) {
                 divergent += 1;
             }
-            // The final value is the reference DC's: the owner's. Every write
-            // off its lineage is lost, unless its client never got an ack.
+            // The final value is the reference DC's: the owner's. Every
+            // write off its lineage is lost, unless its client never got an ack.
             let reference = self.routing.authoritative().owner(self.target_of_slot(key));
-            let written: u64 = (0..n)
-                .map(|o| self.storage.own_writes(DcId(o as u16), key) as u64)
-                .sum();
-            let off_lineage = written - self.storage.depth(reference, key) as u64;
-            if off_lineage > 0 {
-                lost += off_lineage - self.unacked_off_lineage(key, reference);
-            }
+            lost += self.lost_writes_of(key, reference);
         }
         self.metrics.totals.divergent_keys = divergent;
         self.metrics.totals.lost_writes = lost;
     }
 
-    /// Unacknowledged writes to `key` that the reference DC's value does not
-    /// include. (Judged by the version vector: exact unless the unacked write
-    /// was discarded while a later write of its origin survived.)
-    fn unacked_off_lineage(&self, key: u32, reference: DcId) -> u64 {
+    /// Acknowledged writes to `key` off the lineage of `reference`'s value.
+    ///
+    /// Per origin, the lineage counts say how many of its writes survive;
+    /// the others are off it. Unacknowledged writes are set apart: those the
+    /// value never saw (above its version vector) are off for sure; among
+    /// those it saw, the holes the counts leave are charged to them first.
+    /// Exact unless an unacknowledged write survived while an acknowledged
+    /// one of the same origin, seen by the same value, was discarded.
+    fn lost_writes_of(&self, key: u32, reference: DcId) -> u64 {
         let from = self.unacked.partition_point(|&(k, _, _)| k < key);
-        self.unacked[from..]
-            .iter()
-            .take_while(|&&(k, _, _)| k == key)
-            .filter(|&&(_, o, seq)| !self.storage.includes(reference, key, DcId(o), seq))
-            .count() as u64
+        let unacked = &self.unacked[from..];
+        let vv = self.storage.vv(reference, key);
+        let lineage = self.storage.lineage(reference, key);
+        let mut lost = 0u64;
+        for (o, (&seen, &kept)) in vv.iter().zip(lineage).enumerate() {
+            let written = self.storage.own_writes(DcId(o as u16), key);
+            let off = (written - kept) as u64;
+            if off == 0 {
+                continue;
+            }
+            let mine = unacked
+                .iter()
+                .take_while(|u| u.0 == key)
+                .filter(|u| u.1 == o as u16);
+            let (unseen, seen_unacked) = mine.fold((0u64, 0u64), |(a, b), u| {
+                if u.2 > seen { (a + 1, b) } else { (a, b + 1) }
+            });
+            let holes = (seen - kept) as u64;
+            lost += off - unseen - seen_unacked.min(holes);
+        }
+        lost
     }
 
     fn target_of_slot(&self, slot: u32) -> Target {
@@ -497,6 +514,7 @@ impl World {
             seq: 0,
             at_dc: NOWHERE,
             log_index: 0,
+            by_owner: false,
             generation: 0,
             live: true,
         });
@@ -638,11 +656,12 @@ impl World {
             conflicted: false,
             acked: false,
         };
-        let index = self.repl.append(entry, self.storage.vv(dc, slot));
+        let index = self.repl.append(entry, self.storage.meta(dc, slot));
         {
             let rr = &mut self.requests.items[req as usize];
             rr.seq = w.seq;
             rr.log_index = index;
+            rr.by_owner = self.routing.authoritative().owner(r.target) == dc;
             rr.awaiting = self.acks_needed;
         }
         for d in 0..self.n_dcs {
@@ -667,7 +686,7 @@ impl World {
 
     /// Ships what a stream has not shipped yet, and schedules its head.
     #[inline]
-    fn ship(&mut self, stream: u32, now: SimTime, queue: &mut EventQueue<Event>) {
+    pub(super) fn ship(&mut self, stream: u32, now: SimTime, queue: &mut EventQueue<Event>) {
         let (src, dst) = self.repl.ends(stream);
         let topology = &mut self.topology;
         if let Some(a) = self.repl.ship(stream, now, || topology.sample(src, dst)) {
@@ -724,10 +743,21 @@ impl World {
         }
         let r = &mut self.requests.items[req as usize];
         r.awaiting -= 1;
-        if r.awaiting == 0 {
-            self.acknowledge(now, req);
-            self.respond(now, req);
+        if r.awaiting > 0 {
+            return;
         }
+        let r = *r;
+        if r.by_owner && self.routing.authoritative().owner(r.target) != r.served_at {
+            // The shard moved while the write gathered its acks: like a
+            // consensus leader that lost its term, the old owner cannot
+            // commit it any more.
+            self.metrics.totals.ack_timeouts += 1;
+            self.note_unacked(&r);
+            self.fail(now, req, r.served_at);
+            return;
+        }
+        self.acknowledge(now, req);
+        self.respond(now, req);
     }
 
     fn on_ack_timeout(&mut self, now: SimTime, req: u32, generation: u32) {

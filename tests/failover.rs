@@ -1,0 +1,286 @@
+//! DC failures and failover: RPO and RTO against their closed forms, the
+//! two procedures against each other, and misroutes during a switchover.
+
+mod common;
+
+use multiactive::run;
+use multiactive::scenario::Config;
+
+/// Three DCs a, b, c (one region each, users 1 ms from their DC and 10 ms
+/// from the others), one-way links a–b `ab`, a–c 30 ms, b–c 20 ms: b is a's
+/// nearest. All requests write, hash-sharded over `shards` round-robin.
+fn three(ab: &str, rate: f64, shards: u32, extra: &str) -> String {
+    format!(
+        r#"
+[simulation]
+duration = "8s"
+drain = "2s"
+
+[[datacenter]]
+name = "a"
+region = "ra"
+
+[[datacenter]]
+name = "b"
+region = "rb"
+
+[[datacenter]]
+name = "c"
+region = "rc"
+
+[[link]]
+between = ["a", "b"]
+latency = "{ab}"
+
+[[link]]
+between = ["a", "c"]
+latency = "30ms"
+
+[[link]]
+between = ["b", "c"]
+latency = "20ms"
+
+[[region]]
+name = "ra"
+users = 1
+latency = {{ a = "1ms", b = "10ms", c = "10ms" }}
+
+[[region]]
+name = "rb"
+users = 1
+latency = {{ a = "10ms", b = "1ms", c = "10ms" }}
+
+[[region]]
+name = "rc"
+users = 1
+latency = {{ a = "10ms", b = "10ms", c = "1ms" }}
+
+[workload]
+keys = 30000
+rate = {rate}
+writes = 1
+
+[sharding]
+shards = {shards}
+
+{extra}
+"#
+    )
+}
+
+const A_DIES: &str = "[[fault]]\nkind = \"dc_down\"\ndc = \"a\"\nat = \"5s\"\n";
+
+fn cfg(text: &str, sets: &[&str]) -> Config {
+    common::config(text, sets)
+}
+
+#[test]
+fn async_rpo_is_write_rate_times_lag() {
+    // a's writes reach b after exactly d = 20 ms, so when a dies the writes
+    // of its last 20 ms are stranded: a Poisson count of mean λ_a·d, with λ_a
+    // the write rate on a's shards (measured: a serves only those). rpo_s,
+    // the age of the oldest, is at most d. Mean over 20 seeds within 10%.
+    let text = format!(
+        "{}\n[failover]\ndetect_after = \"1s\"\nprocedure = \"switch\"\n",
+        three("20ms", 6000.0, 100, A_DIES)
+    );
+    let (mut got, mut want) = (0.0, 0.0);
+    for seed in 0..20 {
+        let o = run(&cfg(&text, &[&format!("simulation.seed={seed}")]));
+        let f = &o.metrics.failures[0];
+        let lambda_a = o.metrics.dcs[0].served as f64 / 5.0;
+        got += f.rpo_writes as f64;
+        want += lambda_a * 0.020;
+        assert!(
+            f.rpo_ns().unwrap() <= 20_000_000,
+            "rpo_s {:?} above the lag",
+            f.rpo_ns()
+        );
+        assert_eq!(
+            f.switched.map(|t| t.ns()),
+            Some(6_000_000_000),
+            "switch = death + detect"
+        );
+        // a never returns: exactly its stranded acknowledged writes are lost.
+        assert_eq!(o.metrics.totals.lost_writes, f.rpo_writes);
+    }
+    eprintln!("mean rpo_writes {:.2}, λ·d {:.2}", got / 20.0, want / 20.0);
+    assert!(
+        (got / want - 1.0).abs() < 0.10,
+        "mean rpo_writes {:.2} vs λ·d {:.2}",
+        got / 20.0,
+        want / 20.0
+    );
+}
+
+#[test]
+fn quorum_loses_nothing_when_one_dc_dies() {
+    // Majority acks: every acknowledged write of a is applied at b or c, and
+    // b, taking over, first takes from c what it lacks.
+    let text = format!(
+        "{}\n[replication]\nmode = \"quorum\"\n[failover]\ndetect_after = \"1s\"\nprocedure = \"switch\"\n",
+        three("20ms", 6000.0, 100, A_DIES)
+    );
+    for seed in 0..10 {
+        let o = run(&cfg(&text, &[&format!("simulation.seed={seed}")]));
+        let f = &o.metrics.failures[0];
+        assert!(f.switched.is_some());
+        assert_eq!(f.rpo_writes, 0, "seed {seed}");
+        assert!(
+            f.stranded > 0,
+            "seed {seed}: unacknowledged writes were in flight"
+        );
+        assert_eq!(o.metrics.totals.lost_writes, 0, "seed {seed}");
+    }
+}
+
+/// Two shards of 4 are a's; 12,000 writes/s, so each shard sees a write
+/// every 0.33 ms. Detection 2 s, decision 1 s, propagation 500 ms.
+fn rto_case(procedure: &str) -> multiactive::Outcome {
+    let extra = format!(
+        "{A_DIES}\n[routing]\npropagation = \"500ms\"\n[failover]\ndetect_after = \"2s\"\ndecide_after = \"1s\"\nprocedure = \"{procedure}\"\n"
+    );
+    run(&cfg(
+        &three("5ms", 12000.0, 4, &extra),
+        &["simulation.duration=10s"],
+    ))
+}
+
+#[test]
+fn switch_rto_is_detection_plus_decision_plus_propagation() {
+    // After detection (7 s) users of ra enter at b, whose router sends a's
+    // shards to a (dead: the writes fail) until its table arrives at 8.5 s;
+    // from then b takes them. RTO = 2 + 1 + 0.5 s, plus the wait for the
+    // next write to the slower of a's two shards (under 5 ms here).
+    let o = rto_case("switch");
+    let (rto, left_out, unrecovered) = o.metrics.failures[0].rto();
+    let rto = rto.expect("both shards recovered") as f64 / 1e9;
+    // a also wrote the global dataset, which no request touches: left out.
+    assert_eq!((left_out, unrecovered), (1, 0));
+    assert!((3.5..3.505).contains(&rto), "rto {rto}");
+    // ban_then_switch waits for the ban to reach every DC (500 ms) first.
+    let ban = rto_case("ban_then_switch");
+    let ban_rto = ban.metrics.failures[0].rto().0.expect("recovered") as f64 / 1e9;
+    assert!((4.0..4.005).contains(&ban_rto), "ban rto {ban_rto}");
+    assert!(ban.metrics.totals.conflicts <= o.metrics.totals.conflicts);
+}
+
+/// A planned move of a's shards 0 and 3 to b at 5 s, on 300 hot users.
+fn switchover(procedure: &str, extra: &str) -> multiactive::Outcome {
+    let faults = "[[fault]]\nkind = \"switchover\"\nshards = \"0,3\"\nto = \"b\"\nat = \"5s\"\n";
+    let text = three(
+        "50ms",
+        6000.0,
+        4,
+        &format!("{faults}\n[failover]\nprocedure = \"{procedure}\"\nmax_ban = \"1s\"\n{extra}"),
+    )
+    .replace("keys = 30000", "keys = 300");
+    run(&cfg(&text, &[]))
+}
+
+#[test]
+fn ban_then_switch_trades_recovery_time_for_conflicts() {
+    // `switch` hands the shards over while a's last 50 ms of writes are still
+    // on their way to b, which already writes the same hot keys: conflicts.
+    // The ban waits for them: none, for a longer RTO.
+    let sw = switchover("switch", "");
+    let ban = switchover("ban_then_switch", "");
+    let (sw_rto, ban_rto) = (
+        sw.metrics.failures[0].rto().0.unwrap(),
+        ban.metrics.failures[0].rto().0.unwrap(),
+    );
+    eprintln!(
+        "switch: {} conflicts, RTO {sw_rto} ns; ban: {} conflicts, RTO {ban_rto} ns",
+        sw.metrics.totals.conflicts, ban.metrics.totals.conflicts
+    );
+    assert!(sw.metrics.totals.conflicts > 0);
+    assert_eq!(ban.metrics.totals.conflicts, 0);
+    assert!(ban_rto >= sw_rto);
+    assert_eq!(
+        ban.metrics.failures[0].rpo_writes, 0,
+        "the ban waited for replication"
+    );
+    assert!(!ban.metrics.failures[0].ban_timed_out);
+}
+
+#[test]
+fn a_lag_beyond_max_ban_switches_at_max_ban_with_the_backlog_as_rpo() {
+    // b applies at most 500 of a's writes per second while a takes 1,500/s
+    // on the moving shards: the backlog grows without bound, the ban gives
+    // up after max_ban = 1 s, and what b lacked then is the RPO.
+    let o = switchover("ban_then_switch", "[replication]\napply_rate = 500\n");
+    let f = &o.metrics.failures[0];
+    assert!(f.ban_timed_out);
+    assert_eq!(f.switched.map(|t| t.ns()), Some(6_000_000_000));
+    assert!(f.rpo_writes > 1000, "rpo_writes {}", f.rpo_writes);
+    assert!(
+        f.rpo_ns().unwrap() > 1_000_000_000,
+        "the oldest missing write predates the ban"
+    );
+}
+
+/// Two DCs; ten user regions, each reaching both; a owns every shard, and
+/// half of them move to b at 5 s. Users enter at the owner their region's
+/// edge knows; rule pushes take uniform [0, 1 s].
+fn misroute_case(seed: u64, guard: bool) -> (multiactive::Outcome, f64) {
+    let mut text = String::from("[simulation]\nduration = \"10s\"\ndrain = \"2s\"\n");
+    text += &format!("seed = {seed}\n");
+    text += "[[datacenter]]\nname = \"a\"\nregion = \"r0\"\n[[datacenter]]\nname = \"b\"\nregion = \"r5\"\n";
+    text += "[[link]]\nbetween = [\"a\", \"b\"]\nlatency = \"10ms\"\n";
+    for r in 0..10 {
+        let (la, lb) = if r < 5 {
+            ("2ms", "10ms")
+        } else {
+            ("10ms", "2ms")
+        };
+        text += &format!(
+            "[[region]]\nname = \"r{r}\"\nusers = 1\nlatency = {{ a = \"{la}\", b = \"{lb}\" }}\n"
+        );
+    }
+    text += "[workload]\nkeys = 10000\nrate = 4000\nwrites = 0.5\n";
+    text += "[sharding]\nshards = 10\nplacement = { a = \"0-9\" }\n";
+    text += &format!(
+        "[routing]\nentry = \"owner\"\non_wrong_dc = \"serve_local\"\nwrite_guard = {guard}\npropagation = {{ dist = \"uniform\", min = \"0ms\", max = \"1s\" }}\n"
+    );
+    text += "[[fault]]\nkind = \"switchover\"\nshards = \"0-4\"\nto = \"b\"\nat = \"5s\"\n";
+    let c = cfg(&text, &[]);
+    // The write rate on the moved shards: 2,000 writes/s times their users' share.
+    let sharding = multiactive::model::sharding::Sharding::new(&c);
+    let moved = (0..10_000u32)
+        .filter(|&u| sharding.shard_of(u).0 < 5)
+        .count() as f64
+        / 10_000.0;
+    (run(&c), 2000.0 * moved)
+}
+
+#[test]
+fn switchover_misroutes_writes_for_half_the_propagation_delay() {
+    // After the switch a stale edge still sends writes of the moved shards to
+    // a, which serves them locally: misrouted, for a uniform [0, P] delay per
+    // edge. Expected λ_moved · P/2; over 10 edges and 20 seeds within 12%.
+    let (mut got, mut want) = (0.0, 0.0);
+    for seed in 0..20 {
+        let (o, lambda) = misroute_case(seed, false);
+        got += o.metrics.totals.misrouted_writes as f64;
+        want += lambda * 0.5;
+    }
+    eprintln!(
+        "misrouted writes per run {:.1}, λ·P/2 {:.1}",
+        got / 20.0,
+        want / 20.0
+    );
+    assert!(
+        (got / want - 1.0).abs() < 0.12,
+        "misrouted {:.1} vs {:.1}",
+        got / 20.0,
+        want / 20.0
+    );
+    // With the guard on, a refuses them instead, and nothing conflicts.
+    for seed in 0..5 {
+        let (o, _) = misroute_case(seed, true);
+        let t = o.metrics.totals;
+        assert_eq!(t.misrouted_writes, 0);
+        assert!(t.guard_rejected > 0);
+        assert_eq!(t.conflicts, 0);
+    }
+}
