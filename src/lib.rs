@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod scenario;
+pub mod sweep;
 pub mod time;
 
 pub use model::{Outcome, run};

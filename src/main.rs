@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use multiactive::model::run_with_progress;
 use multiactive::output::{self, Perf};
 use multiactive::scenario::{self, Config, ScenarioError};
+use multiactive::sweep::{self, Plan, SweepError};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +47,37 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
     },
+    /// Run a scenario over the cross product of varied keys and seeds.
+    Sweep {
+        scenario: String,
+        /// A key and its values, e.g. --vary failover.procedure=switch,ban_then_switch.
+        #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
+        vary: Vec<String>,
+        /// Seeds, inclusive: 1..10.
+        #[arg(long, default_value = "1..5")]
+        seeds: String,
+        /// Runs at a time [default: the number of cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only the runs whose index is I modulo N (I from 0), for array jobs.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Output folder [default: results/<scenario name>/sweep/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Join the parts of a sharded sweep into what one machine would have written.
+    Merge {
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Output folder [default: the first part].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Redraw the plots of a run or a sweep folder.
+    Plot { dir: PathBuf },
     /// List the shipped scenarios.
     List,
 }
@@ -59,6 +91,15 @@ enum Failure {
 impl From<ScenarioError> for Failure {
     fn from(e: ScenarioError) -> Self {
         Failure::BadInput(e.to_string())
+    }
+}
+
+impl From<SweepError> for Failure {
+    fn from(e: SweepError) -> Self {
+        match e {
+            SweepError::BadInput(m) => Failure::BadInput(m),
+            other => Failure::Other(other.into()),
+        }
     }
 }
 
@@ -109,6 +150,44 @@ fn dispatch(cmd: Command) -> Result<(), Failure> {
                 cfg.sharding.shards,
                 cfg.faults.len()
             );
+            Ok(())
+        }
+        Command::Sweep {
+            scenario,
+            vary,
+            seeds,
+            jobs,
+            shard,
+            out,
+            sets,
+        } => {
+            let plan = Plan {
+                scenario,
+                sets,
+                vary: vary
+                    .iter()
+                    .map(|v| sweep::parse_vary(v))
+                    .collect::<Result<_, _>>()?,
+                seeds: sweep::parse_seeds(&seeds)?,
+            };
+            let shard = shard.as_deref().map(sweep::parse_shard).transpose()?;
+            run_sweep(&plan, out, jobs, shard)
+        }
+        Command::Merge { parts, out } => {
+            let out = out.unwrap_or_else(|| parts[0].clone());
+            let done = sweep::merge(&parts, &out)?;
+            eprintln!("merged {} runs into {}", done.total, out.display());
+            Ok(())
+        }
+        Command::Plot { dir } => {
+            let result = if dir.join("plan.toml").exists() {
+                multiactive::output::plot::plot_sweep(&dir)
+            } else {
+                multiactive::output::plot::plot_run(&dir)
+            };
+            result
+                .map_err(|e| Failure::BadInput(format!("{}: cannot plot: {e}", dir.display())))?;
+            eprintln!("plots redrawn in {}", dir.display());
             Ok(())
         }
         Command::List => {
@@ -170,7 +249,7 @@ fn run(cfg: &Config, out: Option<PathBuf>) -> Result<(), Failure> {
         peak_rss_mb: output::peak_rss_mb(),
     };
     let write = || -> std::io::Result<()> {
-        output::write_run(&out, &outcome)?;
+        output::write_run(&out, &outcome, cfg)?;
         output::write_perf(&out, &outcome, &perf)?;
         Ok(())
     };
@@ -191,6 +270,53 @@ fn run(cfg: &Config, out: Option<PathBuf>) -> Result<(), Failure> {
         wall,
         outcome.events as f64 / wall.max(1e-9),
         t.requests as f64 / wall.max(1e-9),
+        out.display()
+    );
+    Ok(())
+}
+
+fn run_sweep(
+    plan: &Plan,
+    out: Option<PathBuf>,
+    jobs: Option<usize>,
+    shard: Option<(usize, usize)>,
+) -> Result<(), Failure> {
+    // The scenario must load before anything runs (bad input: exit 2).
+    let first = load(Some(&plan.scenario), &plan.sets)?;
+    let out = out.unwrap_or_else(|| PathBuf::from("results").join(&first.name).join("sweep"));
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} runs {pos}/{len} [{bar:40}] (eta {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        b
+    });
+    let started = Instant::now();
+    let loader = |sets: &[String]| {
+        load(Some(&plan.scenario), sets).map_err(|f| match f {
+            Failure::BadInput(m) => m,
+            Failure::Other(e) => e.to_string(),
+        })
+    };
+    let progress = |done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+    };
+    let done = sweep::execute(plan, &out, jobs, shard, &loader, &progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!(
+        "sweep: {} runs ({} run now, {} already done) with {jobs} jobs in {:.2}s; results in {}",
+        done.total,
+        done.ran,
+        done.skipped,
+        started.elapsed().as_secs_f64(),
         out.display()
     );
     Ok(())

@@ -70,8 +70,14 @@ fn same_seed_gives_identical_files_and_another_seed_does_not() {
         [
             "dcs.csv",
             "failures.csv",
+            "latency.csv",
+            "latency.png",
+            "latency.svg",
+            "report.md",
             "streams.csv",
             "summary.csv",
+            "timeline.png",
+            "timeline.svg",
             "timeseries.csv"
         ]
     );

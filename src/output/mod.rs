@@ -7,7 +7,11 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub mod plot;
+pub mod report;
+
 use crate::metrics::{FailureRecord, Kind, Outcome};
+use crate::scenario::Config;
 use crate::time::{self, NS_PER_S};
 
 /// Columns of `summary.csv`, in order (DESIGN §6, then additions).
@@ -48,6 +52,32 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "misrouted_writes",
     "unrecovered_shards",
 ];
+
+pub const LATENCY_COLUMNS: &[&str] = &["kind", "quantile", "latency_ms"];
+
+/// Quantiles of each kind's latency, for the CDF plot and notebooks.
+const QUANTILES: &[f64] = &[
+    0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999,
+    1.0,
+];
+
+fn latency_rows(o: &Outcome) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for k in Kind::ALL {
+        let h = &o.metrics.latency[k as usize];
+        if h.is_empty() {
+            continue;
+        }
+        for &q in QUANTILES {
+            rows.push(vec![
+                k.name().to_string(),
+                format!("{q}"),
+                ms3(h.value_at_quantile(q)),
+            ]);
+        }
+    }
+    rows
+}
 
 pub const FAILURES_COLUMNS: &[&str] = &[
     "kind",
@@ -272,15 +302,12 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Pat
     Ok(path)
 }
 
-/// Writes `summary.csv`, `timeseries.csv`, `dcs.csv`, `streams.csv` and `failures.csv` of a run.
-pub fn write_run(dir: &Path, o: &Outcome) -> std::io::Result<Vec<PathBuf>> {
+/// Writes a run's files: the CSV tables, `latency.csv`, the plots and
+/// `report.md`, and `summary.csv` last, so that its presence means the run
+/// folder is complete (a resumed sweep relies on it).
+pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<Vec<PathBuf>> {
     let m = &o.metrics;
-    let mut written = vec![write_csv(
-        dir,
-        "summary.csv",
-        SUMMARY_COLUMNS,
-        &[summary_row(o)],
-    )?];
+    let mut written = Vec::new();
     let mut rows = Vec::with_capacity(m.n_buckets * m.n_dcs);
     for b in 0..m.n_buckets {
         let start = b as u64 * m.bucket_ns;
@@ -345,6 +372,16 @@ pub fn write_run(dir: &Path, o: &Outcome) -> std::io::Result<Vec<PathBuf>> {
         FAILURES_COLUMNS,
         &failure_rows(o),
     )?);
+    written.push(write_csv(
+        dir,
+        "latency.csv",
+        LATENCY_COLUMNS,
+        &latency_rows(o),
+    )?);
+    plot::plot_run(dir).map_err(|e| std::io::Error::other(format!("plotting failed: {e}")))?;
+    let summary = summary_row(o);
+    report::run_report(dir, cfg, &summary)?;
+    written.push(write_csv(dir, "summary.csv", SUMMARY_COLUMNS, &[summary])?);
     Ok(written)
 }
 
