@@ -228,6 +228,10 @@ pub fn execute(
     pool.install(|| {
         pending.par_iter().try_for_each(|(r, cfg)| {
             let dir = out.join(plan.dir_of(r));
+            // What an interrupted sweep left of this run is incomplete.
+            if dir.exists() {
+                fs::remove_dir_all(&dir).map_err(io(&dir))?;
+            }
             let outcome = crate::run(cfg);
             output::write_run(&dir, &outcome, cfg).map_err(io(&dir))?;
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;

@@ -1,0 +1,252 @@
+//! Sweeps as users run them: through the binary. A sweep's runs are the
+//! single runs byte for byte; sharding and merging, and resuming a killed
+//! sweep, change nothing; plots are real SVG/PNG files that follow the data.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_multiactive");
+
+/// A short version of the default scenario (its DC outage included).
+const SETS: &[&str] = &[
+    "simulation.duration=6s",
+    "simulation.drain=2s",
+    "workload.rate=2000",
+    "fault.0.at=1s",
+    "fault.0.for=3s",
+    "failover.detect_after=1s",
+];
+
+/// The binary with `args`, then `--out out`, then the short-scenario sets.
+fn cmd(args: &[&str], out: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args).arg("--out").arg(out);
+    for s in SETS {
+        c.args(["--set", s]);
+    }
+    c
+}
+
+fn ok(mut c: Command) {
+    let out = c.output().expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        c,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn sweep(out: &Path, extra: &[&str]) -> Command {
+    let mut args = vec![
+        "sweep",
+        "default",
+        "--vary",
+        "failover.procedure=switch,ban_then_switch",
+    ];
+    if !extra.contains(&"--seeds") {
+        args.extend(["--seeds", "1..2"]);
+    }
+    args.extend(extra);
+    cmd(&args, out)
+}
+
+/// Every file under `dir`, by relative path (perf.csv, the one file that
+/// records wall time, left out).
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().unwrap() != "perf.csv" {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn assert_same(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>) {
+    let (ka, kb): (Vec<_>, Vec<_>) = (a.keys().collect(), b.keys().collect());
+    assert_eq!(ka, kb, "different files");
+    for (k, v) in a {
+        assert!(v == &b[k], "{} differs", k.display());
+    }
+}
+
+#[test]
+fn a_sweep_is_the_union_of_its_single_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sw = tmp.path().join("sweep");
+    ok(sweep(&sw, &["--jobs", "2"]));
+    let summary = fs::read_to_string(sw.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 4, "one row per run");
+    assert!(summary.starts_with("failover.procedure,scenario,seed,"));
+    for procedure in ["switch", "ban_then_switch"] {
+        for seed in ["1", "2"] {
+            let single = tmp.path().join(format!("{procedure}-{seed}"));
+            ok(cmd(
+                &[
+                    "run",
+                    "default",
+                    "--seed",
+                    seed,
+                    "--set",
+                    &format!("failover.procedure={procedure}"),
+                ],
+                &single,
+            ));
+            let run = sw.join(format!("runs/failover.procedure={procedure}/seed-{seed}"));
+            assert_same(&tree(&single), &tree(&run));
+        }
+    }
+    // The aggregate's mean is the mean of the runs' values.
+    let agg = fs::read_to_string(sw.join("aggregate.csv")).unwrap();
+    let header: Vec<&str> = agg.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "requests_mean").unwrap();
+    let rows: Vec<Vec<&str>> = summary
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let req = 3; // failover.procedure, scenario, seed, requests
+    let mean: f64 = rows[..2]
+        .iter()
+        .map(|r| r[req].parse::<f64>().unwrap())
+        .sum::<f64>()
+        / 2.0;
+    let first: Vec<&str> = agg.lines().nth(1).unwrap().split(',').collect();
+    assert!((first[col].parse::<f64>().unwrap() - mean).abs() < 1e-6);
+    for f in [
+        "plan.toml",
+        "report.md",
+        "compare.svg",
+        "compare.png",
+        "tradeoff.svg",
+        "tradeoff.png",
+    ] {
+        assert!(sw.join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn three_shards_merged_equal_the_whole_sweep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    ok(sweep(&whole, &["--jobs", "1"]));
+    let mut parts = Vec::new();
+    for i in 0..3 {
+        let p = tmp.path().join(format!("part{i}"));
+        ok(sweep(&p, &["--jobs", "1", "--shard", &format!("{i}/3")]));
+        parts.push(p);
+    }
+    let merged = tmp.path().join("merged");
+    let mut c = Command::new(BIN);
+    c.arg("merge").args(&parts).arg("--out").arg(&merged);
+    ok(c);
+    assert_same(&tree(&whole), &tree(&merged));
+    // A missing part is an error, not a silently smaller sweep.
+    let mut c = Command::new(BIN);
+    c.arg("merge")
+        .args(&parts[..2])
+        .arg("--out")
+        .arg(tmp.path().join("short"));
+    let out = c.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_killed_sweep_resumes_to_the_same_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    ok(sweep(&whole, &["--jobs", "1", "--seeds", "1..4"]));
+    let resumed = tmp.path().join("resumed");
+    let mut child = sweep(&resumed, &["--jobs", "1", "--seeds", "1..4"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some, but not all, runs are done.
+    let started = Instant::now();
+    let done = |dir: &Path| {
+        tree(dir)
+            .keys()
+            .filter(|k| k.ends_with("summary.csv") && k.starts_with("runs"))
+            .count()
+    };
+    while started.elapsed() < Duration::from_secs(60) {
+        if resumed.join("runs").exists() && done(&resumed) >= 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = done(&resumed);
+    ok(sweep(&resumed, &["--jobs", "1", "--seeds", "1..4"]));
+    eprintln!("killed after {before} of 8 runs");
+    assert_same(&tree(&whole), &tree(&resumed));
+}
+
+/// Width and height from a PNG's header, after checking its signature.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+#[test]
+fn plots_are_valid_follow_the_data_and_redraw_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok(cmd(&["run"], &a));
+    ok(cmd(&["run", "--seed", "2"], &b));
+    for stem in ["timeline", "latency"] {
+        let svg = fs::read_to_string(a.join(format!("{stem}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{stem}.svg is not an SVG document"
+        );
+        assert!(svg.contains("<text"), "{stem}.svg has no text");
+        let png = fs::read(a.join(format!("{stem}.png"))).unwrap();
+        let (w, h) = png_size(&png);
+        assert!(w >= 800 && h >= 500, "{stem}.png is {w}x{h}");
+        // Twice the traffic draws a different picture.
+        assert_ne!(
+            svg,
+            fs::read_to_string(b.join(format!("{stem}.svg"))).unwrap(),
+            "{stem}.svg ignores the data"
+        );
+        assert_ne!(
+            png,
+            fs::read(b.join(format!("{stem}.png"))).unwrap(),
+            "{stem}.png ignores the data"
+        );
+    }
+    // The report embeds them.
+    let report = fs::read_to_string(a.join("report.md")).unwrap();
+    assert!(report.contains("![timeline](timeline.svg)") && report.contains("| dc_down | sz |"));
+    // `plot` redraws the same bytes from the CSV files.
+    let before = tree(&a);
+    for f in ["timeline.svg", "timeline.png", "latency.svg", "latency.png"] {
+        fs::remove_file(a.join(f)).unwrap();
+    }
+    let mut c = Command::new(BIN);
+    c.arg("plot").arg(&a);
+    ok(c);
+    assert_same(&before, &tree(&a));
+}
