@@ -221,9 +221,9 @@ fn worst(failures: &[FailureRecord], f: impl Fn(&FailureRecord) -> Option<u64>) 
     failures.iter().filter_map(f).max()
 }
 
-/// Seconds with millisecond precision, or "" when undefined.
+/// Seconds with microsecond precision, or "" when undefined.
 fn opt_secs(ns: Option<u64>) -> String {
-    ns.map_or_else(String::new, |v| format!("{:.3}", time::secs(v)))
+    ns.map_or_else(String::new, |v| format!("{:.6}", time::secs(v)))
 }
 
 fn opt_time(t: Option<crate::time::SimTime>) -> String {
@@ -326,7 +326,8 @@ pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<Vec<P
                 r.rejected.to_string(),
                 r.misrouted.to_string(),
                 r.conflicts.to_string(),
-                ms3(r.repl_lag_p99_ns),
+                // 0: nothing was applied here in this bucket (lags are >= 1 us).
+                if r.repl_lag_p99_ns == 0 { String::new() } else { ms3(r.repl_lag_p99_ns) },
                 utilisation(r.busy_ns, o.servers[d], span),
                 r.forwarded.to_string(),
             ]);
