@@ -257,7 +257,11 @@ fn the_slurm_array_script_runs_its_share_and_the_parts_merge() {
     let tmp = tempfile::tempdir().unwrap();
     let parts = tmp.path().join("parts");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cluster/slurm-sweep.sh");
-    let args = SETS.iter().map(|s| format!("--set {s}")).collect::<Vec<_>>().join(" ");
+    let args = SETS
+        .iter()
+        .map(|s| format!("--set {s}"))
+        .collect::<Vec<_>>()
+        .join(" ");
     for i in 0..2 {
         let out = Command::new("bash")
             .arg(&script)
@@ -270,11 +274,19 @@ fn the_slurm_array_script_runs_its_share_and_the_parts_merge() {
             .env("SWEEP_ARGS", &args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "task {i}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "task {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let merged = tmp.path().join("merged");
     let mut c = Command::new(BIN);
-    c.arg("merge").arg(parts.join("part-0")).arg(parts.join("part-1")).arg("--out").arg(&merged);
+    c.arg("merge")
+        .arg(parts.join("part-0"))
+        .arg(parts.join("part-1"))
+        .arg("--out")
+        .arg(&merged);
     ok(c);
     // 2 procedures × 3 modes × 1 seed.
     let summary = fs::read_to_string(merged.join("summary.csv")).unwrap();

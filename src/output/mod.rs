@@ -327,7 +327,11 @@ pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<Vec<P
                 r.misrouted.to_string(),
                 r.conflicts.to_string(),
                 // 0: nothing was applied here in this bucket (lags are >= 1 us).
-                if r.repl_lag_p99_ns == 0 { String::new() } else { ms3(r.repl_lag_p99_ns) },
+                if r.repl_lag_p99_ns == 0 {
+                    String::new()
+                } else {
+                    ms3(r.repl_lag_p99_ns)
+                },
                 utilisation(r.busy_ns, o.servers[d], span),
                 r.forwarded.to_string(),
             ]);

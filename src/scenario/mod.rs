@@ -324,7 +324,27 @@ impl fmt::Display for ReplMode {
 }
 
 /// The scenarios shipped with the binary: name and text.
-pub const SHIPPED: &[(&str, &str)] = &[(DEFAULT_NAME, DEFAULT_SCENARIO)];
+pub const SHIPPED: &[(&str, &str)] = &[
+    (DEFAULT_NAME, DEFAULT_SCENARIO),
+    ("eleme", include_str!("../../scenarios/eleme.toml")),
+    ("ant-ldc", include_str!("../../scenarios/ant-ldc.toml")),
+    (
+        "ant-ldc-paxos",
+        include_str!("../../scenarios/ant-ldc-paxos.toml"),
+    ),
+    (
+        "alibaba-units",
+        include_str!("../../scenarios/alibaba-units.toml"),
+    ),
+    (
+        "facebook-master",
+        include_str!("../../scenarios/facebook-master.toml"),
+    ),
+    (
+        "dual-active-standby",
+        include_str!("../../scenarios/dual-active-standby.toml"),
+    ),
+];
 
 /// The first comment line of a scenario, as its one-line description.
 pub fn first_comment_line(text: &str) -> &str {
