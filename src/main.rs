@@ -191,8 +191,13 @@ fn dispatch(cmd: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::List => {
+            let width = scenario::SHIPPED
+                .iter()
+                .map(|(n, _)| n.len())
+                .max()
+                .unwrap_or(0);
             for (name, text) in scenario::SHIPPED {
-                println!("{name:<12} {}", scenario::first_comment_line(text));
+                println!("{name:<width$}  {}", scenario::first_comment_line(text));
             }
             Ok(())
         }

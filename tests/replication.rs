@@ -388,3 +388,45 @@ fn origin_priority_can_diverge_with_three_dcs_where_lww_converges() {
     // Under LWW, c1 survives; a1 is on its lineage, b2 is lost.
     assert_eq!(lww.metrics.totals.lost_writes, 1);
 }
+
+#[test]
+fn semi_sync_falls_back_to_async_after_its_timeout() {
+    // The link is down from 0 to 2 s. The first semi-sync write at a waits
+    // ack_timeout = 1 s for b's ack, is then acknowledged anyway (latency
+    // exactly 1 s) and a falls back to async: its next write, at 1.5 s, is
+    // acknowledged at once. Once b applies a's writes again (2.01 s), a waits
+    // for acks again: the write at 2.5 s takes the 20 ms round trip.
+    let writes: String = ["0ms", "1500ms", "2500ms"]
+        .iter()
+        .enumerate()
+        .map(|(k, at)| {
+            format!("[[request]]\nat = \"{at}\"\nregion = \"ra\"\nkey = {k}\nwrite = true\n\n")
+        })
+        .collect();
+    let fault =
+        "[[fault]]\nkind = \"link_down\"\nbetween = [\"a\", \"b\"]\nat = \"0ms\"\nfor = \"2s\"\n";
+    let text =
+        scripted(&format!("{writes}{fault}"), "").replace("duration = \"1s\"", "duration = \"3s\"");
+    let o = run(&common::config(
+        &text,
+        &["replication.mode=semi_sync", "replication.ack_timeout=1s"],
+    ));
+    let t = o.metrics.totals;
+    assert_eq!(
+        (t.ok, t.failed, t.ack_timeouts, t.semi_sync_fallbacks),
+        (3, 0, 1, 1)
+    );
+    let mut lat: Vec<f64> = o.metrics.latency[1]
+        .iter_recorded()
+        .map(|v| v.value_iterated_to() as f64 / 1e6)
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let want = [0.0, 20.0, 1000.0];
+    for (got, want) in lat.iter().zip(want) {
+        assert!(
+            (got - want).abs() <= want * 0.002 + 0.01,
+            "latencies {lat:?}"
+        );
+    }
+    assert_eq!(t.lost_writes, 0);
+}

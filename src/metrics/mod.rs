@@ -63,8 +63,10 @@ pub struct Totals {
     pub guard_rejected: u64,
     /// Requests that failed because no live path led where they had to go.
     pub unreachable: u64,
-    /// Writes that failed because their remote acks did not come in time.
+    /// Writes whose remote acks did not come in time: they failed, except
+    /// under `semi_sync`, which then acknowledges them (`semi_sync_fallbacks`).
     pub ack_timeouts: u64,
+    pub semi_sync_fallbacks: u64,
     /// Replicated writes applied at a destination (one per write and DC).
     pub replicated: u64,
     /// Misrouted requests that were writes (in `misrouted`).

@@ -234,7 +234,9 @@ impl World {
         if shards.is_empty() && !global {
             return;
         }
-        let mut rec = FailureRecord::blank("failback", self.names[dc.idx()].clone(), now);
+        // The failback's clock starts when the move does, after the decision.
+        let start = now.after(self.failover.decide_after);
+        let mut rec = FailureRecord::blank("failback", self.names[dc.idx()].clone(), start);
         rec.started = true;
         let mut units: Vec<u32> = shards.iter().map(|s| s.0).collect();
         if global {

@@ -185,6 +185,8 @@ pub struct World {
     pub(super) known_down: Vec<bool>,
     pub(super) failover: FailoverConfig,
     pub(super) mode: ReplMode,
+    /// Semi-sync origins that timed out and acknowledge as async for now.
+    semi_sync_degraded: Vec<bool>,
     pub(super) names: Vec<String>,
     pub(super) propagation: Dist,
     pub(super) propagation_rng: ComponentRng,
@@ -279,6 +281,7 @@ impl World {
             known_down: vec![false; n],
             failover: cfg.failover.clone(),
             mode: cfg.replication.mode,
+            semi_sync_degraded: vec![false; n],
             names: cfg.datacenters.iter().map(|d| d.name.clone()).collect(),
             propagation: cfg.routing.propagation.clone(),
             propagation_rng: stream(cfg.seed, streams::PROPAGATION),
@@ -647,7 +650,12 @@ impl World {
         }
         let clock = self.faults.clock(dc, now);
         let w = self.storage.write_local(dc, slot, clock);
-        let waits = self.acks_needed > 0;
+        let needed = if self.semi_sync_degraded[dc.idx()] {
+            0
+        } else {
+            self.acks_needed
+        };
+        let waits = needed > 0;
         let entry = LogEntry {
             write: w,
             written: now,
@@ -662,7 +670,7 @@ impl World {
             rr.seq = w.seq;
             rr.log_index = index;
             rr.by_owner = self.routing.authoritative().owner(r.target) == dc;
-            rr.awaiting = self.acks_needed;
+            rr.awaiting = needed;
         }
         for d in 0..self.n_dcs {
             if d != dc.idx() {
@@ -715,6 +723,13 @@ impl World {
         {
             self.metrics.totals.conflicts += 1;
             self.metrics.at(now, dst).conflicts += 1;
+        }
+        if self.semi_sync_degraded[src.idx()]
+            && self.is_up(src)
+            && self.topology.reachable(dst, src)
+        {
+            // A replica applies the origin's writes again: semi-sync resumes.
+            self.semi_sync_degraded[src.idx()] = false;
         }
         if entry.req != NO_REQUEST && self.is_up(src) && self.topology.reachable(dst, src) {
             let back = self.topology.sample(dst, src);
@@ -769,6 +784,17 @@ impl World {
         }
         let r = *r;
         self.metrics.totals.ack_timeouts += 1;
+        if self.mode == ReplMode::SemiSync {
+            // MySQL-style semi-sync: after the timeout the origin falls back
+            // to async (acknowledging this write and not waiting for the next
+            // ones) until a replica applies its writes again.
+            self.metrics.totals.semi_sync_fallbacks += 1;
+            self.semi_sync_degraded[r.served_at.idx()] = true;
+            self.requests.items[req as usize].awaiting = 0;
+            self.acknowledge(now, req);
+            self.respond(now, req);
+            return;
+        }
         self.note_unacked(&r);
         self.fail(now, req, r.served_at);
     }

@@ -51,6 +51,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "replicated",
     "misrouted_writes",
     "unrecovered_shards",
+    "semi_sync_fallbacks",
 ];
 
 pub const LATENCY_COLUMNS: &[&str] = &["kind", "quantile", "latency_ms"];
@@ -213,6 +214,7 @@ pub fn summary_row(o: &Outcome) -> Vec<String> {
             .sum::<usize>()
             .to_string(),
     );
+    row.push(t.semi_sync_fallbacks.to_string());
     row
 }
 
