@@ -181,32 +181,26 @@ fn table(path: &Path, columns: Option<&[&str]>) -> String {
     s
 }
 
-const HEADLINE: &[&str] = &[
-    "requests",
-    "ok",
-    "failed",
-    "rejected",
-    "misrouted",
-    "forwarded",
-    "conflicts",
-    "lost_writes",
-    "divergent_keys",
-    "stale_reads",
-    "rpo_s",
-    "rpo_writes",
-    "rto_s",
-    "p50_ms",
-    "p99_ms",
-    "p999_ms",
-    "repl_lag_p99_ms",
-];
+/// The run's headline columns: `summary.csv` from `requests` to `repl_lag_p99_ms`.
+fn headline() -> &'static [&'static str] {
+    let cols = super::SUMMARY_COLUMNS;
+    let from = cols
+        .iter()
+        .position(|c| *c == "requests")
+        .expect("a summary column");
+    let to = cols
+        .iter()
+        .position(|c| *c == "repl_lag_p99_ms")
+        .expect("a summary column");
+    &cols[from..=to]
+}
 
 /// Writes `report.md` of a run folder; `summary` is its `summary.csv` row.
 pub fn run_report(dir: &Path, cfg: &Config, summary: &[String]) -> std::io::Result<()> {
     let mut s = String::new();
     let _ = writeln!(s, "# {} — seed {}\n", cfg.name, cfg.seed);
     let _ = writeln!(s, "## Scenario\n\n{}", brief(cfg));
-    let pick: Vec<usize> = HEADLINE
+    let pick: Vec<usize> = headline()
         .iter()
         .filter_map(|c| super::SUMMARY_COLUMNS.iter().position(|x| x == c))
         .collect();
