@@ -202,6 +202,7 @@ pub fn execute(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Done, SweepError> {
     fs::create_dir_all(out).map_err(io(out))?;
+    remove_stale_temporaries(out)?;
     write_plan(out, plan)?;
     let mine: Vec<RunSpec> = plan
         .runs()
@@ -250,6 +251,22 @@ pub fn execute(
         ran: total - skipped,
         skipped,
     })
+}
+
+/// A killed sweep may leave half-written tables (`.name.tmp-PID`) in its
+/// folder; they are no one's output.
+fn remove_stale_temporaries(out: &Path) -> Result<(), SweepError> {
+    for e in fs::read_dir(out).map_err(io(out))? {
+        let path = e.map_err(io(out))?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') && name.contains(".tmp-") && path.is_file() {
+            fs::remove_file(&path).map_err(io(&path))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_plan(out: &Path, plan: &Plan) -> Result<(), SweepError> {
