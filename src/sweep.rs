@@ -334,7 +334,8 @@ fn read_summary_row(path: &Path) -> Result<Vec<String>, SweepError> {
 /// Columns that are labels, not measurements.
 const LABELS: &[&str] = &["scenario", "seed"];
 
-/// Mean and 95% interval (Student t, half-width) over seeds, per combination.
+/// Mean, 95% interval (Student t, half-width) and count of the runs where
+/// the metric is defined, over seeds, per combination.
 fn aggregate(
     n_keys: usize,
     header: &[String],
@@ -348,6 +349,8 @@ fn aggregate(
     for &i in &metrics {
         out_header.push(format!("{}_mean", header[i]));
         out_header.push(format!("{}_ci95", header[i]));
+        // Runs where the metric is defined (RPO and RTO are not always).
+        out_header.push(format!("{}_n", header[i]));
     }
     let mut groups: BTreeMap<usize, (Vec<String>, Vec<&Vec<String>>)> = BTreeMap::new();
     let mut order: Vec<Vec<String>> = Vec::new();
@@ -378,6 +381,7 @@ fn aggregate(
             let (mean, ci) = mean_ci(&xs);
             line.push(mean.map_or_else(String::new, |m| format!("{m:.6}")));
             line.push(ci.map_or_else(String::new, |c| format!("{c:.6}")));
+            line.push(xs.len().to_string());
         }
         out.push(line);
     }
