@@ -305,12 +305,63 @@ where
         ("misrouted/s", &s.misrouted, MAGENTA),
     ];
     panel(&areas[1], "Errors and misroutes", end, &errors, &s.t, m)?;
-    let lag: [(&str, &[f64], RGBColor); 1] = [(
-        "replication lag p99 (ms), worst DC",
-        &s.lag_p99_ms,
-        RGBColor(90, 90, 90),
-    )];
-    panel(&areas[2], "Replication lag", end, &lag, &s.t, m)?;
+    lag_panel(&areas[2], end, s, m)
+}
+
+/// Replication lag on a log scale: a failure's backlog (seconds) and the
+/// normal lag (milliseconds) both stay readable. Buckets where nothing was
+/// applied break the line.
+fn lag_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    end: f64,
+    s: &Series,
+    m: &Marks,
+) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let present = || s.lag_p99_ms.iter().copied().filter(|v| *v > 0.0);
+    let hi = present().fold(1.0f64, f64::max) * 2.0;
+    let lo = present().fold(hi, f64::min).min(1.0) / 2.0;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "Replication lag p99, worst DC (ms, log scale)",
+            (FAMILY, 18),
+        )
+        .margin(8)
+        .x_label_area_size(28)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..end, (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .label_style((FAMILY, 13))
+        .draw()?;
+    let shade = RGBColor(230, 80, 60).mix(0.15);
+    chart.draw_series(
+        m.spans
+            .iter()
+            .map(|(a, b, _)| Rectangle::new([(*a, lo), (*b, hi)], shade.filled())),
+    )?;
+    let marks = m.detected.iter().map(|x| (x, RGBColor(230, 140, 0)));
+    for (x, color) in marks.chain(m.switched.iter().map(|x| (x, RGBColor(0, 150, 60)))) {
+        chart.draw_series(LineSeries::new([(*x, lo), (*x, hi)], color.stroke_width(2)))?;
+    }
+    let gray = RGBColor(90, 90, 90);
+    let mut run: Vec<(f64, f64)> = Vec::new();
+    for (t, v) in s.t.iter().zip(&s.lag_p99_ms) {
+        if *v > 0.0 {
+            run.push((*t, *v));
+        } else if !run.is_empty() {
+            chart.draw_series(LineSeries::new(
+                std::mem::take(&mut run),
+                gray.stroke_width(2),
+            ))?;
+        }
+    }
+    if !run.is_empty() {
+        chart.draw_series(LineSeries::new(run, gray.stroke_width(2)))?;
+    }
     Ok(())
 }
 
