@@ -190,6 +190,40 @@ pub struct Done {
     pub skipped: usize,
 }
 
+/// The most runs one sweep may have: beyond, a typo in `--seeds` or
+/// `--vary` is far likelier than a real plan.
+pub const MAX_RUNS: u128 = 10_000_000;
+
+/// Refuses a plan with more than `MAX_RUNS` runs before listing them.
+fn check_size(plan: &Plan) -> Result<(), SweepError> {
+    let seeds = (plan.seeds[1] - plan.seeds[0]) as u128 + 1;
+    let total = plan
+        .vary
+        .iter()
+        .fold(seeds, |acc, v| acc.saturating_mul(v.values.len() as u128));
+    if total > MAX_RUNS {
+        return Err(SweepError::BadInput(format!(
+            "the sweep has {total} runs (combinations × seeds): at most {MAX_RUNS}; narrow --seeds or --vary"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses to resume into a folder that holds another sweep.
+fn check_same_plan(out: &Path, plan: &Plan) -> Result<(), SweepError> {
+    if !out.join("plan.toml").exists() {
+        return Ok(());
+    }
+    let existing = read_plan(out)?;
+    if existing != *plan {
+        return Err(SweepError::BadInput(format!(
+            "{} holds a sweep with another plan (its plan.toml differs): resuming would mix their runs; choose another --out or remove it",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Runs the plan's runs (those of `shard`, if given) into `out`, `jobs` at a
 /// time; `load` turns a run's overrides into a config. Every run's config is
 /// loaded before any runs, so a bad value stops the sweep at once.
@@ -201,7 +235,9 @@ pub fn execute(
     load: &(dyn Fn(&[String]) -> Result<Config, String> + Sync),
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Done, SweepError> {
+    check_size(plan)?;
     fs::create_dir_all(out).map_err(io(out))?;
+    check_same_plan(out, plan)?;
     remove_stale_temporaries(out)?;
     write_plan(out, plan)?;
     let mine: Vec<RunSpec> = plan
@@ -427,6 +463,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<Done, SweepError> {
         ));
     };
     let plan = read_plan(first)?;
+    check_size(&plan)?;
     for p in &parts[1..] {
         if read_plan(p)? != plan {
             return Err(SweepError::BadInput(format!(

@@ -284,3 +284,88 @@ fn switchover_misroutes_writes_for_half_the_propagation_delay() {
         assert_eq!(t.conflicts, 0);
     }
 }
+
+/// The default scenario at 5,000 requests/s, its fault timeline replaced.
+fn default_with(faults: &str, sets: &[&str]) -> multiactive::Outcome {
+    let base = multiactive::scenario::DEFAULT_SCENARIO;
+    let cut = base
+        .find("[[fault]]")
+        .expect("the default scenario has a fault");
+    let text = format!("{}{faults}", &base[..cut]);
+    let mut all = vec!["workload.rate=5000"];
+    all.extend(sets);
+    run(&cfg(&text, &all))
+}
+
+#[test]
+fn a_failover_whose_target_dies_during_the_ban_is_tried_again_elsewhere() {
+    // sz dies for good at 20 s; at 30 s its shards start moving to sh (the
+    // nearest), which dies at 32 s, before the 5 s ban has reached everyone.
+    // The move is abandoned and tried again: sz's shards end at bj.
+    let faults = "[[fault]]\nkind = \"dc_down\"\ndc = \"sz\"\nat = \"20s\"\n\n[[fault]]\nkind = \"dc_down\"\ndc = \"sh\"\nat = \"32s\"\nfor = \"20s\"\n";
+    let o = default_with(faults, &["routing.propagation=5s"]);
+    let sz = &o.metrics.failures[0];
+    assert!(sz.switched.is_some(), "{sz:?}");
+    assert_eq!(sz.moved_to, Some(multiactive::ids::DcId(0)), "to bj");
+    assert_eq!(sz.rto().2, 0, "every shard of sz takes writes again");
+    assert_eq!(o.metrics.totals.table_violations, 0);
+}
+
+#[test]
+fn a_dc_back_before_its_failover_switched_keeps_its_shards() {
+    // sz is down 20–32 s; the controller acts at 30 s, but the ban takes 15 s
+    // to reach everyone: sz is back first, so the move is dropped (and the
+    // ban lifted) instead of taking sz's shards for good.
+    let faults = "[[fault]]\nkind = \"dc_down\"\ndc = \"sz\"\nat = \"20s\"\nfor = \"12s\"\n";
+    let o = default_with(
+        faults,
+        &[
+            "routing.propagation=15s",
+            "failover.max_ban=60s",
+            "simulation.duration=90s",
+        ],
+    );
+    let f = &o.metrics.failures[0];
+    assert_eq!(f.switched, None, "{f:?}");
+    assert_eq!(f.moved_to, None);
+    assert_eq!(f.rto().2, 0, "sz's shards take writes again");
+    // At the end sz serves its own shards again.
+    let last = o.metrics.n_buckets - 10;
+    assert!(o.metrics.row(last, 2).ok > 0, "sz serves at the end");
+}
+
+#[test]
+fn writes_stranded_in_a_dc_that_never_returns_are_lost_even_without_failover() {
+    // Nobody moves sz's shards (auto = false) and sz never comes back: its
+    // acknowledged writes the others lacked are lost all the same — the same
+    // number as when a failover moves them (and reports them as RPO).
+    let faults = "[[fault]]\nkind = \"dc_down\"\ndc = \"sz\"\nat = \"20s\"\n";
+    let manual = default_with(faults, &["failover.auto=false"]);
+    let auto = default_with(faults, &[]);
+    assert!(auto.metrics.failures[0].rpo_writes > 0);
+    assert_eq!(
+        manual.metrics.totals.lost_writes,
+        auto.metrics.totals.lost_writes
+    );
+    assert_eq!(
+        auto.metrics.totals.lost_writes,
+        auto.metrics.failures[0].rpo_writes
+    );
+}
+
+#[test]
+fn a_heavy_tailed_service_time_does_not_stall_the_run() {
+    // Pareto with shape 0.05 draws service times up to the longest duration
+    // a scenario allows; busy time beyond the run's end lands in the last
+    // bucket at once.
+    let o = default_with(
+        "",
+        &[
+            "datacenter.bj.service_time={dist=\"pareto\",scale=\"1ms\",shape=0.05}",
+            "simulation.bucket=10ms",
+            "simulation.duration=5s",
+        ],
+    );
+    let t = o.metrics.totals;
+    assert_eq!(t.requests, t.ok + t.failed + t.rejected);
+}

@@ -67,7 +67,7 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             } else if p.file_name().unwrap() != "perf.csv" {
                 out.insert(
                     p.strip_prefix(dir).unwrap().to_path_buf(),
-                    fs::read(&p).unwrap(),
+                    fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
                 );
             }
         }
@@ -181,16 +181,19 @@ fn a_killed_sweep_resumes_to_the_same_files() {
         .unwrap();
     // Kill it once some, but not all, runs are done.
     let started = Instant::now();
+    // (Only existence checks while the sweep runs: its files come and go.)
     let done = |dir: &Path| {
-        tree(dir)
-            .keys()
-            .filter(|k| k.ends_with("summary.csv") && k.starts_with("runs"))
+        ["switch", "ban_then_switch"]
+            .iter()
+            .flat_map(|p| {
+                (1..=4).map(move |s| {
+                    dir.join(format!("runs/failover.procedure={p}/seed-{s}/summary.csv"))
+                })
+            })
+            .filter(|f| f.exists())
             .count()
     };
-    while started.elapsed() < Duration::from_secs(60) {
-        if resumed.join("runs").exists() && done(&resumed) >= 1 {
-            break;
-        }
+    while started.elapsed() < Duration::from_secs(60) && done(&resumed) < 1 {
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap();
@@ -293,4 +296,60 @@ fn the_slurm_array_script_runs_its_share_and_the_parts_merge() {
     // 2 procedures × 3 modes × 1 seed.
     let summary = fs::read_to_string(merged.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 1 + 6);
+}
+
+#[test]
+fn a_sweep_refuses_to_resume_into_another_sweeps_folder_and_absurd_sizes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("s");
+    ok(sweep(&out, &["--jobs", "1", "--seeds", "1..1"]));
+    // Same folder, another plan (one more override): refused, nothing mixed.
+    let before = tree(&out);
+    let o = sweep(
+        &out,
+        &[
+            "--jobs",
+            "1",
+            "--seeds",
+            "1..1",
+            "--set",
+            "workload.rate=3000",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another plan"));
+    assert_same(&before, &tree(&out));
+    // Billions of runs: refused before anything is listed.
+    let o = sweep(
+        &tmp.path().join("big"),
+        &["--seeds", "0..18446744073709551615"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn plot_survives_non_finite_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    ok(cmd(&["run"], &a));
+    let lat = fs::read_to_string(a.join("latency.csv")).unwrap();
+    let bad = lat.replacen("read,0.5,", "read,0.5,inf\nread,0.55,", 1);
+    fs::write(a.join("latency.csv"), bad).unwrap();
+    let mut c = Command::new(BIN);
+    c.arg("plot").arg(&a);
+    ok(c);
 }

@@ -341,10 +341,19 @@ impl Metrics {
     /// Adds server-busy time `[start, start + len)` of `dc`, split over buckets.
     #[inline]
     pub fn add_busy(&mut self, dc: DcId, start: SimTime, len: Nanos) {
-        self.dcs[dc.idx()].busy_ns += len;
+        let total = &mut self.dcs[dc.idx()].busy_ns;
+        *total = total.saturating_add(len);
         let mut t = start.ns();
-        let end = t + len;
+        let end = t.saturating_add(len);
+        // Buckets end with the run: a service time beyond it (a heavy
+        // tail) lands in the last bucket in one piece, not bucket by bucket.
+        let last_start = (self.n_buckets as u64 - 1) * self.bucket_ns;
         while t < end {
+            if t >= last_start {
+                let row = self.at(SimTime(t), dc);
+                row.busy_ns = row.busy_ns.saturating_add(end - t);
+                break;
+            }
             let bucket_end = (t / self.bucket_ns + 1) * self.bucket_ns;
             let piece = end.min(bucket_end) - t;
             self.at(SimTime(t), dc).busy_ns += piece;

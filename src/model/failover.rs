@@ -130,7 +130,9 @@ impl World {
         );
     }
 
-    /// Every affected unit of record `row` now reports its recovery there.
+    /// Every affected unit of record `row` reports its recovery there too
+    /// (a shard can be watched by several records at once: a DC failing
+    /// twice, a failover and its failback, a drill during an outage).
     fn watch_units(&mut self, row: usize) {
         for &u in &self.metrics.failures[row].units {
             let slot = if u == GLOBAL_UNIT {
@@ -138,41 +140,41 @@ impl World {
             } else {
                 u as usize
             };
-            self.watch[slot] = row as u32;
+            self.watch[slot].push(row as u32);
         }
     }
 
+    /// The watch slot and unit number of a target.
     #[inline]
-    fn watched(&self, target: Target) -> Option<(usize, usize)> {
-        let (slot, unit) = match target {
+    fn unit_of(&self, target: Target) -> (usize, u32) {
+        match target {
             Target::Shard(s) => (s.idx(), s.0),
             Target::Global => (self.watch.len() - 1, GLOBAL_UNIT),
-        };
-        let row = self.watch[slot];
-        if row == u32::MAX {
-            return None;
         }
-        let rec = &self.metrics.failures[row as usize];
-        rec.units
-            .binary_search(&unit)
-            .ok()
-            .map(|pos| (row as usize, pos))
     }
 
     /// A write to `target` arrived: its shard has a write attempt.
     #[inline]
     pub(super) fn note_write_attempt(&mut self, target: Target) {
-        if let Some((row, pos)) = self.watched(target) {
-            self.metrics.failures[row].attempted[pos] = true;
+        let (slot, unit) = self.unit_of(target);
+        for &row in &self.watch[slot] {
+            let rec = &mut self.metrics.failures[row as usize];
+            if let Ok(pos) = rec.units.binary_search(&unit) {
+                rec.attempted[pos] = true;
+            }
         }
     }
 
     /// A write to `target` that arrived at `began` was acknowledged at `now`.
     #[inline]
     pub(super) fn note_recovery(&mut self, now: SimTime, target: Target, began: SimTime) {
-        if let Some((row, pos)) = self.watched(target) {
-            let rec = &mut self.metrics.failures[row];
-            if began >= rec.start && rec.first_ack[pos].is_none() {
+        let (slot, unit) = self.unit_of(target);
+        for &row in &self.watch[slot] {
+            let rec = &mut self.metrics.failures[row as usize];
+            if let Ok(pos) = rec.units.binary_search(&unit)
+                && began >= rec.start
+                && rec.first_ack[pos].is_none()
+            {
                 rec.first_ack[pos] = Some(now);
             }
         }
@@ -324,7 +326,6 @@ impl World {
             mv.global = global;
             mv.to = Some(to);
         }
-        self.metrics.failures[m.row].moved_to = Some(to);
         match self.failover.procedure {
             Procedure::Switch => self.switch(now, op, queue),
             Procedure::BanThenSwitch => {
@@ -336,6 +337,7 @@ impl World {
                 let sources = self.sources(op);
                 let ready_after = self.publish(now, banned, &sources, queue);
                 self.moves[op as usize].phase = Phase::Banning;
+                self.banning.push(op);
                 queue.schedule(now.after(ready_after), Event::BanReady { op });
                 queue.schedule(now.after(self.failover.max_ban), Event::BanDeadline { op });
             }
@@ -435,14 +437,11 @@ impl World {
 
     /// A replicated write was applied at `dst`: a ban waiting on it may end.
     pub(super) fn on_applied_at(&mut self, now: SimTime, dst: DcId, queue: &mut EventQueue<Event>) {
-        for op in 0..self.moves.len() {
-            let m = &self.moves[op];
-            if m.phase == Phase::Banning
-                && m.ready
-                && m.to == Some(dst)
-                && self.caught_up(op as u16)
-            {
-                self.switch(now, op as u16, queue);
+        for i in (0..self.banning.len()).rev() {
+            let op = self.banning[i];
+            let m = &self.moves[op as usize];
+            if m.ready && m.to == Some(dst) && self.caught_up(op) {
+                self.switch(now, op, queue);
             }
         }
     }
@@ -466,7 +465,11 @@ impl World {
             .to
             .expect("a started move has a target");
         let row = self.moves[op as usize].row;
-        if !self.is_up(to) {
+        let m = &self.moves[op as usize];
+        // A dead target, or a DC back before its failover switched: the
+        // move no longer makes sense.
+        let back = m.kind == MoveKind::Failover && m.dc.is_some_and(|d| self.is_up(d));
+        if !self.is_up(to) || back {
             self.abandon(now, op, queue);
             return;
         }
@@ -503,6 +506,7 @@ impl World {
             }
         }
         rec.switched = Some(now);
+        rec.moved_to = Some(to);
         let m = &self.moves[op as usize];
         let mut table = self.routing.authoritative().clone();
         for s in &m.shards {
@@ -516,6 +520,7 @@ impl World {
         let live_sources: Vec<DcId> = sources.into_iter().filter(|&s| self.is_up(s)).collect();
         self.publish(now, table, &live_sources, queue);
         self.moves[op as usize].phase = Phase::Done;
+        self.banning.retain(|&b| b != op);
     }
 
     /// The target died before the switch: lift the move's ban, owners
@@ -536,6 +541,23 @@ impl World {
             .collect();
         self.publish(now, table, &live_sources, queue);
         self.moves[op as usize].phase = Phase::Abandoned;
+        self.banning.retain(|&b| b != op);
+        // A failover whose target died is tried again, to another target,
+        // as long as the DC it rescues is still down.
+        let m = &self.moves[op as usize];
+        if m.kind == MoveKind::Failover
+            && let Some(dead) = m.dc.filter(|&d| !self.is_up(d))
+        {
+            let again = self.new_move(
+                MoveKind::Failover,
+                m.row,
+                Some(dead),
+                Vec::new(),
+                false,
+                None,
+            );
+            queue.schedule(now, Event::Act { op: again });
+        }
     }
 
     /// The target takes every write of dead `src` that a surviving DC applied.

@@ -78,7 +78,7 @@ pub(super) struct Request {
     served_at: DcId,
     forwards: u8,
     /// Remote acks still awaited.
-    awaiting: u8,
+    awaiting: u16,
     /// The write's sequence number at `served_at`, once applied.
     seq: u32,
     /// The DC whose servers hold it (queued or in service), or `NOWHERE`.
@@ -156,7 +156,7 @@ pub struct World {
     entry: Entry,
     pub(super) sharded_keys: u64,
     /// Remote acks a write needs before the client's ack.
-    pub(super) acks_needed: u8,
+    pub(super) acks_needed: u16,
     ack_timeout: Nanos,
     pub(super) topology: Topology,
     workload: Workload,
@@ -192,13 +192,17 @@ pub struct World {
     pub(super) propagation_rng: ComponentRng,
     /// Shard moves the controller has started, in order.
     pub(super) moves: Vec<Move>,
-    /// The failure record watching each shard's recovery (`u32::MAX`: none),
+    /// The moves waiting in a ban.
+    pub(super) banning: Vec<u16>,
+    /// After the drain: replication finishes, the controller does not act.
+    settling: bool,
+    /// The failure records watching each shard's recovery,
     /// then the global dataset's.
-    pub(super) watch: Vec<u32>,
+    pub(super) watch: Vec<Vec<u32>>,
     pub metrics: Metrics,
 }
 
-fn acks_needed(mode: ReplMode, n: usize) -> u8 {
+fn acks_needed(mode: ReplMode, n: usize) -> u16 {
     let remote = n.saturating_sub(1);
     let need = match mode {
         ReplMode::Async => 0,
@@ -207,7 +211,8 @@ fn acks_needed(mode: ReplMode, n: usize) -> u8 {
         ReplMode::Quorum => n / 2,
         ReplMode::Sync => remote,
     };
-    need.min(u8::MAX as usize) as u8
+    // At most 1,000 DCs (the scenario reader's limit): fits.
+    need as u16
 }
 
 impl World {
@@ -286,7 +291,9 @@ impl World {
             propagation: cfg.routing.propagation.clone(),
             propagation_rng: stream(cfg.seed, streams::PROPAGATION),
             moves: Vec::new(),
-            watch: vec![u32::MAX; shards + 1],
+            banning: Vec::new(),
+            settling: false,
+            watch: vec![Vec::new(); shards + 1],
             metrics: Metrics::new(n, end, cfg.bucket),
         }
         .with_failure_records(cfg)
@@ -357,6 +364,7 @@ impl World {
     /// other event is handled), then takes the final measurements.
     pub fn settle(&mut self, queue: &mut EventQueue<Event>) -> u64 {
         let mut handled = 0;
+        self.settling = true;
         while let Some((now, event)) = queue.pop() {
             if let Event::ReplApply { stream, epoch } = event {
                 self.on_repl_apply(now, stream, epoch, queue);
@@ -399,11 +407,25 @@ impl World {
             }
             // The final value is the reference DC's: the owner's. Every
             // write off its lineage is lost, unless its client never got an ack.
-            let reference = self.routing.authoritative().owner(self.target_of_slot(key));
-            lost += self.lost_writes_of(key, reference);
+            let owner = self.routing.authoritative().owner(self.target_of_slot(key));
+            lost += self.lost_writes_of(key, self.reference_for(owner));
         }
         self.metrics.totals.divergent_keys = divergent;
         self.metrics.totals.lost_writes = lost;
+    }
+
+    /// The DC whose final value counts: the owner, or, if the owner is dead
+    /// at the end (nobody moved its shards), the live DC nearest to it —
+    /// what a recovery would start from. Writes only on dead DCs are lost.
+    fn reference_for(&self, owner: DcId) -> DcId {
+        if self.is_up(owner) {
+            return owner;
+        }
+        (0..self.n_dcs)
+            .map(|d| DcId(d as u16))
+            .filter(|&d| self.is_up(d))
+            .min_by_key(|&d| (self.topology.initial_median(owner, d), d))
+            .unwrap_or(owner)
     }
 
     /// Acknowledged writes to `key` off the lineage of `reference`'s value.
@@ -687,8 +709,7 @@ impl World {
                 },
             );
         } else {
-            self.acknowledge(now, req);
-            self.respond(now, req);
+            self.complete_write(now, req);
         }
     }
 
@@ -744,7 +765,7 @@ impl World {
         if let Some(a) = self.repl.after_apply(stream) {
             schedule_apply(queue, a);
         }
-        if !self.moves.is_empty() {
+        if !self.banning.is_empty() && !self.settling {
             self.on_applied_at(now, dst, queue);
         }
     }
@@ -771,8 +792,7 @@ impl World {
             self.fail(now, req, r.served_at);
             return;
         }
-        self.acknowledge(now, req);
-        self.respond(now, req);
+        self.complete_write(now, req);
     }
 
     fn on_ack_timeout(&mut self, now: SimTime, req: u32, generation: u32) {
@@ -791,8 +811,7 @@ impl World {
             self.metrics.totals.semi_sync_fallbacks += 1;
             self.semi_sync_degraded[r.served_at.idx()] = true;
             self.requests.items[req as usize].awaiting = 0;
-            self.acknowledge(now, req);
-            self.respond(now, req);
+            self.complete_write(now, req);
             return;
         }
         self.note_unacked(&r);
@@ -802,6 +821,15 @@ impl World {
     fn note_unacked(&mut self, r: &Request) {
         let slot = self.slot(r.target, r.spec.key);
         self.unacked.push((slot, r.served_at.0, r.seq));
+    }
+
+    /// Request `req`'s write has what its mode needs: its DC answers the
+    /// client, and the write counts as acknowledged only if that answer
+    /// can be delivered (otherwise the client sees a failure).
+    fn complete_write(&mut self, now: SimTime, req: u32) {
+        if self.respond(now, req) {
+            self.acknowledge(now, req);
+        }
     }
 
     /// The DC that accepted request `req`'s write acknowledges it now.
@@ -849,7 +877,7 @@ impl World {
     }
 
     /// Sends the response of an executed request back to the user.
-    fn respond(&mut self, now: SimTime, req: u32) {
+    fn respond(&mut self, now: SimTime, req: u32) -> bool {
         let r = self.requests.items[req as usize];
         let dc = r.served_at;
         if !self.is_up(r.entry) || !self.topology.reachable(dc, r.entry) {
@@ -858,7 +886,7 @@ impl World {
                 self.note_unacked(&r);
             }
             self.fail(now, req, dc);
-            return;
+            return false;
         }
         let back = self.topology.sample(dc, r.entry)
             + self
@@ -874,7 +902,7 @@ impl World {
                 let slot = self.slot(r.target, r.spec.key);
                 self.unacked.push((slot, dc.0, r.seq));
             }
-            return;
+            return false;
         }
         let kind = if r.spec.write {
             Kind::Write
@@ -885,6 +913,7 @@ impl World {
         self.metrics.totals.ok += 1;
         self.metrics.dcs[dc.idx()].ok += 1;
         self.metrics.at(done, dc).ok += 1;
+        true
     }
 
     fn reject(&mut self, now: SimTime, req: u32, dc: DcId) {

@@ -74,8 +74,9 @@ fn col(header: &[String], name: &str) -> Result<usize, Box<dyn Error>> {
         .ok_or_else(|| format!("no column `{name}`").into())
 }
 
+/// A finite number from a CSV cell (an `inf` would stall plotting).
 fn num(s: &str) -> Option<f64> {
-    s.parse().ok()
+    s.parse().ok().filter(|v: &f64| v.is_finite())
 }
 
 /// A run's time series, summed over DCs per bucket.

@@ -13,6 +13,8 @@ use crate::time;
 /// Upper bounds that keep a run's arithmetic and memory sane; a scenario
 /// beyond them is almost surely a typo.
 const MAX_DCS: usize = 1_000;
+/// Faults are numbered with 16 bits in the event queue.
+const MAX_FAULTS: usize = 10_000;
 const MAX_KEYS: i128 = 1_000_000_000;
 const MAX_RATE: f64 = 1e8;
 const MAX_SHARDS: i128 = 1_000_000;
@@ -1514,7 +1516,16 @@ fn read_failover(cx: &mut Ctx, n: &Node, names: &DcNames) -> Option<FailoverConf
 fn read_faults(cx: &mut Ctx, n: Option<&Node>, names: &DcNames, shards: u32) -> Vec<FaultConfig> {
     let Some(n) = n else { return Vec::new() };
     let mut out = Vec::new();
-    for (i, item) in tables(cx, n, "fault").iter().enumerate() {
+    let items = tables(cx, n, "fault");
+    if items.len() > MAX_FAULTS {
+        cx.err(
+            n.at,
+            "fault",
+            format!("{} faults: at most {MAX_FAULTS}", items.len()),
+        );
+        return out;
+    }
+    for (i, item) in items.iter().enumerate() {
         let path = format!("fault.{i}");
         let before = cx.problems.len();
         let Val::Table(t) = &item.val else {
