@@ -17,11 +17,16 @@
 //! - [`scenario`]: TOML → located tree (with `--set` overrides) → validated
 //!   `Config`. Every problem carries file, line, column and key.
 //! - [`model`]: the simulated world: topology, workload, sharding, routing,
-//!   storage, datacenter servers; one `Event` enum and one `World::handle`.
+//!   storage, replication, faults, failover, datacenter servers; one `Event`
+//!   enum and one `World::handle`.
 //! - [`metrics`]: counters, HDR latency histograms and time buckets. Memory
 //!   does not grow with simulated time except one bucket row per DC per bucket.
-//! - [`output`]: CSV files (`summary.csv`, `timeseries.csv`, `dcs.csv`,
-//!   `perf.csv`), written to a temporary name and renamed into place.
+//! - [`output`]: the files of a run — CSV tables, plots (`plot`, from the
+//!   CSVs, so `multiactive plot` redraws them) and `report.md` (`report`) —
+//!   each written to a temporary name and renamed into place.
+//! - [`sweep`]: the cross product of varied keys and seeds, run in parallel
+//!   (rayon; each run single-threaded), resumable, shardable and mergeable;
+//!   its tables, comparison plots and report.
 
 pub mod ids;
 pub mod kernel;
