@@ -18,7 +18,7 @@ use super::failover::Move;
 use super::faults::Faults;
 use super::replication::{ApplyAt, LogEntry, NO_REQUEST, Replication};
 use super::routing::{Holder, Route, Routing, RoutingTable, Target};
-use super::sharding::{Sharding, initial_owners, nearest_dc};
+use super::sharding::{Sharding, initial_owners};
 use super::storage::{Applied, Storage, VersionId};
 use super::streams;
 use super::topology::Topology;
@@ -275,9 +275,8 @@ impl World {
                         .map(|l| l.as_ref().map_or(u64::MAX, Dist::median))
                 })
                 .collect(),
-            nearest: (0..cfg.regions.len())
-                .map(|r| nearest_dc(cfg, RegionId(r as u16)))
-                .collect(),
+            // Filled by `refresh_nearest` below: one rule for start and after faults.
+            nearest: vec![DcId(0); cfg.regions.len()],
             requests: Slab::default(),
             acked: vec![[AckMark::default(); 2]; keys as usize],
             unacked: Vec::new(),
@@ -296,16 +295,18 @@ impl World {
             watch: vec![Vec::new(); shards + 1],
             metrics: Metrics::new(n, end, cfg.bucket),
         }
-        .with_failure_records(cfg)
+        .finish_setup(cfg)
     }
 
-    fn with_failure_records(mut self, cfg: &Config) -> World {
+    /// What needs the built world: failure records, each region's nearest DC.
+    fn finish_setup(mut self, cfg: &Config) -> World {
         let names: Vec<&str> = cfg.datacenters.iter().map(|d| d.name.as_str()).collect();
         self.metrics.failures = cfg
             .faults
             .iter()
             .map(|f| FailureRecord::new(f, &names))
             .collect();
+        self.refresh_nearest();
         self
     }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -186,6 +187,32 @@ fn read_marks(dir: &Path, end: f64) -> Result<Marks, Box<dyn Error>> {
     Ok(m)
 }
 
+/// Shades the faults and marks detections (orange) and switches (green)
+/// from `lo` to `hi` on a time chart, linear or logarithmic.
+fn draw_marks<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    m: &Marks,
+    lo: f64,
+    hi: f64,
+) -> Res
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    Y: Ranged<ValueType = f64>,
+{
+    let shade = RGBColor(230, 80, 60).mix(0.15);
+    chart.draw_series(
+        m.spans
+            .iter()
+            .map(|(a, b, _)| Rectangle::new([(*a, lo), (*b, hi)], shade.filled())),
+    )?;
+    let detected = m.detected.iter().map(|x| (x, RGBColor(230, 140, 0)));
+    for (x, color) in detected.chain(m.switched.iter().map(|x| (x, RGBColor(0, 150, 60)))) {
+        chart.draw_series(LineSeries::new([(*x, lo), (*x, hi)], color.stroke_width(2)))?;
+    }
+    Ok(())
+}
+
 /// `timeline.svg/png` and `latency.svg/png` of a run folder.
 pub fn plot_run(dir: &Path) -> Res {
     let s = read_series(dir)?;
@@ -243,24 +270,7 @@ where
         .x_desc("time (s)")
         .label_style((FAMILY, 13))
         .draw()?;
-    let shade = RGBColor(230, 80, 60).mix(0.15);
-    chart.draw_series(
-        marks
-            .spans
-            .iter()
-            .map(|(a, b, _)| Rectangle::new([(*a, 0.0), (*b, top)], shade.filled())),
-    )?;
-    for (x, color) in marks
-        .detected
-        .iter()
-        .map(|x| (x, RGBColor(230, 140, 0)))
-        .chain(marks.switched.iter().map(|x| (x, RGBColor(0, 150, 60))))
-    {
-        chart.draw_series(LineSeries::new(
-            [(*x, 0.0), (*x, top)],
-            color.stroke_width(2),
-        ))?;
-    }
+    draw_marks(&mut chart, marks, 0.0, top)?;
     for (name, values, color) in lines {
         chart
             .draw_series(LineSeries::new(
@@ -338,16 +348,7 @@ where
         .x_desc("time (s)")
         .label_style((FAMILY, 13))
         .draw()?;
-    let shade = RGBColor(230, 80, 60).mix(0.15);
-    chart.draw_series(
-        m.spans
-            .iter()
-            .map(|(a, b, _)| Rectangle::new([(*a, lo), (*b, hi)], shade.filled())),
-    )?;
-    let marks = m.detected.iter().map(|x| (x, RGBColor(230, 140, 0)));
-    for (x, color) in marks.chain(m.switched.iter().map(|x| (x, RGBColor(0, 150, 60)))) {
-        chart.draw_series(LineSeries::new([(*x, lo), (*x, hi)], color.stroke_width(2)))?;
-    }
+    draw_marks(&mut chart, m, lo, hi)?;
     let gray = RGBColor(90, 90, 90);
     let mut run: Vec<(f64, f64)> = Vec::new();
     for (t, v) in s.t.iter().zip(&s.lag_p99_ms) {
