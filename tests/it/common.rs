@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+
 use multiactive::scenario::{self, Config};
 
 /// Loads scenario text, panicking with the diagnostics if it is invalid.

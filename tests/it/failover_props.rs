@@ -2,7 +2,7 @@
 //! (with network faults mixed in): accounting, the controller's safety, and
 //! when the procedures guarantee no conflicts and no lost writes.
 
-mod common;
+use crate::common;
 
 use multiactive::run;
 use proptest::prelude::*;

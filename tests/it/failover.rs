@@ -1,7 +1,7 @@
 //! DC failures and failover: RPO and RTO against their closed forms, the
 //! two procedures against each other, and misroutes during a switchover.
 
-mod common;
+use crate::common;
 
 use multiactive::run;
 use multiactive::scenario::Config;

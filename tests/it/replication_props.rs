@@ -5,7 +5,7 @@
 //! Debug builds also assert, on every replicated apply, that one origin's
 //! writes to a key arrive in order (see `model::storage`).
 
-mod common;
+use crate::common;
 
 use multiactive::run;
 use proptest::prelude::*;

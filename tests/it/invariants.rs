@@ -2,7 +2,7 @@
 //! exactly once, the time series add up to the totals, and a seed fixes the
 //! run.
 
-mod common;
+use crate::common;
 
 use multiactive::run;
 use proptest::prelude::*;

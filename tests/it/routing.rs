@@ -1,7 +1,7 @@
 //! Routing: how much traffic crosses DCs under each sharding and entry
 //! policy, and exact latencies on a hand-computed topology.
 
-mod common;
+use crate::common;
 
 use multiactive::run;
 

@@ -1,7 +1,7 @@
 //! Closed-form checks of the datacenter servers: M/M/1 and M/M/c response
 //! times against their formulas.
 
-mod common;
+use crate::common;
 
 use multiactive::run;
 

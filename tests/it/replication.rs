@@ -1,6 +1,6 @@
 //! Replication against closed forms and hand-computed cases.
 
-mod common;
+use crate::common;
 
 use multiactive::run;
 

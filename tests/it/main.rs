@@ -1,0 +1,19 @@
+//! The integration tests, in one binary: one link step instead of a dozen,
+//! which is most of what a from-scratch `cargo test` waits for.
+//!
+//! Each module is a behaviour area: whole runs through the library or the
+//! binary, closed forms, hand-computed scenarios and property tests.
+
+mod bad_input;
+mod common;
+mod determinism;
+mod failover;
+mod failover_props;
+mod invariants;
+mod memory;
+mod queueing;
+mod replication;
+mod replication_props;
+mod routing;
+mod scenarios;
+mod sweep;
