@@ -28,3 +28,21 @@ id!(
     /// A shard of the sharded dataset.
     ShardId(u32)
 );
+id!(
+    /// A fault: its index in the scenario's `[[fault]]` list.
+    FaultId(u16)
+);
+id!(
+    /// A shard move the failover controller started: its index in the
+    /// controller's list of moves.
+    MoveId(u32)
+);
+id!(
+    /// A failure record (a row of `failures.csv`): one per fault, then one
+    /// per failback the controller starts.
+    FailureId(u32)
+);
+id!(
+    /// A replication stream from one DC to another (`source × DCs + destination`).
+    StreamId(u32)
+);

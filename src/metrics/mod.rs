@@ -71,10 +71,8 @@ pub struct Totals {
     pub replicated: u64,
     /// Misrouted requests that were writes (in `misrouted`).
     pub misrouted_writes: u64,
-    /// Writes acknowledged by a DC that was down: must stay 0.
-    pub acked_while_down: u64,
-    /// Shards a published table gave to a DC that was down: must stay 0.
-    pub table_violations: u64,
+    /// Broken invariants the model's checker found: must stay 0.
+    pub invariant_violations: u64,
 }
 
 /// One time bucket of one DC.

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use super::world::ReqHandle;
 use crate::kernel::{ComponentRng, stream};
 use crate::scenario::{DcConfig, Dist};
 use crate::time::Nanos;
@@ -23,7 +24,7 @@ pub struct Servers {
     servers: Option<u32>,
     queue: Option<u32>,
     busy: u32,
-    waiting: VecDeque<u32>,
+    waiting: VecDeque<ReqHandle>,
     service: Dist,
     rng: ComponentRng,
 }
@@ -42,7 +43,7 @@ impl Servers {
 
     /// Admits request `req`.
     #[inline]
-    pub fn arrive(&mut self, req: u32) -> Admit {
+    pub fn arrive(&mut self, req: ReqHandle) -> Admit {
         match self.servers {
             Some(n) if self.busy >= n => {
                 if self.queue.is_some_and(|q| self.waiting.len() >= q as usize) {
@@ -62,7 +63,7 @@ impl Servers {
     /// A server finished; returns the next waiting request and its service
     /// time, if one starts now.
     #[inline]
-    pub fn finish(&mut self) -> Option<(u32, Nanos)> {
+    pub fn finish(&mut self) -> Option<(ReqHandle, Nanos)> {
         debug_assert!(self.busy > 0, "a server finished that was not busy");
         match self.waiting.pop_front() {
             Some(next) => Some((next, self.service.sample(&mut self.rng))),

@@ -3,9 +3,16 @@
 //! Link faults act on the topology, which recomputes its paths.
 
 use super::topology::Topology;
-use crate::ids::DcId;
+use crate::ids::{DcId, FaultId};
 use crate::scenario::{Config, FaultConfig, FaultKind};
 use crate::time::SimTime;
+
+/// Whether a fault begins or ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultEdge {
+    Starts,
+    Heals,
+}
 
 pub struct Faults {
     n: usize,
@@ -27,21 +34,24 @@ impl Faults {
         }
     }
 
-    /// Every start and end: (fault index, time, is_start).
-    pub fn timeline(&self) -> Vec<(u16, SimTime, bool)> {
+    /// Every start and end, in list order. The scenario reader caps the
+    /// number of faults far below `u16::MAX`.
+    pub fn timeline(&self) -> Vec<(FaultId, SimTime, FaultEdge)> {
         let mut out = Vec::with_capacity(self.list.len() * 2);
         for (i, f) in self.list.iter().enumerate() {
-            out.push((i as u16, SimTime(f.at), true));
+            let fault = FaultId(u16::try_from(i).expect("the reader caps the fault count"));
+            out.push((fault, SimTime(f.at), FaultEdge::Starts));
             if let Some(d) = f.duration {
-                out.push((i as u16, SimTime(f.at).after(d), false));
+                out.push((fault, SimTime(f.at).after(d), FaultEdge::Heals));
             }
         }
         out
     }
 
-    /// Starts (`start`) or heals fault `index`.
-    pub fn apply(&mut self, index: u16, start: bool, topology: &mut Topology) {
-        let f = &self.list[index as usize];
+    /// Starts or heals `fault`'s effect on the network, streams and clocks.
+    pub fn apply(&mut self, fault: FaultId, edge: FaultEdge, topology: &mut Topology) {
+        let start = edge == FaultEdge::Starts;
+        let f = &self.list[fault.idx()];
         match &f.kind {
             FaultKind::LinkDown { a, b } => topology.set_link(*a, *b, !start),
             FaultKind::Partition { groups } => topology.set_partition(groups, !start),
@@ -53,13 +63,13 @@ impl Faults {
             FaultKind::ClockJump { dc, by } => {
                 self.offsets[dc.idx()] += if start { *by } else { -*by };
             }
-            // Refused by the scenario reader until DC failures are built.
+            // The world and the failover controller handle these.
             FaultKind::DcDown { .. } | FaultKind::Switchover { .. } => {}
         }
     }
 
-    pub fn kind(&self, index: u16) -> &FaultKind {
-        &self.list[index as usize].kind
+    pub fn kind(&self, fault: FaultId) -> &FaultKind {
+        &self.list[fault.idx()].kind
     }
 
     /// Whether a replication_stall holds the stream from `src` to `dst`.

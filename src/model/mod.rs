@@ -1,5 +1,7 @@
-//! The simulated world. `World` (in `world`) owns the parts and handles the
-//! one `Event` enum; each part owns its state and its random streams:
+//! The simulated world. `World` (in `world`) owns the parts and hands the
+//! one `Event` enum to the room that handles it (request path, service and
+//! response, acknowledgements, end-of-run audit); each part owns its state
+//! and its random streams:
 //!
 //! - `topology`: DCs, links (petgraph), shortest paths, link latencies;
 //! - `workload`: arrivals, key popularity, read/write mix, home regions;
@@ -9,14 +11,17 @@
 //! - `storage`: each DC's copy of every key, conflict detection and resolution;
 //! - `replication`: per-(source, destination) streams pulling from each DC's log;
 //! - `faults`: the fault timeline, stalled streams and clock offsets;
-//! - `failover`: DC deaths and recoveries, the detector and the controller
-//!   (table versions, bans, switches, RPO and RTO records).
+//! - `controller`: the failover controller, owned by the world: the
+//!   detector's decisions, shard moves (table versions, bans, switches),
+//!   RPO and RTO records;
+//! - `checker`: invariants checked during every run.
 //!
 //! The model reads a validated `Config` and writes into `metrics`; it never
 //! formats output.
 
+pub mod checker;
+pub mod controller;
 pub mod datacenter;
-pub mod failover;
 pub mod faults;
 pub mod replication;
 pub mod routing;
@@ -32,10 +37,10 @@ pub use world::{Event, World};
 use crate::kernel::{EventQueue, run_until};
 use crate::scenario::Config;
 
-/// Stable ids of the random streams, one per component. A new component
-/// takes a new id; existing ids never change, so adding a component does not
-/// shift any other component's draws.
-pub mod streams {
+/// Stable ids of the random-number streams, one per component. A new
+/// component takes a new id; existing ids never change, so adding a
+/// component does not shift any other component's draws.
+pub mod rng_ids {
     pub const ARRIVALS: u64 = 1;
     pub const REQUESTS: u64 = 2;
     /// The control plane's pushes of routing-table versions.

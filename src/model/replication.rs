@@ -14,20 +14,17 @@
 
 use std::collections::VecDeque;
 
-use super::storage::WriteRec;
-use crate::ids::DcId;
+use super::storage::{Applied, Storage, WriteRec};
+use super::world::ReqHandle;
+use crate::ids::{DcId, StreamId};
 use crate::time::{Nanos, SimTime};
-
-/// No client waits for this entry's acks.
-pub const NO_REQUEST: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug)]
 pub struct LogEntry {
     pub write: WriteRec,
     pub written: SimTime,
-    /// The request waiting for remote acks (and its generation), or `NO_REQUEST`.
-    pub req: u32,
-    pub generation: u32,
+    /// The request waiting for remote acks of this write, if one does.
+    pub waiting: Option<ReqHandle>,
     /// Whether the write has been found in conflict somewhere already.
     pub conflicted: bool,
     /// Whether its origin has acknowledged it to the client.
@@ -76,7 +73,7 @@ pub struct Unapplied {
 /// A stream's apply to put in the kernel's queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApplyAt {
-    pub stream: u32,
+    pub stream: StreamId,
     pub epoch: u32,
     pub at: SimTime,
 }
@@ -106,14 +103,16 @@ impl Replication {
         }
     }
 
+    /// At most 1,000 DCs (the scenario reader's limit): a million streams
+    /// fit in a `u32`.
     #[inline]
-    pub fn stream_id(&self, src: DcId, dst: DcId) -> u32 {
-        (src.idx() * self.n + dst.idx()) as u32
+    pub fn stream_id(&self, src: DcId, dst: DcId) -> StreamId {
+        StreamId((src.idx() * self.n + dst.idx()) as u32)
     }
 
     #[inline]
-    pub fn ends(&self, stream: u32) -> (DcId, DcId) {
-        let s = stream as usize;
+    pub fn ends(&self, stream: StreamId) -> (DcId, DcId) {
+        let s = stream.idx();
         (DcId((s / self.n) as u16), DcId((s % self.n) as u16))
     }
 
@@ -127,8 +126,8 @@ impl Replication {
         log.end() - 1
     }
 
-    pub fn is_blocked(&self, stream: u32) -> bool {
-        self.streams[stream as usize].blocked
+    pub fn is_blocked(&self, stream: StreamId) -> bool {
+        self.streams[stream.idx()].blocked
     }
 
     /// Ships every entry of the source's log the stream has not shipped yet,
@@ -137,13 +136,13 @@ impl Replication {
     #[inline]
     pub fn ship(
         &mut self,
-        stream: u32,
+        stream: StreamId,
         now: SimTime,
         mut delay: impl FnMut() -> Nanos,
     ) -> Option<ApplyAt> {
         let (src, _) = self.ends(stream);
         let end = self.logs[src.idx()].end();
-        let st = &mut self.streams[stream as usize];
+        let st = &mut self.streams[stream.idx()];
         if st.blocked {
             return None;
         }
@@ -156,9 +155,9 @@ impl Replication {
         self.schedule_head(stream)
     }
 
-    fn schedule_head(&mut self, stream: u32) -> Option<ApplyAt> {
+    fn schedule_head(&mut self, stream: StreamId) -> Option<ApplyAt> {
         let gap = self.gap;
-        let st = &mut self.streams[stream as usize];
+        let st = &mut self.streams[stream.idx()];
         if st.scheduled || st.blocked {
             return None;
         }
@@ -175,16 +174,11 @@ impl Replication {
     }
 
     /// Takes the head of the stream for applying at `now`, if the event that
-    /// asks is still valid. Returns the entry and its version vector.
+    /// asks is still valid. Returns the head's absolute index in the
+    /// source's log (apply it with `apply`).
     #[inline]
-    pub fn take_head(
-        &mut self,
-        stream: u32,
-        epoch: u32,
-        now: SimTime,
-    ) -> Option<(LogEntry, &[u32])> {
-        let (src, _) = self.ends(stream);
-        let st = &mut self.streams[stream as usize];
+    pub fn take_head(&mut self, stream: StreamId, epoch: u32, now: SimTime) -> Option<u64> {
+        let st = &mut self.streams[stream.idx()];
         if st.epoch != epoch || st.blocked || !st.scheduled {
             return None;
         }
@@ -193,24 +187,41 @@ impl Replication {
         let index = st.next_apply;
         st.next_apply += 1;
         st.last_apply = Some(now);
+        Some(index)
+    }
+
+    /// Applies entry `index` of `src`'s log to `dst`'s storage (with the
+    /// entry's own meta vector); returns the entry and what applying did.
+    #[inline]
+    pub fn apply(
+        &mut self,
+        storage: &mut Storage,
+        src: DcId,
+        dst: DcId,
+        index: u64,
+    ) -> (LogEntry, Applied) {
         let w = self.width;
         let log = &self.logs[src.idx()];
         let i = (index - log.base) as usize;
         self.scratch.clear();
         self.scratch.extend(log.vvs.range(i * w..(i + 1) * w));
-        Some((log.entries[i], &self.scratch))
+        let logged = log.entries[i];
+        (
+            logged,
+            storage.apply_remote(dst, &logged.write, &self.scratch),
+        )
     }
 
     /// After an apply: schedules the stream's next head, and drops log
     /// entries every stream of the source has applied.
     #[inline]
-    pub fn after_apply(&mut self, stream: u32) -> Option<ApplyAt> {
+    pub fn after_apply(&mut self, stream: StreamId) -> Option<ApplyAt> {
         let (src, _) = self.ends(stream);
         let n = self.n;
-        let row = src.idx() * n;
+        let first = src.idx() * n;
         let applied = (0..n)
             .filter(|&d| d != src.idx())
-            .map(|d| self.streams[row + d].next_apply)
+            .map(|d| self.streams[first + d].next_apply)
             .min()
             .unwrap_or(u64::MAX);
         let width = self.width;
@@ -248,7 +259,7 @@ impl Replication {
     /// applied: how many, how many of them were acknowledged, and when the
     /// oldest acknowledged one was written.
     pub fn unapplied(&self, src: DcId, dst: DcId, wanted: impl Fn(u32) -> bool) -> Unapplied {
-        let from = self.streams[self.stream_id(src, dst) as usize].next_apply;
+        let from = self.streams[self.stream_id(src, dst).idx()].next_apply;
         let log = &self.logs[src.idx()];
         let skip = (from - log.base) as usize;
         let mut out = Unapplied::default();
@@ -280,14 +291,10 @@ impl Replication {
 
     /// Hands `dst` the entries of `src`'s log up to (not including) `upto`
     /// directly, in order, as a consensus group's new leader reads them from
-    /// the majority that has them. The stream must be blocked.
-    pub fn take_recovered(
-        &mut self,
-        src: DcId,
-        dst: DcId,
-        upto: u64,
-    ) -> Option<(u64, LogEntry, &[u32])> {
-        let id = self.stream_id(src, dst) as usize;
+    /// the majority that has them: takes the next one, returning its
+    /// absolute index (apply it with `apply`). The stream must be blocked.
+    pub fn take_recovered(&mut self, src: DcId, dst: DcId, upto: u64) -> Option<u64> {
+        let id = self.stream_id(src, dst).idx();
         let st = &mut self.streams[id];
         debug_assert!(st.blocked, "recovery reads a blocked stream only");
         if st.next_apply >= upto {
@@ -296,23 +303,18 @@ impl Replication {
         let index = st.next_apply;
         st.next_apply += 1;
         st.next_ship = st.next_apply;
-        let w = self.width;
-        let log = &self.logs[src.idx()];
-        let i = (index - log.base) as usize;
-        self.scratch.clear();
-        self.scratch.extend(log.vvs.range(i * w..(i + 1) * w));
-        Some((index, log.entries[i], &self.scratch))
+        Some(index)
     }
 
     /// Absolute index of the stream's head (the next entry it applies).
-    pub fn head_index(&self, stream: u32) -> u64 {
-        self.streams[stream as usize].next_apply
+    pub fn head_index(&self, stream: StreamId) -> u64 {
+        self.streams[stream.idx()].next_apply
     }
 
     /// Blocks or unblocks a stream. Blocking returns every unapplied entry
     /// to the source's log; unblocking ships them again (through `ship`).
-    pub fn set_blocked(&mut self, stream: u32, blocked: bool) {
-        let st = &mut self.streams[stream as usize];
+    pub fn set_blocked(&mut self, stream: StreamId, blocked: bool) {
+        let st = &mut self.streams[stream.idx()];
         if st.blocked == blocked {
             return;
         }
@@ -333,7 +335,7 @@ impl Replication {
 
     /// Entries of `src`'s log that `dst` has not applied yet.
     pub fn backlog(&self, src: DcId, dst: DcId) -> u64 {
-        let st = &self.streams[self.stream_id(src, dst) as usize];
+        let st = &self.streams[self.stream_id(src, dst).idx()];
         self.logs[src.idx()].end() - st.next_apply
     }
 

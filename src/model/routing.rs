@@ -120,23 +120,36 @@ impl Routing {
         self.version()
     }
 
-    fn slot(&self, h: Holder) -> usize {
+    /// Where holder `h`'s copy is noted in `copies`.
+    fn holder_index(&self, h: Holder) -> usize {
         match h {
             Holder::Dc(d) => d.idx(),
             Holder::Edge(r) => self.n_dcs + r.idx(),
         }
     }
 
+    /// Every holder of a copy: the DCs in order, then the region edges.
+    pub fn holders(&self) -> impl Iterator<Item = Holder> + use<> {
+        let n_dcs = self.n_dcs;
+        (0..self.copies.len()).map(move |h| {
+            if h < n_dcs {
+                Holder::Dc(DcId(h as u16))
+            } else {
+                Holder::Edge(RegionId((h - n_dcs) as u16))
+            }
+        })
+    }
+
     /// Version `v` reaches holder `h` (an older one than it has is ignored).
     pub fn arrive(&mut self, h: Holder, v: u32) {
-        let s = self.slot(h);
-        self.copies[s] = self.copies[s].max(v);
+        let i = self.holder_index(h);
+        self.copies[i] = self.copies[i].max(v);
     }
 
     /// The copy of the table a holder has.
     #[inline]
     pub fn copy(&self, h: Holder) -> &RoutingTable {
-        &self.versions[self.copies[self.slot(h)] as usize]
+        &self.versions[self.copies[self.holder_index(h)] as usize]
     }
 
     #[inline]

@@ -108,19 +108,19 @@ impl Storage {
     }
 
     #[inline]
-    fn slot(&self, dc: DcId, key: u32) -> usize {
+    fn cell(&self, dc: DcId, key: u32) -> usize {
         dc.idx() * self.keys + key as usize
     }
 
     /// Start of `dc`'s meta vector for `key`.
     #[inline]
     fn at(&self, dc: DcId, key: u32) -> usize {
-        self.slot(dc, key) * 2 * self.n
+        self.cell(dc, key) * 2 * self.n
     }
 
     #[inline]
     pub fn current(&self, dc: DcId, key: u32) -> VersionId {
-        let s = self.slot(dc, key);
+        let s = self.cell(dc, key);
         let origin = self.origin[s];
         if origin == NONE {
             return VersionId::INITIAL;
@@ -159,13 +159,13 @@ impl Storage {
 
     /// Writes `origin` has made to `key` so far.
     pub fn own_writes(&self, origin: DcId, key: u32) -> u32 {
-        self.own[self.slot(origin, key)]
+        self.own[self.cell(origin, key)]
     }
 
     /// Applies a client's write at `dc`, whose clock reads `clock`.
     #[inline]
     pub fn write_local(&mut self, dc: DcId, key: u32, clock: i64) -> WriteRec {
-        let s = self.slot(dc, key);
+        let s = self.cell(dc, key);
         let m = self.at(dc, key);
         let based_on = self.current(dc, key);
         let ts = clock.max(self.ts[s].saturating_add(1));
@@ -187,7 +187,7 @@ impl Storage {
     /// Applies a write replicated to `dc`; `meta` is the write's own meta vector.
     #[inline]
     pub fn apply_remote(&mut self, dc: DcId, w: &WriteRec, meta: &[u32]) -> Applied {
-        let s = self.slot(dc, w.key);
+        let s = self.cell(dc, w.key);
         let m = self.at(dc, w.key);
         let n = self.n;
         #[cfg(debug_assertions)]

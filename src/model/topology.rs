@@ -9,7 +9,7 @@
 use petgraph::algo::bellman_ford;
 use petgraph::graph::{NodeIndex, UnGraph};
 
-use super::streams;
+use super::rng_ids;
 use crate::ids::DcId;
 use crate::kernel::{ComponentRng, stream};
 use crate::scenario::{Config, Dist};
@@ -55,7 +55,7 @@ impl Topology {
             for dir in 0..2u32 {
                 directions.push(Direction {
                     latency: l.latency.clone(),
-                    rng: stream(cfg.seed, streams::link_direction(2 * i as u32 + dir)),
+                    rng: stream(cfg.seed, rng_ids::link_direction(2 * i as u32 + dir)),
                 });
             }
         }

@@ -4,7 +4,7 @@
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp, Zipf};
 
-use super::streams;
+use super::rng_ids;
 use crate::ids::RegionId;
 use crate::kernel::{ComponentRng, stream};
 use crate::scenario::{Config, Popularity};
@@ -151,8 +151,8 @@ impl Workload {
     pub fn new(cfg: &Config) -> Workload {
         let w = &cfg.workload;
         Workload {
-            arrivals: stream(cfg.seed, streams::ARRIVALS),
-            content: stream(cfg.seed, streams::REQUESTS),
+            arrivals: stream(cfg.seed, rng_ids::ARRIVALS),
+            content: stream(cfg.seed, rng_ids::REQUESTS),
             gap: (w.rate > 0.0)
                 .then(|| Exp::new(w.rate / NS_PER_S as f64).expect("rate validated positive")),
             users: Popular::new(w.keys, w.popularity),

@@ -52,6 +52,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "misrouted_writes",
     "unrecovered_shards",
     "semi_sync_fallbacks",
+    "invariant_violations",
 ];
 
 pub const LATENCY_COLUMNS: &[&str] = &["kind", "quantile", "latency_ms"];
@@ -215,6 +216,7 @@ pub fn summary_row(o: &Outcome) -> Vec<String> {
             .to_string(),
     );
     row.push(t.semi_sync_fallbacks.to_string());
+    row.push(t.invariant_violations.to_string());
     row
 }
 

@@ -308,7 +308,7 @@ fn a_failover_whose_target_dies_during_the_ban_is_tried_again_elsewhere() {
     assert!(sz.switched.is_some(), "{sz:?}");
     assert_eq!(sz.moved_to, Some(multiactive::ids::DcId(0)), "to bj");
     assert_eq!(sz.rto().2, 0, "every shard of sz takes writes again");
-    assert_eq!(o.metrics.totals.table_violations, 0);
+    assert_eq!(o.metrics.totals.invariant_violations, 0);
 }
 
 #[test]

@@ -85,8 +85,7 @@ proptest! {
         prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
         // No DC that is down acknowledges a write (debug builds also assert it
         // where it would happen), and no table hands a shard to a dead DC.
-        prop_assert_eq!(t.acked_while_down, 0);
-        prop_assert_eq!(t.table_violations, 0);
+        prop_assert_eq!(t.invariant_violations, 0);
         let f = &o.metrics.failures;
         // A shard's new owner that lacked some of its old owner's writes
         // when it took over (a dead source, or a ban cut short by max_ban)

@@ -1,0 +1,1 @@
+//! Each check of the checker, made to fire on a deliberately broken state.

@@ -1,0 +1,363 @@
+//! The failover controller: the detector's decisions, shard moves and the
+//! failure records they report into. `World` owns one `Controller` and calls
+//! it when a DC dies, returns or is detected, when a switchover starts, and
+//! when a controller event fires; the controller sees the rest of the world
+//! only through a `Parts` view (routing, replication, storage, topology, DC
+//! states, metrics, checker).
+//!
+//! A `dc_down` fault kills a DC at once: it stops serving (requests it holds
+//! fail) and replicating (its streams block, so every write its peers have
+//! not applied is stranded in its log until it returns). The detector
+//! notices after `failover.detect_after`; entry routing then avoids the DC,
+//! and the controller, after `decide_after`, moves the DC's shards (and the
+//! global dataset, if it owned it) to the target:
+//!
+//! - `switch` publishes the new owners at once;
+//! - `ban_then_switch` first publishes a ban on writes to the moving shards,
+//!   waits until the ban has reached every live DC and the target has applied
+//!   everything the sources can still send (or `max_ban` passes), then
+//!   publishes the new owners with the ban lifted.
+//!
+//! Each published version reaches every router, guard and edge after its own
+//! `routing.propagation` delay; a live source DC takes it at once (the
+//! controller tells the DC giving shards up first). Under `quorum` and `sync`
+//! the target first takes, from the surviving DCs, every write of a dead
+//! source that any of them applied, as a consensus group's new leader would.
+//!
+//! Every fault has a `FailureRecord`: detection and switch times, RPO (the
+//! acknowledged writes of the sources the target had not applied when it
+//! took over) and RTO (per affected shard, the first write acknowledged after
+//! the failure began; the worst shard's).
+
+mod moves;
+
+pub use moves::{Move, MoveKind, Phase};
+
+use super::routing::{Holder, Target};
+use super::world::{Event, Parts};
+use crate::ids::{DcId, FailureId, FaultId, MoveId, ShardId};
+use crate::kernel::{ComponentRng, EventQueue};
+use crate::metrics::{FailureRecord, GLOBAL_UNIT};
+use crate::scenario::{Dist, FailoverConfig, ReplMode};
+use crate::time::{Nanos, SimTime};
+
+pub struct Controller {
+    cfg: FailoverConfig,
+    mode: ReplMode,
+    names: Vec<String>,
+    propagation: Dist,
+    propagation_rng: ComponentRng,
+    /// Shard moves started, in order (`MoveId` indexes it).
+    moves: Vec<Move>,
+    /// The moves waiting in a ban.
+    banning: Vec<MoveId>,
+    /// After the drain: replication finishes, the controller does not act.
+    settling: bool,
+    /// Per unit (each shard, then the global dataset): the failure records
+    /// watching its recovery.
+    watchers: Vec<Vec<FailureId>>,
+}
+
+/// What a controller needs from the scenario.
+pub struct ControllerOptions {
+    pub failover: FailoverConfig,
+    pub mode: ReplMode,
+    pub dc_names: Vec<String>,
+    pub propagation: Dist,
+    pub propagation_rng: ComponentRng,
+    pub shards: usize,
+}
+
+impl Controller {
+    pub fn new(o: ControllerOptions) -> Controller {
+        Controller {
+            cfg: o.failover,
+            mode: o.mode,
+            names: o.dc_names,
+            propagation: o.propagation,
+            propagation_rng: o.propagation_rng,
+            moves: Vec::new(),
+            banning: Vec::new(),
+            settling: false,
+            watchers: vec![Vec::new(); o.shards + 1],
+        }
+    }
+
+    /// The drain has begun: replication finishes, the controller rests.
+    pub fn settle(&mut self) {
+        self.settling = true;
+    }
+
+    /// Whether an applied replicated write may end a ban (`on_applied_at`).
+    #[inline]
+    pub fn waits_for_applies(&self) -> bool {
+        !self.banning.is_empty() && !self.settling
+    }
+
+    pub fn detect_after(&self) -> Nanos {
+        self.cfg.detect_after
+    }
+
+    /// DC `dc` died by `fault`: the record watches what it owned; the
+    /// detector will notice.
+    pub fn dc_died(
+        &mut self,
+        now: SimTime,
+        dc: DcId,
+        fault: FaultId,
+        p: &mut Parts,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let table = p.routing.authoritative();
+        let mut units: Vec<u32> = (0..table.owners.len())
+            .filter(|&s| table.owners[s] == dc)
+            .map(|s| p.checker.narrow_u32(s))
+            .collect();
+        if table.global_owner == dc {
+            units.push(GLOBAL_UNIT);
+        }
+        let failure = FailureId(u32::from(fault.0));
+        p.metrics.failures[failure.idx()].watch(units);
+        self.watch_units(failure, p);
+        queue.schedule(
+            now.after(self.cfg.detect_after),
+            Event::DetectDown { fault },
+        );
+    }
+
+    /// DC `dc` is back: it loads the current rules before it serves.
+    pub fn dc_returned(
+        &mut self,
+        now: SimTime,
+        dc: DcId,
+        fault: FaultId,
+        p: &mut Parts,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let latest = p.routing.version();
+        p.routing.arrive(Holder::Dc(dc), latest);
+        queue.schedule(now.after(self.cfg.detect_after), Event::DetectUp { fault });
+    }
+
+    /// A scheduled switchover (`fault`) starts now.
+    pub fn switchover(
+        &mut self,
+        now: SimTime,
+        fault: FaultId,
+        shards: Vec<ShardId>,
+        to: DcId,
+        p: &mut Parts,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let failure = FailureId(u32::from(fault.0));
+        p.metrics.failures[failure.idx()].watch(shards.iter().map(|s| s.0).collect());
+        self.watch_units(failure, p);
+        let mv = self.add_move(Move::switchover(failure, shards, to), p);
+        queue.schedule(now, Event::Act { mv });
+    }
+
+    /// The detector noticed that `dc` (down by `fault`) died.
+    pub fn detected_down(
+        &mut self,
+        now: SimTime,
+        fault: FaultId,
+        dc: DcId,
+        p: &mut Parts,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let failure = FailureId(u32::from(fault.0));
+        p.metrics.failures[failure.idx()].detected = Some(now);
+        if self.cfg.auto {
+            let mv = self.add_move(Move::failover(failure, dc), p);
+            queue.schedule(now.after(self.cfg.decide_after), Event::Act { mv });
+        }
+    }
+
+    /// The detector noticed that `dc` is back.
+    pub fn detected_up(
+        &mut self,
+        now: SimTime,
+        dc: DcId,
+        p: &mut Parts,
+        queue: &mut EventQueue<Event>,
+    ) {
+        if self.cfg.auto && self.cfg.failback {
+            self.plan_failback(now, dc, p, queue);
+        }
+    }
+
+    /// Every affected unit of record `failure` reports its recovery there
+    /// too (a shard can be watched by several records at once: a DC failing
+    /// twice, a failover and its failback, a drill during an outage).
+    fn watch_units(&mut self, failure: FailureId, p: &Parts) {
+        for &u in &p.metrics.failures[failure.idx()].units {
+            let unit = if u == GLOBAL_UNIT {
+                self.watchers.len() - 1
+            } else {
+                u as usize
+            };
+            self.watchers[unit].push(failure);
+        }
+    }
+
+    /// Where a target's watchers are kept, and its unit number in records.
+    #[inline]
+    fn unit_of(&self, target: Target) -> (usize, u32) {
+        match target {
+            Target::Shard(s) => (s.idx(), s.0),
+            Target::Global => (self.watchers.len() - 1, GLOBAL_UNIT),
+        }
+    }
+
+    /// A write to `target` arrived: its shard has a write attempt.
+    #[inline]
+    pub fn note_write_attempt(&self, target: Target, failures: &mut [FailureRecord]) {
+        let (unit, number) = self.unit_of(target);
+        for &f in &self.watchers[unit] {
+            let rec = &mut failures[f.idx()];
+            if let Ok(pos) = rec.units.binary_search(&number) {
+                rec.attempted[pos] = true;
+            }
+        }
+    }
+
+    /// A write to `target` that arrived at `began` was acknowledged at `now`.
+    #[inline]
+    pub fn note_recovery(
+        &self,
+        now: SimTime,
+        target: Target,
+        began: SimTime,
+        failures: &mut [FailureRecord],
+    ) {
+        let (unit, number) = self.unit_of(target);
+        for &f in &self.watchers[unit] {
+            let rec = &mut failures[f.idx()];
+            if let Ok(pos) = rec.units.binary_search(&number)
+                && began >= rec.start
+                && rec.first_ack[pos].is_none()
+            {
+                rec.first_ack[pos] = Some(now);
+            }
+        }
+    }
+
+    /// Moves home what failovers took from `dc` and their targets still own.
+    fn plan_failback(
+        &mut self,
+        now: SimTime,
+        dc: DcId,
+        p: &mut Parts,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let table = p.routing.authoritative();
+        let mut shards = Vec::new();
+        let mut global = false;
+        for m in &self.moves {
+            if m.kind != MoveKind::Failover || m.dc != Some(dc) || m.phase != Phase::Switched {
+                continue;
+            }
+            let Some(to) = m.to else { continue };
+            shards.extend(
+                m.shards
+                    .iter()
+                    .copied()
+                    .filter(|s| table.owners[s.idx()] == to),
+            );
+            global |= m.global && table.global_owner == to;
+        }
+        shards.sort_unstable();
+        shards.dedup();
+        if shards.is_empty() && !global {
+            return;
+        }
+        // The failback's clock starts when the move does, after the decision.
+        let start = now.after(self.cfg.decide_after);
+        let mut rec = FailureRecord::blank("failback", self.names[dc.idx()].clone(), start);
+        rec.started = true;
+        let mut units: Vec<u32> = shards.iter().map(|s| s.0).collect();
+        if global {
+            units.push(GLOBAL_UNIT);
+        }
+        rec.watch(units);
+        p.metrics.failures.push(rec);
+        let failure = FailureId(p.checker.narrow_u32(p.metrics.failures.len() - 1));
+        self.watch_units(failure, p);
+        let mv = self.add_move(Move::failback(failure, dc, shards, global), p);
+        queue.schedule(now.after(self.cfg.decide_after), Event::Act { mv });
+    }
+
+    fn add_move(&mut self, m: Move, p: &mut Parts) -> MoveId {
+        self.moves.push(m);
+        MoveId(p.checker.narrow_u32(self.moves.len() - 1))
+    }
+
+    fn mv(&self, mv: MoveId) -> &Move {
+        &self.moves[mv.idx()]
+    }
+
+    fn mv_mut(&mut self, mv: MoveId) -> &mut Move {
+        &mut self.moves[mv.idx()]
+    }
+
+    /// The live DC a dead DC's shards go to.
+    fn pick_target(&self, dead: DcId, p: &Parts) -> Option<DcId> {
+        if let crate::scenario::FailoverTarget::Dc(d) = self.cfg.target
+            && d != dead
+            && p.is_up(d)
+        {
+            return Some(d);
+        }
+        (0..p.down.len())
+            .map(|d| DcId(d as u16))
+            .filter(|&d| d != dead && p.is_up(d))
+            .min_by_key(|&d| (p.topology.initial_median(dead, d), d))
+    }
+
+    /// The DCs a move takes shards from.
+    fn sources(&self, mv: MoveId, p: &Parts) -> Vec<DcId> {
+        let m = self.mv(mv);
+        let table = p.routing.authoritative();
+        let mut out: Vec<DcId> = m.shards.iter().map(|s| table.owners[s.idx()]).collect();
+        if m.global {
+            out.push(table.global_owner);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.retain(|&d| Some(d) != m.to);
+        out
+    }
+
+    /// Publishes a table version: `immediate` DCs take it now, every other
+    /// holder after its own propagation delay. Returns the longest delay to
+    /// a live DC.
+    fn publish(
+        &mut self,
+        now: SimTime,
+        table: super::routing::RoutingTable,
+        immediate: &[DcId],
+        p: &mut Parts,
+        queue: &mut EventQueue<Event>,
+    ) -> u64 {
+        let down = p.down;
+        p.checker
+            .table_published(p.routing.authoritative(), &table, |d| down[d.idx()] == 0);
+        let version = p.routing.publish(table);
+        let mut longest = 0;
+        for holder in p.routing.holders() {
+            let delay = self.propagation.sample(&mut self.propagation_rng);
+            let now_here = matches!(holder, Holder::Dc(d) if immediate.contains(&d));
+            if now_here || delay == 0 {
+                p.routing.arrive(holder, version);
+                continue;
+            }
+            if let Holder::Dc(d) = holder
+                && p.is_up(d)
+            {
+                longest = longest.max(delay);
+            }
+            queue.schedule(now.after(delay), Event::TableArrives { holder, version });
+        }
+        longest
+    }
+}

@@ -1,0 +1,359 @@
+//! The request path up to a server: admission at the user's edge (which DC
+//! a request enters by), the routers' decisions on arrival (serve, forward,
+//! reject), and the in-flight table every request lives in until it leaves
+//! (ok, failed or rejected).
+
+use super::{Event, World};
+use crate::ids::{DcId, RegionId};
+use crate::kernel::{ComponentRng, EventQueue, stream};
+use crate::model::datacenter::Admit;
+use crate::model::rng_ids;
+use crate::model::routing::{Holder, Route, Target};
+use crate::model::workload::RequestSpec;
+use crate::scenario::{Config, Dist, Entry as EntryPolicy};
+use crate::time::{Nanos, SimTime};
+
+/// A forwarded request is refused after this many forwards: a routing loop
+/// (stale tables pointing at each other) must not circle forever.
+const MAX_FORWARDS: u8 = 3;
+
+/// A request in flight: its slot in the in-flight table and the generation
+/// of that slot's occupant, so that a late event for an earlier occupant is
+/// told from one for the current request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReqHandle {
+    slot: u32,
+    generation: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Request {
+    pub(super) start: SimTime,
+    pub(super) spec: RequestSpec,
+    pub(super) target: Target,
+    /// The DC the user sent it to, where its response goes back from.
+    pub(super) entry_dc: DcId,
+    /// The DC that executed it (valid once executed).
+    pub(super) served_at: DcId,
+    pub(super) forwards: u8,
+    /// Remote acks still awaited.
+    pub(super) awaiting: u16,
+    /// The write's sequence number at `served_at`, once applied.
+    pub(super) seq: u32,
+    /// The DC whose servers hold it (queued or in service).
+    pub(super) at_servers: Option<DcId>,
+    /// Its write's index in `served_at`'s replication log.
+    pub(super) log_index: u64,
+    /// Its write was accepted by the shard's authoritative owner.
+    pub(super) by_owner: bool,
+    generation: u32,
+    live: bool,
+}
+
+/// In-flight requests, reusing freed slots: no allocation per request once
+/// the high-water mark is reached.
+#[derive(Default)]
+pub(super) struct Slab {
+    items: Vec<Request>,
+    free: Vec<u32>,
+    next_generation: u32,
+}
+
+impl Slab {
+    /// Stores a new request; `narrow` converts its slot number (checked).
+    #[inline]
+    fn insert(&mut self, mut r: Request, narrow: impl FnOnce(usize) -> u32) -> ReqHandle {
+        // Generations wrap on purpose: a slot's occupants differ from one
+        // another long before 2^32 requests have come and gone.
+        self.next_generation = self.next_generation.wrapping_add(1);
+        r.generation = self.next_generation;
+        r.live = true;
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.items[i as usize] = r;
+                i
+            }
+            None => {
+                self.items.push(r);
+                narrow(self.items.len() - 1)
+            }
+        };
+        ReqHandle {
+            slot,
+            generation: r.generation,
+        }
+    }
+
+    /// Takes a request out of the table (it leaves the system).
+    #[inline]
+    pub(super) fn remove(&mut self, h: ReqHandle) -> Request {
+        let r = &mut self.items[h.slot as usize];
+        debug_assert!(
+            r.live && r.generation == h.generation,
+            "{h:?} removed twice"
+        );
+        r.live = false;
+        self.free.push(h.slot);
+        *r
+    }
+
+    /// The request, if `h` still names a live one.
+    #[inline]
+    pub(super) fn get(&self, h: ReqHandle) -> Option<&Request> {
+        self.items
+            .get(h.slot as usize)
+            .filter(|r| r.live && r.generation == h.generation)
+    }
+
+    /// The live request `h` names (the caller checked it is live).
+    #[inline]
+    pub(super) fn at(&mut self, h: ReqHandle) -> &mut Request {
+        &mut self.items[h.slot as usize]
+    }
+
+    /// Requests in flight now.
+    #[inline]
+    pub(super) fn live(&self) -> u64 {
+        (self.items.len() - self.free.len()) as u64
+    }
+
+    /// Every live request, in slot order.
+    pub(super) fn live_handles(&self) -> impl Iterator<Item = (ReqHandle, Request)> + '_ {
+        self.items
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.live)
+            .map(|(i, r)| {
+                let h = ReqHandle {
+                    slot: i as u32,
+                    generation: r.generation,
+                };
+                (h, *r)
+            })
+    }
+}
+
+/// One user region's latency to one DC, with its own random stream.
+struct Access {
+    latency: Dist,
+    rng: ComponentRng,
+}
+
+/// The users' side: how each region reaches each DC and which DC it enters by.
+pub(super) struct Edges {
+    n_dcs: usize,
+    entry_policy: EntryPolicy,
+    /// `[region * n_dcs + dc]`; `None` where the region cannot reach the DC.
+    access: Vec<Option<Access>>,
+    /// Median latency from each region to each DC (`u64::MAX`: unreachable).
+    region_medians: Vec<u64>,
+    /// Each region's nearest DC not known to be down.
+    nearest: Vec<DcId>,
+    /// DCs the detector has noticed are down (entry avoids them).
+    known_down: Vec<bool>,
+}
+
+impl Edges {
+    pub(super) fn new(cfg: &Config) -> Edges {
+        let access = cfg
+            .regions
+            .iter()
+            .enumerate()
+            .flat_map(|(r, region)| {
+                region.latency.iter().enumerate().map(move |(d, l)| {
+                    l.as_ref().map(|latency| Access {
+                        latency: latency.clone(),
+                        rng: stream(cfg.seed, rng_ids::access(r, d)),
+                    })
+                })
+            })
+            .collect();
+        let region_medians = cfg
+            .regions
+            .iter()
+            .flat_map(|r| {
+                r.latency
+                    .iter()
+                    .map(|l| l.as_ref().map_or(u64::MAX, Dist::median))
+            })
+            .collect();
+        Edges {
+            n_dcs: cfg.datacenters.len(),
+            entry_policy: cfg.routing.entry,
+            access,
+            region_medians,
+            // Filled by `refresh_nearest`: one rule for start and after faults.
+            nearest: vec![DcId(0); cfg.regions.len()],
+            known_down: vec![false; cfg.datacenters.len()],
+        }
+    }
+
+    /// The detector noticed `dc` died (`true`) or came back.
+    pub(super) fn set_known_down(&mut self, dc: DcId, down: bool) {
+        self.known_down[dc.idx()] = down;
+        self.refresh_nearest();
+    }
+
+    /// Recomputes each region's nearest DC among those not known to be down.
+    pub(super) fn refresh_nearest(&mut self) {
+        let n = self.n_dcs;
+        for (r, nearest) in self.nearest.iter_mut().enumerate() {
+            let best = (0..n)
+                .filter(|&d| !self.known_down[d] && self.region_medians[r * n + d] != u64::MAX)
+                .min_by_key(|&d| (self.region_medians[r * n + d], d));
+            if let Some(d) = best {
+                *nearest = DcId(d as u16);
+            }
+        }
+    }
+
+    fn reaches(&self, region: RegionId, dc: DcId) -> bool {
+        self.access[region.idx() * self.n_dcs + dc.idx()].is_some()
+    }
+
+    /// Draws the latency between a region and a DC it reaches.
+    #[inline]
+    pub(super) fn latency(&mut self, region: RegionId, dc: DcId) -> Option<Nanos> {
+        let a = self.access[region.idx() * self.n_dcs + dc.idx()].as_mut()?;
+        Some(a.latency.sample(&mut a.rng))
+    }
+}
+
+impl World {
+    pub(super) fn on_arrival(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
+        if let Some(gap) = self.workload.next_gap()
+            && now.after(gap) < self.traffic_end
+        {
+            queue.schedule(now.after(gap), Event::Arrival);
+        }
+        let spec = self.workload.next_request();
+        self.admit(now, spec, queue);
+    }
+
+    /// The DC a new request for `target` enters by.
+    fn entry_dc(&self, spec: &RequestSpec, target: Target) -> DcId {
+        let nearest = self.edges.nearest[spec.region.idx()];
+        match self.edges.entry_policy {
+            EntryPolicy::Nearest => nearest,
+            // The edge knows the user's shard and sends the request to its
+            // owner, when the region reaches the owner directly.
+            EntryPolicy::Owner => {
+                let owner = match target {
+                    Target::Global if !spec.write => self.routing.route(nearest, target, false),
+                    _ => Route::Forward(self.routing.copy(Holder::Edge(spec.region)).owner(target)),
+                };
+                match owner {
+                    Route::Forward(o) if self.edges.reaches(spec.region, o) => o,
+                    _ => nearest,
+                }
+            }
+        }
+    }
+
+    /// A new request from the user: pick the entry DC and send it there.
+    pub(super) fn admit(&mut self, now: SimTime, spec: RequestSpec, queue: &mut EventQueue<Event>) {
+        let target = if spec.global {
+            Target::Global
+        } else {
+            Target::Shard(self.sharding.shard_of(spec.key))
+        };
+        let entry_dc = self.entry_dc(&spec, target);
+        self.metrics.totals.requests += 1;
+        self.metrics.at(now, entry_dc).requests += 1;
+        if spec.write {
+            self.controller
+                .note_write_attempt(target, &mut self.metrics.failures);
+        }
+        let latency = self
+            .edges
+            .latency(spec.region, entry_dc)
+            .expect("the entry DC is reachable from the region");
+        let checker = &mut self.checker;
+        let req = self.requests.insert(
+            Request {
+                start: now,
+                spec,
+                target,
+                entry_dc,
+                served_at: entry_dc,
+                forwards: 0,
+                awaiting: 0,
+                seq: 0,
+                at_servers: None,
+                log_index: 0,
+                by_owner: false,
+                generation: 0,
+                live: true,
+            },
+            |slot| checker.narrow_u32(slot),
+        );
+        queue.schedule(now.after(latency), Event::Reach { req, dc: entry_dc });
+    }
+
+    pub(super) fn on_reach(
+        &mut self,
+        now: SimTime,
+        req: ReqHandle,
+        dc: DcId,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let Some(&r) = self.requests.get(req) else {
+            return;
+        };
+        if !self.is_up(dc) {
+            // The DC died while the request was on its way.
+            self.fail(now, req, dc);
+            return;
+        }
+        match self.routing.route(dc, r.target, r.spec.write) {
+            Route::Serve => match self.servers[dc.idx()].arrive(req) {
+                Admit::Start(service) => self.start_service(now, req, dc, service, queue),
+                Admit::Queued => self.requests.at(req).at_servers = Some(dc),
+                Admit::Full => {
+                    self.metrics.totals.queue_full += 1;
+                    self.reject(now, req, dc);
+                }
+            },
+            Route::Forward(owner) if r.forwards < MAX_FORWARDS => {
+                if !self.topology.reachable(dc, owner) {
+                    self.metrics.totals.unreachable += 1;
+                    self.fail(now, req, dc);
+                    return;
+                }
+                let r = self.requests.at(req);
+                if r.forwards == 0 {
+                    self.metrics.totals.forwarded += 1;
+                    self.metrics.at(now, dc).forwarded += 1;
+                }
+                r.forwards += 1;
+                let hop = self.topology.sample(dc, owner);
+                queue.schedule(now.after(hop), Event::Reach { req, dc: owner });
+            }
+            Route::Forward(_) | Route::Reject => self.reject(now, req, dc),
+        }
+    }
+
+    /// Request `req` leaves, rejected by `dc`.
+    pub(super) fn reject(&mut self, now: SimTime, req: ReqHandle, dc: DcId) {
+        self.requests.remove(req);
+        self.metrics.totals.rejected += 1;
+        self.metrics.dcs[dc.idx()].rejected += 1;
+        self.metrics.at(now, dc).rejected += 1;
+        self.left();
+    }
+
+    /// Request `req` leaves, failed at `dc`.
+    pub(super) fn fail(&mut self, now: SimTime, req: ReqHandle, dc: DcId) {
+        self.requests.remove(req);
+        self.metrics.totals.failed += 1;
+        self.metrics.at(now, dc).failed += 1;
+        self.left();
+    }
+
+    /// A request has left and been counted: the books must balance.
+    #[inline]
+    pub(super) fn left(&mut self) {
+        self.checker
+            .request_left(&self.metrics.totals, self.requests.live());
+    }
+}

@@ -1,0 +1,1 @@
+//! Each invariant check, made to fire inside a real world.
