@@ -331,3 +331,69 @@ fn reports_point_only_inside_the_repository() {
         "report.md names no meaning:\n{report}"
     );
 }
+
+fn help(args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The subcommands `--help` lists (without `help` itself).
+fn commands(top: &str) -> Vec<String> {
+    top.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// The long flags of a command's `--help` (without `--help` itself).
+fn flags(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter_map(|w| w.strip_prefix("--"))
+        .map(|w| {
+            let end = w
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .unwrap_or(w.len());
+            format!("--{}", &w[..end])
+        })
+        .filter(|f| f != "--help" && f != "--")
+        .collect()
+}
+
+#[test]
+fn every_command_and_flag_is_in_docs_cli_md() {
+    let cli = std::fs::read_to_string(root().join("docs/cli.md")).expect("docs/cli.md");
+    let top = help(&["--help"]);
+    let cmds = commands(&top);
+    assert!(cmds.len() >= 6, "{top}");
+    for c in cmds {
+        assert!(
+            cli.contains(&format!("## `{c}`")),
+            "docs/cli.md has no `## `{c}`` section"
+        );
+        for f in flags(&help(&[&c, "--help"])) {
+            assert!(
+                cli.contains(&format!("`{f}")),
+                "docs/cli.md never names {f} of `{c}`"
+            );
+        }
+    }
+}
+
+#[test]
+fn help_parsing_finds_commands_and_flags() {
+    let top =
+        "Usage: x\n\nCommands:\n  run    Run\n  list   List\n  help   Help\n\nOptions:\n  -h\n";
+    assert_eq!(commands(top), ["run", "list"]);
+    assert_eq!(
+        flags("      --seed <SEED>  Master seed, e.g. --set a=b\n  -h, --help"),
+        ["--seed", "--set"]
+    );
+}
