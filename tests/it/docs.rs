@@ -229,6 +229,8 @@ fn pointers() -> Vec<String> {
         .collect();
     p.push(format!("..{}shared", '/'));
     p.push(format!("DESIGN {}", '§'));
+    // The machine the project was written on.
+    p.push(format!("/{}/", "work"));
     p
 }
 
@@ -308,6 +310,7 @@ fn nothing_in_the_repository_points_outside_it() {
 fn the_pointer_check_fires() {
     let text = format!("ok\nsee {}.md §3\n", "DESIGN");
     assert_eq!(offending(&text).len(), 1);
+    assert_eq!(offending(&format!("a\nb\n/{}/shared/x\n", "work")).len(), 1);
     assert!(offending("docs/metrics.md and https://example.org/p/1").is_empty());
 }
 
