@@ -8,12 +8,36 @@
 # Writes OUT_DIR/run/ (the default scenario, seed 1), OUT_DIR/sweep/ (switch vs
 # ban_then_switch × async vs quorum, seeds 1..3, 40 s) and the executed copy
 # OUT_DIR/analysis.ipynb. Exits non-zero if the binary or any cell fails.
-# Needs the packages of notebooks/requirements.txt.
+#
+# Python: $PYTHON if set (an interpreter that has the packages of
+# notebooks/requirements.txt). Otherwise the script uses its own virtual
+# environment, $MULTIACTIVE_VENV (default target/notebook-venv), creating it
+# with `python3 -m venv` and installing notebooks/requirements.txt into it
+# when missing or when the requirements changed: this works on a system
+# Python that refuses global installs (PEP 668).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/target/release/multiactive}"
 out="${2:-$root/target/notebook}"
-python="${PYTHON:-python3}"
+requirements="$root/notebooks/requirements.txt"
+
+if [[ -n "${PYTHON:-}" ]]; then
+    python="$PYTHON"
+else
+    venv="${MULTIACTIVE_VENV:-$root/target/notebook-venv}"
+    stamp="$venv/.requirements.txt"
+    if [[ ! -x "$venv/bin/python" ]]; then
+        python3 -m venv "$venv" || {
+            echo "$0: python3 -m venv failed (Debian/Ubuntu: apt install python3-venv)" >&2
+            exit 2
+        }
+    fi
+    if ! cmp -s "$requirements" "$stamp"; then
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$stamp"
+    fi
+    python="$venv/bin/python"
+fi
 
 if [[ ! -x "$bin" ]]; then
     echo "$0: $bin: not an executable (build it first: cargo build --release)" >&2

@@ -14,7 +14,7 @@ use crate::metrics::{FailureRecord, Kind, Outcome};
 use crate::scenario::Config;
 use crate::time::{self, NS_PER_S};
 
-/// Columns of `summary.csv`, in order (DESIGN §6, then additions).
+/// Columns of `summary.csv`, in order (documented in docs/outputs.md).
 pub const SUMMARY_COLUMNS: &[&str] = &[
     "scenario",
     "seed",

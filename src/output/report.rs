@@ -238,7 +238,7 @@ pub fn run_report(dir: &Path, cfg: &Config, summary: &[String]) -> std::io::Resu
         table(&dir.join("streams.csv"), None)
     );
     s.push_str("## Plots\n\n![timeline](timeline.svg)\n\n![latency](latency.svg)\n\n");
-    s.push_str("Metric meanings: DESIGN.md §3 and docs/design-notes.md of multiactive.\n");
+    s.push_str("Metric meanings: docs/metrics.md; columns: docs/outputs.md (in the multiactive repository).\n");
     super::write_atomic(dir, "report.md", s.as_bytes()).map(|_| ())
 }
 

@@ -90,7 +90,7 @@ proptest! {
         // A shard's new owner that lacked some of its old owner's writes
         // when it took over (a dead source, or a ban cut short by max_ban)
         // gets them later, on top of newer writes: conflicts by design
-        // (DESIGN §2, "stranded"). Otherwise, with the ban waiting for
+        // (docs/concepts.md, "A dead DC"). Otherwise, with the ban waiting for
         // replication and one writer per shard (the guard on), nothing
         // conflicts.
         let lacked = f.iter().any(|r| r.stranded > 0 || r.ban_timed_out);

@@ -7,6 +7,7 @@
 mod bad_input;
 mod common;
 mod determinism;
+mod docs;
 mod failover;
 mod failover_props;
 mod invariants;

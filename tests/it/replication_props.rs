@@ -88,7 +88,7 @@ proptest! {
         prop_assert!(t.replicated >= (c.n as u64 - 1) * o.metrics.latency[1].len(), "{:?}", t);
         // LWW (with causal timestamps) always converges; origin_priority
         // converges between two DCs (with three or more it can part: see
-        // tests/replication.rs and docs/design-notes.md).
+        // tests/it/replication.rs and docs/concepts.md).
         if c.resolve == "lww" || c.n == 2 {
             prop_assert_eq!(t.divergent_keys, 0, "{:?}", t);
         }

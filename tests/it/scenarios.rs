@@ -277,9 +277,11 @@ fn every_scenario_file_is_shipped_listed_and_in_the_readme() {
             "{stem}: no summary line"
         );
         if stem != "default" {
+            // A company's design is built from its public descriptions, cited
+            // by address; a generic design says that it is one.
             assert!(
-                text.contains("SYSTEMS.md"),
-                "{stem} cites no SYSTEMS.md row"
+                text.contains("https://") || text.contains("generic"),
+                "{stem} cites no public source"
             );
             assert!(text.contains("≈ assumption"), "{stem} marks no assumption");
         }
