@@ -12,6 +12,7 @@ mod failover_props;
 mod invariants;
 mod memory;
 mod queueing;
+mod reference;
 mod replication;
 mod replication_props;
 mod routing;
