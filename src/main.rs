@@ -80,6 +80,13 @@ enum Command {
     Plot { dir: PathBuf },
     /// List the shipped scenarios.
     List,
+    /// Print the reference of every scenario key (Markdown).
+    Keys,
+    /// Explain one scenario key: its type, default and meaning.
+    Explain {
+        /// A key such as `replication.mode` (or `datacenter.bj.servers`).
+        key: String,
+    },
 }
 
 /// An error and the exit status it maps to.
@@ -199,6 +206,20 @@ fn dispatch(cmd: Command) -> Result<(), Failure> {
             for (name, text) in scenario::SHIPPED {
                 println!("{name:<width$}  {}", scenario::first_comment_line(text));
             }
+            Ok(())
+        }
+        Command::Keys => {
+            print!("{}", scenario::reference());
+            Ok(())
+        }
+        Command::Explain { key } => {
+            let text = scenario::explain(&key).map_err(|near| {
+                Failure::BadInput(format!(
+                    "`{key}` is not a scenario key; closest: {} (`multiactive keys` lists them all)",
+                    near.join(", ")
+                ))
+            })?;
+            print!("{text}");
             Ok(())
         }
     }

@@ -1,22 +1,46 @@
 //! Scenario files: TOML text → a validated, typed [`Config`].
 //!
 //! `tree` parses the text into values that remember their location (and
-//! applies `--set` overrides), `schema` reads that tree key by key into a
-//! `Config`, collecting every problem with its file, line, column and key,
-//! and `dist` holds the latency distributions. The model never re-checks what
-//! this module has accepted.
+//! applies `--set` overrides); `schema` reads that tree into a `Config`,
+//! the top level and `[simulation]` itself and each other section through
+//! its own file (`topology`, `workload`, `sharding`, `control`, `faults`),
+//! which holds the section's keys, defaults (with reasons), types and
+//! reader. `readers` is their shared kit, `keys` the key reference they
+//! are checked against (`multiactive keys`), `dist` the latency
+//! distributions and `dist_table` how a scenario writes them. Every problem
+//! is collected with its file, line, column and key. The model never
+//! re-checks what this module has accepted.
 
+pub mod control;
 pub mod dist;
+pub mod dist_table;
+pub mod faults;
+pub mod keys;
+pub mod readers;
 pub mod schema;
+pub mod sharding;
+pub mod topology;
 pub mod tree;
+pub mod workload;
 
-use std::fmt;
 use std::path::Path;
 
+pub use control::{
+    Entry, FailoverConfig, FailoverTarget, OnWrongDc, Procedure, ReplMode, ReplicationConfig,
+    Resolve, RoutingConfig,
+};
 pub use dist::Dist;
+pub use dist_table::DistKind;
+pub use faults::{FaultConfig, FaultKind, FaultType};
+pub use keys::{explain, reference};
+pub use readers::Named;
+pub use schema::{MAX_CLOCK_OFFSET, MAX_RUN};
+pub use sharding::{GlobalReads, Placement, PlacementRule, ShardKey, ShardingConfig};
+pub use topology::{DcConfig, LinkConfig, RegionConfig};
 pub use tree::Diagnostic;
+pub use workload::{Popularity, ScriptedRequest, WorkloadConfig};
 
-use crate::ids::{DcId, RegionId, ShardId};
+use crate::ids::DcId;
 use crate::time::Nanos;
 
 /// The scenario `run` uses when none is named: three regions, three DCs.
@@ -89,7 +113,8 @@ pub fn load_default(sets: &[String]) -> Result<Config, ScenarioError> {
 }
 
 // ---------------------------------------------------------------------------
-// The typed configuration. Every field is valid by construction.
+// The typed configuration. Every field is valid by construction; each
+// section's types stand beside their reader.
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -111,215 +136,12 @@ pub struct Config {
     pub requests: Vec<ScriptedRequest>,
 }
 
-/// A request the scenario places at a fixed time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScriptedRequest {
-    pub at: Nanos,
-    pub region: RegionId,
-    /// A user of the sharded dataset, or a key of the global one.
-    pub key: u32,
-    pub write: bool,
-    pub global: bool,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct DcConfig {
-    pub name: String,
-    pub region: String,
-    /// `None`: unlimited servers (no queueing).
-    pub servers: Option<u32>,
-    pub service_time: Dist,
-    /// Waiting room beyond busy servers; `None`: unlimited.
-    pub queue: Option<u32>,
-    /// Signed offset of the DC's clock, in nanoseconds.
-    pub clock_skew: i64,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct LinkConfig {
-    pub a: DcId,
-    pub b: DcId,
-    pub latency: Dist,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct RegionConfig {
-    pub name: String,
-    /// Share of users, normalised so that the shares sum to 1.
-    pub share: f64,
-    /// One-way latency to each DC, indexed by `DcId`; `None`: unreachable.
-    pub latency: Vec<Option<Dist>>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Popularity {
-    Uniform,
-    Zipf { s: f64 },
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct WorkloadConfig {
-    pub keys: u64,
-    pub rate: f64,
-    pub writes: f64,
-    pub popularity: Popularity,
-    pub global: f64,
-    pub global_writes: f64,
-    pub global_keys: u64,
-    /// Fraction of a user's requests that come from the user's home region;
-    /// the rest come from a region drawn by the regions' shares.
-    pub locality: f64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ShardKey {
-    Hash,
-    Range,
-    Geo,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Placement {
-    RoundRobin,
-    ByRegion,
-    /// The owner of each shard, indexed by shard.
-    Table(Vec<DcId>),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GlobalReads {
-    Owner,
-    Local,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct ShardingConfig {
-    pub key: ShardKey,
-    pub shards: u32,
-    pub placement: Placement,
-    pub global_owner: DcId,
-    pub global_reads: GlobalReads,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Entry {
-    Nearest,
-    Owner,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnWrongDc {
-    Forward,
-    ServeLocal,
-    Reject,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct RoutingConfig {
-    pub entry: Entry,
-    pub on_wrong_dc: OnWrongDc,
-    pub write_guard: bool,
-    pub propagation: Dist,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplMode {
-    Async,
-    SemiSync,
-    Quorum,
-    Sync,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resolve {
-    Lww,
-    OriginPriority,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct ReplicationConfig {
-    pub mode: ReplMode,
-    pub resolve: Resolve,
-    /// How long a write waits for the remote acks its mode needs before it
-    /// fails (it stays applied at its origin and replicates).
-    pub ack_timeout: Nanos,
-    /// Writes per second one stream applies; `None`: unlimited.
-    pub apply_rate: Option<f64>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Procedure {
-    Switch,
-    BanThenSwitch,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailoverTarget {
-    Nearest,
-    Dc(DcId),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct FailoverConfig {
-    pub auto: bool,
-    pub detect_after: Nanos,
-    pub decide_after: Nanos,
-    pub procedure: Procedure,
-    pub max_ban: Nanos,
-    pub target: FailoverTarget,
-    pub failback: bool,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum FaultKind {
-    DcDown { dc: DcId },
-    LinkDown { a: DcId, b: DcId },
-    Partition { groups: Vec<Vec<DcId>> },
-    SlowLink { a: DcId, b: DcId, factor: f64 },
-    ReplicationStall { from: DcId, to: DcId },
-    ClockJump { dc: DcId, by: i64 },
-    Switchover { shards: Vec<ShardId>, to: DcId },
-}
-
-impl FaultKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            FaultKind::DcDown { .. } => "dc_down",
-            FaultKind::LinkDown { .. } => "link_down",
-            FaultKind::Partition { .. } => "partition",
-            FaultKind::SlowLink { .. } => "slow_link",
-            FaultKind::ReplicationStall { .. } => "replication_stall",
-            FaultKind::ClockJump { .. } => "clock_jump",
-            FaultKind::Switchover { .. } => "switchover",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct FaultConfig {
-    pub kind: FaultKind,
-    pub at: Nanos,
-    /// `None`: lasts to the end of the run.
-    pub duration: Option<Nanos>,
-}
-
 impl Config {
     pub fn dc_id(&self, name: &str) -> Option<DcId> {
         self.datacenters
             .iter()
             .position(|d| d.name == name)
             .map(|i| DcId(i as u16))
-    }
-}
-
-impl fmt::Display for ReplMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ReplMode::Async => "async",
-            ReplMode::SemiSync => "semi_sync",
-            ReplMode::Quorum => "quorum",
-            ReplMode::Sync => "sync",
-        })
     }
 }
 

@@ -13,6 +13,7 @@ mod failover_props;
 mod invariants;
 mod memory;
 mod queueing;
+mod reference;
 mod replication;
 mod replication_props;
 mod routing;

@@ -1,0 +1,329 @@
+//! `[routing]`, `[replication]` and `[failover]`: how requests find their
+//! shard's owner, how writes reach the other DCs, and how shards move when a
+//! DC dies.
+
+use super::Dist;
+use super::dist_table::read_dist;
+use super::keys::{Default, Key, Section, Type};
+use super::readers::{
+    Ctx, DcNames, Named, boolean, choice_or, duration, join, names, number, positive_duration,
+};
+use super::tree::{Node, Table, Val};
+use super::workload::MAX_RATE;
+use crate::time::{NS_PER_S, Nanos};
+
+/// Users reach the DC closest to them, as DNS and anycast do.
+const ENTRY: Entry = Entry::Nearest;
+/// Forwarding keeps a wrongly routed request correct at the cost of a hop.
+const ON_WRONG_DC: OnWrongDc = OnWrongDc::Forward;
+/// The systems modelled all guard writes at the data layer.
+const WRITE_GUARD: bool = true;
+/// A new table reaches every holder at once unless the scenario says not.
+const PROPAGATION: Nanos = 0;
+/// Cross-DC replication is asynchronous in most of the systems modelled.
+const MODE: ReplMode = ReplMode::Async;
+const RESOLVE: Resolve = Resolve::Lww;
+/// A write waiting for remote acks fails after this long: well above any
+/// healthy cross-region round trip, short enough to show in a run.
+const ACK_TIMEOUT: Nanos = 5 * NS_PER_S;
+const AUTO: bool = true;
+/// Detection of a dead DC by heartbeats: ≈ 10 s in the systems described.
+const DETECT_AFTER: Nanos = 10 * NS_PER_S;
+/// The controller acts as soon as it knows.
+const DECIDE_AFTER: Nanos = 0;
+/// The procedure that loses nothing a live source still holds.
+const PROCEDURE: Procedure = Procedure::BanThenSwitch;
+/// Writes stay banned at most this long while replication catches up.
+const MAX_BAN: Nanos = 30 * NS_PER_S;
+/// Shards come home only when the scenario asks: failback is a decision.
+const FAILBACK: bool = false;
+/// `failover.target`'s word besides a DC name.
+const NEAREST: &str = "nearest";
+
+names! {
+    /// Where a request enters.
+    pub enum Entry {
+        Nearest = "nearest",
+        Owner = "owner",
+    }
+}
+
+names! {
+    /// What a router does with a request for a shard it does not own.
+    pub enum OnWrongDc {
+        Forward = "forward",
+        ServeLocal = "serve_local",
+        Reject = "reject",
+    }
+}
+
+names! {
+    /// When a write is acknowledged.
+    pub enum ReplMode {
+        Async = "async",
+        SemiSync = "semi_sync",
+        Quorum = "quorum",
+        Sync = "sync",
+    }
+}
+
+names! {
+    /// How a replica settles a conflict.
+    pub enum Resolve {
+        Lww = "lww",
+        OriginPriority = "origin_priority",
+    }
+}
+
+names! {
+    /// How shards move off a dead DC (or in a drill).
+    pub enum Procedure {
+        Switch = "switch",
+        BanThenSwitch = "ban_then_switch",
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoutingConfig {
+    pub entry: Entry,
+    pub on_wrong_dc: OnWrongDc,
+    pub write_guard: bool,
+    pub propagation: Dist,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicationConfig {
+    pub mode: ReplMode,
+    pub resolve: Resolve,
+    /// How long a write waits for the remote acks its mode needs before it
+    /// fails (it stays applied at its origin and replicates).
+    pub ack_timeout: Nanos,
+    /// Writes per second one stream applies; `None`: unlimited.
+    pub apply_rate: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailoverTarget {
+    Nearest,
+    Dc(crate::ids::DcId),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailoverConfig {
+    pub auto: bool,
+    pub detect_after: Nanos,
+    pub decide_after: Nanos,
+    pub procedure: Procedure,
+    pub max_ban: Nanos,
+    pub target: FailoverTarget,
+    pub failback: bool,
+}
+
+const ENTRY_KEY: Key = Key::new(
+    "entry",
+    Type::OneOf(Entry::SPELLINGS),
+    Default::Name(ENTRY.name()),
+    "where a request enters: the user's nearest live DC, or the owner of the user's shard (the region's edge routes by its own copy of the table)",
+);
+const ON_WRONG_DC_KEY: Key = Key::new(
+    "on_wrong_dc",
+    Type::OneOf(OnWrongDc::SPELLINGS),
+    Default::Name(ON_WRONG_DC.name()),
+    "what a router does with a request for a shard its copy of the table gives to another DC: forward it to the owner, serve it locally, or reject it (global data always goes to its owner)",
+);
+const WRITE_GUARD_KEY: Key = Key::new(
+    "write_guard",
+    Type::Bool,
+    Default::Bool(WRITE_GUARD),
+    "the data layer refuses writes for shards its copy of the table gives to another DC",
+);
+const PROPAGATION_KEY: Key = Key::new(
+    "propagation",
+    Type::Dist,
+    Default::Duration(PROPAGATION),
+    "the delay until each DC's router and guard, and each region's edge, hold a new table version (each draws its own)",
+);
+
+pub(super) const ROUTING_SECTION: Section = Section {
+    path: "routing",
+    array: false,
+    variant: None,
+    about: "How a request finds its shard's owner. Every router, write guard and edge holds its own copy of the routing table.",
+    keys: &[ENTRY_KEY, ON_WRONG_DC_KEY, WRITE_GUARD_KEY, PROPAGATION_KEY],
+};
+
+const MODE_KEY: Key = Key::new(
+    "mode",
+    Type::OneOf(ReplMode::SPELLINGS),
+    Default::Name(MODE.name()),
+    "when a write is acknowledged: at once (`async`), once one remote DC applied it (`semi_sync`), once a majority of the DCs has it (`quorum`), or once every DC has it (`sync`)",
+);
+const RESOLVE_KEY: Key = Key::new(
+    "resolve",
+    Type::OneOf(Resolve::SPELLINGS),
+    Default::Name(RESOLVE.name()),
+    "how a replica settles a conflict: the last writer by its origin's clock wins (`lww`), or the origin listed first among the [[datacenter]]s wins",
+);
+const APPLY_RATE: Key = Key::new(
+    "apply_rate",
+    Type::Number {
+        min: 0.0,
+        max: MAX_RATE,
+        open_min: true,
+    },
+    Default::Absent("unlimited"),
+    "writes per second one stream (one source to one destination) applies",
+);
+const ACK_TIMEOUT_KEY: Key = Key::new(
+    "ack_timeout",
+    Type::PositiveDuration,
+    Default::Duration(ACK_TIMEOUT),
+    "how long a write waits for the remote acks its mode needs; then it fails under `quorum` and `sync` (it stays applied at its origin and replicates) and is acknowledged under `semi_sync`, whose DC falls back to async",
+);
+
+pub(super) const REPLICATION_SECTION: Section = Section {
+    path: "replication",
+    array: false,
+    variant: None,
+    about: "How writes reach the other DCs: each origin's log is pulled by one stream per destination, in order.",
+    keys: &[MODE_KEY, RESOLVE_KEY, APPLY_RATE, ACK_TIMEOUT_KEY],
+};
+
+const AUTO_KEY: Key = Key::new(
+    "auto",
+    Type::Bool,
+    Default::Bool(AUTO),
+    "the controller moves a dead DC's shards by itself",
+);
+const DETECT_AFTER_KEY: Key = Key::new(
+    "detect_after",
+    Type::Duration,
+    Default::Duration(DETECT_AFTER),
+    "from a DC's death (or return) to its detection",
+);
+const DECIDE_AFTER_KEY: Key = Key::new(
+    "decide_after",
+    Type::Duration,
+    Default::Duration(DECIDE_AFTER),
+    "from detection to action",
+);
+const PROCEDURE_KEY: Key = Key::new(
+    "procedure",
+    Type::OneOf(Procedure::SPELLINGS),
+    Default::Name(PROCEDURE.name()),
+    "how shards move: `switch` at once, or ban writes on the moving shards, wait until the target has applied what the sources wrote (at most `max_ban`), switch and re-open writes",
+);
+const MAX_BAN_KEY: Key = Key::new(
+    "max_ban",
+    Type::Duration,
+    Default::Duration(MAX_BAN),
+    "the longest a ban waits for replication to catch up",
+);
+const TARGET: Key = Key::new(
+    "target",
+    Type::Other("\"nearest\" or a datacenter name"),
+    Default::Name(NEAREST),
+    "where a dead DC's shards go: the live DC nearest to it by median latency, or the named DC",
+);
+const FAILBACK_KEY: Key = Key::new(
+    "failback",
+    Type::Bool,
+    Default::Bool(FAILBACK),
+    "move the shards back once the DC's return is detected, with the same procedure",
+);
+
+pub(super) const FAILOVER_SECTION: Section = Section {
+    path: "failover",
+    array: false,
+    variant: None,
+    about: "The detector and the controller that move shards off a dead DC; a `switchover` fault uses the same procedure.",
+    keys: &[
+        AUTO_KEY,
+        DETECT_AFTER_KEY,
+        DECIDE_AFTER_KEY,
+        PROCEDURE_KEY,
+        MAX_BAN_KEY,
+        TARGET,
+        FAILBACK_KEY,
+    ],
+};
+
+fn flag(cx: &mut Ctx, t: &Table, path: &str, key: &Key, default: bool) -> Option<bool> {
+    t.get(key.name)
+        .map_or(Some(default), |v| boolean(cx, v, &join(path, key.name)))
+}
+
+fn wait(cx: &mut Ctx, t: &Table, path: &str, key: &Key, default: Nanos) -> Option<Nanos> {
+    t.get(key.name)
+        .map_or(Some(default), |v| duration(cx, v, &join(path, key.name)))
+}
+
+pub(super) fn read_routing(cx: &mut Ctx, n: &Node) -> Option<RoutingConfig> {
+    const R: &str = "routing";
+    let t = cx.table(n, R, ROUTING_SECTION.keys)?;
+    let entry = choice_or(cx, t, R, ENTRY_KEY.name, ENTRY);
+    let wrong = choice_or(cx, t, R, ON_WRONG_DC_KEY.name, ON_WRONG_DC);
+    let guard = flag(cx, t, R, &WRITE_GUARD_KEY, WRITE_GUARD);
+    let prop = t
+        .get(PROPAGATION_KEY.name)
+        .map_or(Some(Dist::Const(PROPAGATION)), |v| {
+            read_dist(cx, v, "routing.propagation")
+        });
+    Some(RoutingConfig {
+        entry: entry?,
+        on_wrong_dc: wrong?,
+        write_guard: guard?,
+        propagation: prop?,
+    })
+}
+
+pub(super) fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConfig> {
+    const R: &str = "replication";
+    let t = cx.table(n, R, REPLICATION_SECTION.keys)?;
+    let mode = choice_or(cx, t, R, MODE_KEY.name, MODE);
+    let resolve = choice_or(cx, t, R, RESOLVE_KEY.name, RESOLVE);
+    let rate = t
+        .get(APPLY_RATE.name)
+        .map(|v| number(cx, v, "replication.apply_rate", 0.0, MAX_RATE, true));
+    let ack_timeout = t.get(ACK_TIMEOUT_KEY.name).map_or(Some(ACK_TIMEOUT), |v| {
+        positive_duration(cx, v, "replication.ack_timeout")
+    });
+    Some(ReplicationConfig {
+        mode: mode?,
+        resolve: resolve?,
+        ack_timeout: ack_timeout?,
+        apply_rate: match rate {
+            Some(r) => Some(r?),
+            None => None,
+        },
+    })
+}
+
+pub(super) fn read_failover(cx: &mut Ctx, n: &Node, names: &DcNames) -> Option<FailoverConfig> {
+    const F: &str = "failover";
+    let t = cx.table(n, F, FAILOVER_SECTION.keys)?;
+    let auto = flag(cx, t, F, &AUTO_KEY, AUTO);
+    let detect = wait(cx, t, F, &DETECT_AFTER_KEY, DETECT_AFTER);
+    let decide = wait(cx, t, F, &DECIDE_AFTER_KEY, DECIDE_AFTER);
+    let procedure = choice_or(cx, t, F, PROCEDURE_KEY.name, PROCEDURE);
+    let max_ban = wait(cx, t, F, &MAX_BAN_KEY, MAX_BAN);
+    let target = match t.get(TARGET.name) {
+        None => Some(FailoverTarget::Nearest),
+        Some(v) => match &v.val {
+            Val::Str(s) if s == NEAREST => Some(FailoverTarget::Nearest),
+            _ => names
+                .find_or(cx, v, "failover.target", Some(NEAREST))
+                .map(FailoverTarget::Dc),
+        },
+    };
+    let failback = flag(cx, t, F, &FAILBACK_KEY, FAILBACK);
+    Some(FailoverConfig {
+        auto: auto?,
+        detect_after: detect?,
+        decide_after: decide?,
+        procedure: procedure?,
+        max_ban: max_ban?,
+        target: target?,
+        failback: failback?,
+    })
+}
