@@ -111,3 +111,31 @@ fn a_global_key_beyond_32_bits_is_caught_not_wrapped() {
     assert_eq!(w.stored_key(Target::Global, 1), u32::MAX);
     assert_eq!(w.checker.violations_of(Check::NarrowingCast), 1);
 }
+
+#[test]
+fn many_switchovers_keep_the_routing_versions_bounded() {
+    let mut text = crate::scenario::DEFAULT_SCENARIO.to_string();
+    for i in 0..200 {
+        let to = ["bj", "sh"][i % 2];
+        let at = 250 * i + 100;
+        text.push_str(&format!(
+            "\n[[fault]]\nkind = \"switchover\"\nshards = \"0-9\"\nto = \"{to}\"\nat = \"{at}ms\"\n"
+        ));
+    }
+    let cfg = crate::scenario::load_str("<test>", "switchovers", &text, &[])
+        .expect("the scenario is valid");
+    let mut w = World::new(&cfg);
+    let mut q = EventQueue::new();
+    w.start(&mut q);
+    let mut most = 0;
+    for ms in (100..60_000).step_by(100) {
+        run_to(&mut w, &mut q, ms);
+        most = most.max(w.routing.kept_versions());
+    }
+    // A ban and a switch per switchover: 400 versions published, while
+    // those kept are at most what one second of propagation holds back.
+    assert!(w.routing.version() >= 400, "{}", w.routing.version());
+    assert!(most <= 16, "{most} versions kept");
+    w.settle(&mut q);
+    assert_eq!(w.checker.violations(), 0);
+}
