@@ -186,6 +186,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_event_scheduled_in_the_past_is_counted_and_fires_now() {
+        let mut q = EventQueue::new();
+        q.schedule(SimTime(10), 'a');
+        q.pop();
+        assert_eq!(q.scheduled_in_past(), 0);
+        q.schedule(SimTime(5), 'b');
+        q.schedule(SimTime(10), 'c');
+        assert_eq!(q.scheduled_in_past(), 1);
+        assert_eq!(q.pop(), Some((SimTime(10), 'b')));
+    }
+
+    #[test]
     fn pops_in_time_order() {
         let mut q = EventQueue::new();
         for (t, e) in [(30, 'c'), (10, 'a'), (20, 'b')] {

@@ -19,8 +19,37 @@ use super::routing::RoutingTable;
 use crate::ids::{DcId, StreamId};
 use crate::metrics::Totals;
 
+/// The invariants, one per check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// A published table hands a shard to a DC that is down.
+    TableToDownDc,
+    /// `requests != ok + failed + rejected + in flight` when a request leaves.
+    RequestBooks,
+    /// A stream applies its source's log out of order.
+    ApplyOrder,
+    /// An acknowledgement comes from a DC that is down.
+    AckFromDownDc,
+    /// An event was scheduled before the clock's time.
+    PastEvent,
+    /// A narrowing conversion would wrap.
+    NarrowingCast,
+}
+
+impl Check {
+    pub const ALL: [Check; 6] = [
+        Check::TableToDownDc,
+        Check::RequestBooks,
+        Check::ApplyOrder,
+        Check::AckFromDownDc,
+        Check::PastEvent,
+        Check::NarrowingCast,
+    ];
+}
+
 pub struct Checker {
-    violations: u64,
+    /// Violations of each check (`Check as usize`).
+    violations: [u64; Check::ALL.len()],
     /// Debug builds panic at a violation (tests that break things on
     /// purpose turn this off to count them instead).
     strict: bool,
@@ -33,16 +62,21 @@ pub struct Checker {
 impl Checker {
     pub fn new(n_dcs: usize) -> Checker {
         Checker {
-            violations: 0,
+            violations: [0; Check::ALL.len()],
             strict: true,
             next_apply: vec![0; n_dcs * n_dcs],
             past_schedules: 0,
         }
     }
 
-    /// Violations found so far.
+    /// Violations found so far, of every check.
     pub fn violations(&self) -> u64 {
-        self.violations
+        self.violations.iter().sum()
+    }
+
+    /// Violations of one check found so far.
+    pub fn violations_of(&self, check: Check) -> u64 {
+        self.violations[check as usize]
     }
 
     /// Count violations instead of panicking in debug builds (for tests
@@ -54,8 +88,8 @@ impl Checker {
 
     #[cold]
     #[inline(never)]
-    fn violated(&mut self, what: std::fmt::Arguments) {
-        self.violations += 1;
+    fn violated(&mut self, check: Check, what: std::fmt::Arguments) {
+        self.violations[check as usize] += 1;
         if self.strict {
             debug_assert!(false, "invariant violated: {what}");
         }
@@ -71,18 +105,18 @@ impl Checker {
     ) {
         for (s, (&was, &now)) in old.owners.iter().zip(&new.owners).enumerate() {
             if was != now && !is_up(now) {
-                self.violated(format_args!(
-                    "shard {s} handed to DC {} while it is down",
-                    now.0
-                ));
+                self.violated(
+                    Check::TableToDownDc,
+                    format_args!("shard {s} handed to DC {} while it is down", now.0),
+                );
             }
         }
         let g = new.global_owner;
         if g != old.global_owner && !is_up(g) {
-            self.violated(format_args!(
-                "global dataset handed to DC {} while down",
-                g.0
-            ));
+            self.violated(
+                Check::TableToDownDc,
+                format_args!("global dataset handed to DC {} while down", g.0),
+            );
         }
     }
 
@@ -91,10 +125,13 @@ impl Checker {
     pub fn request_left(&mut self, t: &Totals, in_flight: u64) {
         let accounted = t.ok + t.failed + t.rejected + in_flight;
         if t.requests != accounted {
-            self.violated(format_args!(
-                "{} requests but {} ok + {} failed + {} rejected + {in_flight} in flight",
-                t.requests, t.ok, t.failed, t.rejected
-            ));
+            self.violated(
+                Check::RequestBooks,
+                format_args!(
+                    "{} requests but {} ok + {} failed + {} rejected + {in_flight} in flight",
+                    t.requests, t.ok, t.failed, t.rejected
+                ),
+            );
         }
     }
 
@@ -103,10 +140,13 @@ impl Checker {
     pub fn applied(&mut self, stream: StreamId, index: u64) {
         let expected = std::mem::replace(&mut self.next_apply[stream.idx()], index + 1);
         if index != expected {
-            self.violated(format_args!(
-                "stream {} applied entry {index}, expected {expected}",
-                stream.0
-            ));
+            self.violated(
+                Check::ApplyOrder,
+                format_args!(
+                    "stream {} applied entry {index}, expected {expected}",
+                    stream.0
+                ),
+            );
         }
     }
 
@@ -114,10 +154,10 @@ impl Checker {
     #[inline]
     pub fn ack_sent(&mut self, from: DcId, from_is_up: bool) {
         if !from_is_up {
-            self.violated(format_args!(
-                "an ack sent by DC {} while it is down",
-                from.0
-            ));
+            self.violated(
+                Check::AckFromDownDc,
+                format_args!("an ack sent by DC {} while it is down", from.0),
+            );
         }
     }
 
@@ -126,7 +166,10 @@ impl Checker {
         let new = past.saturating_sub(self.past_schedules);
         self.past_schedules = past;
         for _ in 0..new {
-            self.violated(format_args!("an event was scheduled in the past"));
+            self.violated(
+                Check::PastEvent,
+                format_args!("an event was scheduled in the past"),
+            );
         }
     }
 
@@ -136,7 +179,10 @@ impl Checker {
         match v.try_into() {
             Ok(x) => x,
             Err(_) => {
-                self.violated(format_args!("{v:?} does not fit in 32 bits"));
+                self.violated(
+                    Check::NarrowingCast,
+                    format_args!("{v:?} does not fit in 32 bits"),
+                );
                 u32::MAX
             }
         }

@@ -331,7 +331,7 @@ impl Controller {
     /// Publishes a table version: `immediate` DCs take it now, every other
     /// holder after its own propagation delay. Returns the longest delay to
     /// a live DC.
-    fn publish(
+    pub(in crate::model) fn publish(
         &mut self,
         now: SimTime,
         table: super::routing::RoutingTable,

@@ -6,7 +6,12 @@
 //! goes) and its write guard (whether the data layer accepts a write), and
 //! every user region's edge holds one (where `entry = "owner"` sends a
 //! user). A copy takes a new version when it arrives, after
-//! `routing.propagation`; copies only move forward.
+//! `routing.propagation`; copies only move forward. So a version older than
+//! every copy can never be held again (a late arrival of it is ignored), and
+//! is freed when the next version is published: the versions kept are those
+//! from the oldest copy to the newest.
+
+use std::collections::VecDeque;
 
 use crate::ids::{DcId, RegionId, ShardId};
 use crate::scenario::{GlobalReads, OnWrongDc, RoutingConfig};
@@ -72,8 +77,11 @@ pub enum Holder {
 }
 
 pub struct Routing {
-    versions: Vec<RoutingTable>,
-    /// Version index each holder has: DCs `0..n`, then regions.
+    /// The versions some holder has or may still take, from number `base`
+    /// to the newest (the authoritative table).
+    versions: VecDeque<RoutingTable>,
+    base: u32,
+    /// Version number each holder has: DCs `0..n`, then regions.
     copies: Vec<u32>,
     n_dcs: usize,
     on_wrong_dc: OnWrongDc,
@@ -90,7 +98,8 @@ impl Routing {
         n_regions: usize,
     ) -> Routing {
         Routing {
-            versions: vec![table],
+            versions: VecDeque::from([table]),
+            base: 0,
             copies: vec![0; n_dcs + n_regions],
             n_dcs,
             on_wrong_dc: cfg.on_wrong_dc,
@@ -103,20 +112,33 @@ impl Routing {
     #[inline]
     pub fn authoritative(&self) -> &RoutingTable {
         self.versions
-            .last()
+            .back()
             .expect("there is always a first version")
     }
 
-    /// The newest version number (0 for the scenario's placement).
+    /// The newest version number (0 for the scenario's placement). Version
+    /// numbers count publishes: at most two per shard move, and moves are
+    /// bounded by the scenario's faults, far below `u32::MAX`.
     pub fn version(&self) -> u32 {
-        (self.versions.len() - 1) as u32
+        self.base + (self.versions.len() - 1) as u32
+    }
+
+    /// Versions kept now (see the module doc).
+    pub fn kept_versions(&self) -> usize {
+        self.versions.len()
     }
 
     /// Publishes a new authoritative version; returns its number. Holders
-    /// take it when it arrives (`arrive`).
+    /// take it when it arrives (`arrive`). Versions older than every copy
+    /// are freed first.
     pub fn publish(&mut self, table: RoutingTable) -> u32 {
         debug_assert_eq!(table.owners.len(), self.authoritative().owners.len());
-        self.versions.push(table);
+        let oldest_held = self.copies.iter().copied().min().unwrap_or(self.base);
+        while self.base < oldest_held {
+            self.versions.pop_front();
+            self.base += 1;
+        }
+        self.versions.push_back(table);
         self.version()
     }
 
@@ -149,12 +171,18 @@ impl Routing {
     /// The copy of the table a holder has.
     #[inline]
     pub fn copy(&self, h: Holder) -> &RoutingTable {
-        &self.versions[self.copies[self.holder_index(h)] as usize]
+        self.version_table(self.copies[self.holder_index(h)])
     }
 
     #[inline]
     fn dc_copy(&self, dc: DcId) -> &RoutingTable {
-        &self.versions[self.copies[dc.idx()] as usize]
+        self.version_table(self.copies[dc.idx()])
+    }
+
+    /// Version `v`, which some holder has (so it is kept).
+    #[inline]
+    fn version_table(&self, v: u32) -> &RoutingTable {
+        &self.versions[(v - self.base) as usize]
     }
 
     /// Where the router at `dc` sends a request for `target`.
@@ -202,5 +230,60 @@ impl Routing {
             return false;
         }
         self.authoritative().owner(target) != dc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_default;
+
+    fn routing(n_dcs: usize, n_regions: usize) -> Routing {
+        let cfg = load_default(&[]).expect("the default scenario is valid");
+        let table = RoutingTable::new(vec![DcId(0); 4], DcId(0));
+        Routing::new(&cfg.routing, GlobalReads::Owner, table, n_dcs, n_regions)
+    }
+
+    fn moved(r: &Routing, shard: usize, to: u16) -> RoutingTable {
+        let mut t = r.authoritative().clone();
+        t.owners[shard] = DcId(to);
+        t
+    }
+
+    #[test]
+    fn many_switchovers_that_reach_everyone_keep_two_versions() {
+        let mut r = routing(3, 2);
+        for i in 0..2_000u32 {
+            let v = r.publish(moved(&r, (i % 4) as usize, (i % 3) as u16));
+            assert_eq!(v, i + 1);
+            for h in r.holders() {
+                r.arrive(h, v);
+            }
+            // The new version, and the one before it (freed at the next publish).
+            assert!(r.kept_versions() <= 2, "{} kept", r.kept_versions());
+        }
+        assert_eq!(r.version(), 2_000);
+        assert_eq!(r.copy(Holder::Edge(RegionId(1))), r.authoritative());
+    }
+
+    #[test]
+    fn a_lagging_holder_keeps_its_version_and_every_later_one() {
+        let mut r = routing(2, 1);
+        let first = r.authoritative().clone();
+        for _ in 0..10 {
+            let v = r.publish(moved(&r, 0, 1));
+            r.arrive(Holder::Dc(DcId(0)), v);
+            r.arrive(Holder::Edge(RegionId(0)), v);
+        }
+        // DC 1 still has version 0: nothing could be freed.
+        assert_eq!(r.kept_versions(), 11);
+        assert_eq!(r.copy(Holder::Dc(DcId(1))), &first);
+        r.arrive(Holder::Dc(DcId(1)), 7);
+        r.arrive(Holder::Dc(DcId(1)), 3); // late and older: ignored
+        let v = r.publish(moved(&r, 1, 1));
+        // Versions 7 to 11 remain.
+        assert_eq!(r.kept_versions(), 5);
+        assert_eq!(r.version(), v);
+        assert_eq!(r.copy(Holder::Dc(DcId(0))).owners[0], DcId(1));
     }
 }

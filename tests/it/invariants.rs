@@ -119,6 +119,7 @@ proptest! {
         let o = run(&cfg);
         let t = o.metrics.totals;
         prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
+        prop_assert_eq!(t.invariant_violations, 0);
         prop_assert_eq!(t.failed, t.in_flight_at_end);
         prop_assert!(t.misrouted <= t.ok);
         let m = &o.metrics;

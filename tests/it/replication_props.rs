@@ -83,6 +83,7 @@ proptest! {
         let o = run(&cfg);
         let t = o.metrics.totals;
         prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
+        prop_assert_eq!(t.invariant_violations, 0);
         // Healed faults and a long drain: every acknowledged write reached
         // every other DC.
         prop_assert!(t.replicated >= (c.n as u64 - 1) * o.metrics.latency[1].len(), "{:?}", t);
