@@ -9,19 +9,36 @@ use hdrhistogram::Histogram;
 use crate::ids::DcId;
 use crate::time::{Nanos, SimTime};
 
-/// The largest latency a histogram tells apart: one hour.
-const MAX_LATENCY: u64 = 3_600 * crate::time::NS_PER_S;
 /// Three significant digits: quantiles within 0.1%.
 const SIGFIG: u8 = 3;
 
+/// A latency histogram (nanoseconds). It grows to hold whatever value is
+/// recorded (any `u64` below 2^62 ns, far beyond a run's length), so no
+/// latency is ever capped: a 4,500 s latency is reported as 4,500 s.
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_max(MAX_LATENCY, SIGFIG).expect("valid histogram bounds")
+    let mut h = Histogram::new_with_bounds(1, 2 << 30, SIGFIG).expect("valid histogram bounds");
+    h.auto(true);
+    h
 }
 
 /// A histogram for replication lag: microsecond resolution keeps it small
-/// (one per stream, one per DC for the time series).
+/// (one per stream, one per DC for the time series). It grows like
+/// [`new_histogram`]: no lag is capped.
 pub fn new_lag_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1_000, MAX_LATENCY, SIGFIG).expect("valid histogram bounds")
+    let mut h = Histogram::new_with_bounds(1_000, 2 << 30, SIGFIG).expect("valid histogram bounds");
+    h.auto(true);
+    h
+}
+
+/// Records `v`, growing `h` to hold it. (`saturating_record` would clamp
+/// to the current top even though the histogram can grow.) Growing fails
+/// only where `usize` cannot index the counts, not on a 64-bit machine.
+#[inline]
+fn record(h: &mut Histogram<u64>, v: u64) {
+    if h.record(v).is_err() {
+        debug_assert!(false, "histogram cannot grow to {v}");
+        h.saturating_record(v);
+    }
 }
 
 /// Kinds of request, for per-kind latency.
@@ -294,21 +311,20 @@ impl Metrics {
     #[inline]
     pub fn record_lag(&mut self, src: DcId, dst: DcId, now: SimTime, lag: Nanos) {
         let lag = lag.max(1_000);
-        self.lag_all.saturating_record(lag);
-        self.streams[src.idx() * self.n_dcs + dst.idx()]
-            .get_or_insert_with(|| StreamLag {
+        record(&mut self.lag_all, lag);
+        let stream =
+            self.streams[src.idx() * self.n_dcs + dst.idx()].get_or_insert_with(|| StreamLag {
                 src,
                 dst,
                 lag: new_lag_histogram(),
-            })
-            .lag
-            .saturating_record(lag);
+            });
+        record(&mut stream.lag, lag);
         let b = ((now.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
         if self.rolling[dst.idx()].bucket != b {
             self.flush_lag(dst.idx());
             self.rolling[dst.idx()].bucket = b;
         }
-        self.rolling[dst.idx()].hist.saturating_record(lag);
+        record(&mut self.rolling[dst.idx()].hist, lag);
     }
 
     fn flush_lag(&mut self, dc: usize) {
@@ -363,7 +379,7 @@ impl Metrics {
 
     #[inline]
     pub fn record_latency(&mut self, kind: Kind, latency: Nanos) {
-        self.latency[kind as usize].saturating_record(latency.max(1));
+        record(&mut self.latency[kind as usize], latency.max(1));
     }
 
     /// All kinds together.

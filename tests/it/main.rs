@@ -14,6 +14,7 @@ mod memory;
 mod queueing;
 mod replication;
 mod replication_props;
+mod robust;
 mod routing;
 mod scenarios;
 mod sweep;
