@@ -1,8 +1,11 @@
 //! What a run measured: counters, HDR latency histograms and time buckets.
 //!
 //! Everything here has a fixed size once the run starts (histograms, one
-//! row per DC, one row per bucket and DC), so memory does not grow with the
-//! number of requests simulated.
+//! row per DC), so memory does not grow with the number of requests
+//! simulated. The time series (one row per bucket and DC) is either kept
+//! whole in memory (`model::run`, for tests and notebooks) or streamed to a
+//! [`SeriesSink`] as buckets close, holding only a short window of open
+//! buckets, so memory does not grow with simulated duration either.
 
 use hdrhistogram::Histogram;
 
@@ -140,11 +143,31 @@ struct RollingP99 {
     hist: Histogram<u64>,
 }
 
+/// Where closed time buckets go when the time series streams out.
+pub trait SeriesSink: Send {
+    /// Bucket `bucket` (starting at `bucket * bucket_ns`) is closed: its
+    /// rows, one per DC in DC order. Buckets arrive in order, each once.
+    fn bucket(&mut self, bucket: usize, rows: &[BucketRow]);
+    /// No more buckets: flush, and report the first write error, if any.
+    fn finish(&mut self) -> std::io::Result<()>;
+}
+
+/// Buckets the model runs ahead between two closings of the streamed time
+/// series: the window of open buckets is about this long.
+const WINDOW: usize = 64;
+
 pub struct Metrics {
     pub totals: Totals,
     pub latency: [Histogram<u64>; 2],
     pub dcs: Vec<DcTotals>,
+    /// Rows of buckets `first_open..`, `n_dcs` per bucket: every bucket
+    /// when kept in memory (`first_open` stays 0; all of them once the run
+    /// is closed), the open window when streaming.
     pub buckets: Vec<BucketRow>,
+    first_open: usize,
+    sink: Option<Box<dyn SeriesSink>>,
+    /// The first error of the sink, reported by [`Metrics::series_result`].
+    series_error: Option<std::io::Error>,
     pub bucket_ns: Nanos,
     pub n_dcs: usize,
     pub n_buckets: usize,
@@ -291,7 +314,12 @@ impl Metrics {
             totals: Totals::default(),
             latency: [new_histogram(), new_histogram()],
             dcs: vec![DcTotals::default(); n_dcs],
-            buckets: vec![BucketRow::default(); n_buckets * n_dcs],
+            // Grown as buckets are written: a streamed series never holds
+            // more than its open window.
+            buckets: Vec::new(),
+            first_open: 0,
+            sink: None,
+            series_error: None,
             bucket_ns,
             n_dcs,
             n_buckets,
@@ -330,28 +358,128 @@ impl Metrics {
     fn flush_lag(&mut self, dc: usize) {
         let r = &mut self.rolling[dc];
         if !r.hist.is_empty() {
-            self.buckets[r.bucket * self.n_dcs + dc].repl_lag_p99_ns =
-                r.hist.value_at_quantile(0.99);
+            let p99 = r.hist.value_at_quantile(0.99);
             r.hist.reset();
+            let b = r.bucket;
+            self.slot(b, dc).repl_lag_p99_ns = p99;
         }
     }
 
-    /// Closes the time series: the last buckets' lag quantiles.
+    /// Streams the time series into `sink` from now on instead of keeping
+    /// it: call before the run starts.
+    pub fn stream_to(&mut self, sink: Box<dyn SeriesSink>) {
+        debug_assert!(self.buckets.is_empty(), "streaming starts before the run");
+        self.sink = Some(sink);
+    }
+
+    /// When streaming: the time the model may run to before the next
+    /// [`Metrics::advance`] (a few dozen buckets ahead). Otherwise never.
+    pub fn flush_horizon(&self) -> SimTime {
+        if self.sink.is_none() {
+            return SimTime(u64::MAX);
+        }
+        SimTime(((self.first_open + WINDOW) as u64).saturating_mul(self.bucket_ns))
+    }
+
+    /// Nothing will be recorded before `t` any more: streams out every
+    /// bucket that ends by `t` (all but the last, which later times share).
+    pub fn advance(&mut self, t: SimTime) {
+        if self.sink.is_some() {
+            let upto = ((t.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
+            self.close_before(upto);
+        }
+    }
+
+    /// Streams out buckets `first_open..upto`.
+    fn close_before(&mut self, upto: usize) {
+        if upto <= self.first_open {
+            return;
+        }
+        for dc in 0..self.n_dcs {
+            if self.rolling[dc].bucket < upto {
+                self.flush_lag(dc);
+            }
+        }
+        let n = self.n_dcs;
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        let empty = vec![BucketRow::default(); n];
+        for b in self.first_open..upto {
+            let i = (b - self.first_open) * n;
+            sink.bucket(b, self.buckets.get(i..i + n).unwrap_or(&empty));
+        }
+        let closed = ((upto - self.first_open) * n).min(self.buckets.len());
+        self.buckets.drain(..closed);
+        self.first_open = upto;
+    }
+
+    /// Closes the time series: the last buckets' lag quantiles and, when
+    /// streaming, every bucket not streamed yet, then flushes the sink.
     pub fn close(&mut self) {
         for dc in 0..self.n_dcs {
             self.flush_lag(dc);
         }
+        if self.sink.is_none() {
+            self.buckets
+                .resize(self.n_buckets * self.n_dcs, BucketRow::default());
+        } else {
+            self.close_before(self.n_buckets);
+            if let Some(mut sink) = self.sink.take()
+                && let Err(e) = sink.finish()
+            {
+                self.series_error = Some(e);
+            }
+        }
+    }
+
+    /// Whether the time series streamed out (and is not held here).
+    pub fn streamed(&self) -> bool {
+        self.first_open > 0 || self.sink.is_some()
+    }
+
+    /// The outcome of writing the streamed time series.
+    pub fn series_result(&self) -> std::io::Result<()> {
+        match &self.series_error {
+            None => Ok(()),
+            Some(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        }
+    }
+
+    /// The row of bucket `b` and `dc`, growing the open window when streaming.
+    #[inline]
+    fn slot(&mut self, b: usize, dc: usize) -> &mut BucketRow {
+        debug_assert!(b >= self.first_open, "bucket {b} written after it closed");
+        let i = (b.max(self.first_open) - self.first_open) * self.n_dcs + dc;
+        if i >= self.buckets.len() {
+            let rows = (i / self.n_dcs + 1) * self.n_dcs;
+            self.buckets.resize(rows, BucketRow::default());
+        }
+        &mut self.buckets[i]
     }
 
     /// The row of `dc` in the bucket holding `t` (the last bucket for later times).
     #[inline]
     pub fn at(&mut self, t: SimTime, dc: DcId) -> &mut BucketRow {
         let b = ((t.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
-        &mut self.buckets[b * self.n_dcs + dc.idx()]
+        self.slot(b, dc.idx())
     }
 
+    /// The row of bucket `bucket` and `dc`, when the series is kept in memory.
+    /// (A bucket nothing was written to yet reads as zeros.)
     pub fn row(&self, bucket: usize, dc: usize) -> &BucketRow {
-        &self.buckets[bucket * self.n_dcs + dc]
+        const EMPTY: BucketRow = BucketRow {
+            requests: 0,
+            ok: 0,
+            failed: 0,
+            rejected: 0,
+            misrouted: 0,
+            forwarded: 0,
+            conflicts: 0,
+            busy_ns: 0,
+            repl_lag_p99_ns: 0,
+        };
+        self.buckets.get(bucket * self.n_dcs + dc).unwrap_or(&EMPTY)
     }
 
     /// Adds server-busy time `[start, start + len)` of `dc`, split over buckets.

@@ -144,7 +144,7 @@ struct Access {
 /// The newest acknowledged write to a key, and the one before it, for
 /// telling stale reads.
 #[derive(Clone, Copy, Default)]
-struct AckMark {
+pub(crate) struct AckMark {
     version: VersionId,
     at: u64,
 }

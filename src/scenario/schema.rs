@@ -20,10 +20,6 @@ const MAX_RATE: f64 = 1e8;
 const MAX_SHARDS: i128 = 1_000_000;
 const MAX_SERVERS: i128 = 1_000_000;
 const MAX_QUEUE: i128 = 1_000_000_000;
-/// Every DC keeps every key with a version vector of one entry per DC
-/// (`model::storage`: 14 + 4 × DCs bytes a copy); a keyspace whose state
-/// would pass this is refused rather than left to abort the run.
-const MAX_STATE_BYTES: u128 = 16 << 30;
 
 /// Defaults, with the reason each was chosen.
 mod default {
@@ -59,7 +55,14 @@ const TOP: &[&str] = &[
     "failover",
     "fault",
 ];
-const SIMULATION: &[&str] = &["name", "seed", "duration", "drain", "bucket"];
+const SIMULATION: &[&str] = &[
+    "name",
+    "seed",
+    "duration",
+    "drain",
+    "bucket",
+    "memory_limit",
+];
 const DATACENTER: &[&str] = &[
     "name",
     "region",
@@ -717,7 +720,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let regions = read_regions(cx, root.get("region"), &names);
     let workload = read_workload(cx, section("workload"));
     if let Some(w) = &workload {
-        check_state_size(cx, w, dcs.len(), section("workload"));
+        check_state_size(cx, w, dcs.len(), section("workload"), section("simulation"));
     }
     let sharding = read_sharding(cx, section("sharding"), &names, &dcs, &regions);
     let routing = read_routing(cx, section("routing"));
@@ -1228,26 +1231,29 @@ fn read_requests(
     out
 }
 
-/// Refuses a keyspace whose replicas would not fit in memory.
-fn check_state_size(cx: &mut Ctx, w: &WorkloadConfig, dcs: usize, section: &Node) {
-    let copies = (w.keys as u128 + w.global_keys as u128) * dcs as u128;
-    let bytes = copies * (14 + 4 * dcs as u128);
-    if bytes > MAX_STATE_BYTES {
+/// Refuses a run whose fixed state (`model::footprint`) would not fit in
+/// `simulation.memory_limit`, rather than let it abort.
+fn check_state_size(cx: &mut Ctx, w: &WorkloadConfig, dcs: usize, section: &Node, sim: &Node) {
+    use crate::model::footprint::{DEFAULT_LIMIT, Footprint, parse_size};
+    let limit = match &sim.val {
+        Val::Table(t) => t.get("memory_limit"),
+        _ => None,
+    };
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(v) => match string(cx, v, "simulation.memory_limit").map(parse_size) {
+            Some(Ok(l)) => l,
+            Some(Err(e)) => return cx.err(v.at, "simulation.memory_limit", e),
+            None => return,
+        },
+    };
+    let keys = w.keys.saturating_add(w.global_keys);
+    if let Err(e) = Footprint::of(dcs, keys).check(dcs, keys, limit) {
         let at = match &section.val {
             Val::Table(t) => t.get("keys").map_or(section.at, |k| k.at),
             _ => section.at,
         };
-        cx.err(
-            at,
-            "workload.keys",
-            format!(
-                "{} keys (and {} global keys) in each of {dcs} datacenters need about {} GiB of replica state; expected at most {} GiB: choose fewer keys",
-                w.keys,
-                w.global_keys,
-                bytes >> 30,
-                MAX_STATE_BYTES >> 30
-            ),
-        );
+        cx.err(at, "workload.keys", e);
     }
 }
 
