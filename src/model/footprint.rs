@@ -60,13 +60,14 @@ impl Footprint {
             .saturating_add(self.histograms)
     }
 
-    /// `Err` with the arithmetic when the state does not fit in `limit`.
-    pub fn check(&self, n_dcs: usize, keys: u64, limit: u64) -> Result<(), String> {
+    /// `Err` with the arithmetic when the state does not fit in `limit`;
+    /// `what` names the keys and DCs (`"10 keys in each of 3 datacenters"`).
+    pub fn check(&self, what: &str, n_dcs: usize, limit: u64) -> Result<(), String> {
         if self.total() <= limit {
             return Ok(());
         }
         Err(format!(
-            "{keys} keys in each of {n_dcs} datacenters need about {} of memory ({} of replicas: {} bytes per key and datacenter; {} of acknowledgement marks; {} of lag histograms; {} for the program), above the limit of {}: choose fewer keys or datacenters, or raise simulation.memory_limit",
+            "{what} need about {} of memory ({} of replicas: {} bytes per key and datacenter; {} of acknowledgement marks; {} of lag histograms; {} for the program), above the limit of {}: choose fewer keys or datacenters, or raise simulation.memory_limit",
             size(self.total()),
             size(self.storage),
             Storage::bytes_per_copy(n_dcs),
@@ -108,6 +109,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
         .unwrap_or(t.len());
     let (num, unit) = (t[..split].replace('_', ""), t[split..].trim());
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("expected a size such as \"8GiB\", found \"{text}\""))?;
     let scale: u64 = match unit {
         "" | "B" => 1,
         "KiB" => 1 << 10,
@@ -124,13 +128,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
             ));
         }
     };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("expected a size such as \"8GiB\", found \"{text}\""))?;
     let bytes = v * scale as f64;
     if !(1.0..1e19).contains(&bytes) {
         return Err(format!(
-            "expected a size from 1 byte to 8 EiB, found \"{text}\""
+            "expected a size from 1 byte to below 10^19 bytes, found \"{text}\""
         ));
     }
     Ok(bytes as u64)

@@ -1248,7 +1248,11 @@ fn check_state_size(cx: &mut Ctx, w: &WorkloadConfig, dcs: usize, section: &Node
         },
     };
     let keys = w.keys.saturating_add(w.global_keys);
-    if let Err(e) = Footprint::of(dcs, keys).check(dcs, keys, limit) {
+    let what = format!(
+        "{} keys and {} global keys in each of {dcs} datacenters",
+        w.keys, w.global_keys
+    );
+    if let Err(e) = Footprint::of(dcs, keys).check(&what, dcs, limit) {
         let at = match &section.val {
             Val::Table(t) => t.get("keys").map_or(section.at, |k| k.at),
             _ => section.at,
