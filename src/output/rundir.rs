@@ -91,7 +91,9 @@ impl RunDir {
         }
         self.committed = true;
         if had_old {
-            fs::remove_dir_all(&old)?;
+            // The new run is in place: a previous run that cannot be
+            // removed now is removed by the next run into this folder.
+            let _ = fs::remove_dir_all(&old);
         }
         Ok(())
     }
