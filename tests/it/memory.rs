@@ -51,15 +51,13 @@ fn peak_memory_does_not_grow_with_tenfold_duration() {
 /// address-space limit; returns the run folder (kept alive by the guard).
 fn long_quiet_run(duration: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new("prlimit")
-        .arg(format!("--as={}", 512u64 << 20))
-        .arg(BIN)
-        .args(["run", "--out"])
-        .arg(tmp.path().join("run"))
-        .args(["--set", &format!("simulation.duration={duration}")])
-        .args(["--set", "workload.rate=0"])
-        .output()
-        .expect("prlimit (util-linux) runs");
+    // `ulimit -v` (KiB) sets the address-space limit, as `prlimit --as`.
+    let script = format!(
+        "ulimit -v {}; exec '{BIN}' run --out '{}' --set simulation.duration={duration} --set workload.rate=0",
+        512 << 10,
+        tmp.path().join("run").display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
     assert!(
         out.status.success(),
         "{duration}: {}",

@@ -171,15 +171,16 @@ fn a_folder_that_is_not_a_run_is_not_replaced() {
 }
 
 /// The streamed time series is byte for byte the one kept in memory, with
-/// a fault, a bucket that does not divide the run (1.5 s into 6.2 s plus
-/// drain) and every other file alike.
+/// a fault, 9 ms buckets (about twenty flushes of the 64-bucket window
+/// during the run, lags and busy time crossing them) that do not divide the
+/// run (6.2 s plus the 5 s drain), and every other file alike.
 #[test]
 fn streamed_and_in_memory_outputs_are_identical() {
     let cfg = common::config(
         multiactive::scenario::DEFAULT_SCENARIO,
         &[
             "simulation.duration=6.2s",
-            "simulation.bucket=1500ms",
+            "simulation.bucket=9ms",
             "workload.rate=3000",
             "fault.0.at=2s",
             "fault.0.for=2s",
@@ -204,6 +205,6 @@ fn streamed_and_in_memory_outputs_are_identical() {
         .unwrap()
         .lines()
         .count();
-    // Buckets start at 0, 1.5, ..., 10.5 s (run end 11.2 s with the 5 s drain).
-    assert_eq!(rows, 1 + 8 * 3);
+    // Buckets start at 0, 9 ms, ..., 11.196 s (the run ends at 11.2 s).
+    assert_eq!(rows, 1 + 1245 * 3);
 }
