@@ -538,6 +538,49 @@ pub struct Outcome {
 mod tests {
     use super::*;
 
+    /// Collects what a streaming `Metrics` sends out.
+    struct Collect(std::sync::Arc<std::sync::Mutex<Vec<(usize, Vec<BucketRow>)>>>);
+
+    impl SeriesSink for Collect {
+        fn bucket(&mut self, bucket: usize, rows: &[BucketRow]) {
+            self.0.lock().unwrap().push((bucket, rows.to_vec()));
+        }
+        fn finish(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_streamed_series_sends_each_bucket_once_in_order() {
+        let got = std::sync::Arc::default();
+        let mut m = Metrics::new(2, SimTime(200_000), 1_000);
+        m.stream_to(Box::new(Collect(std::sync::Arc::clone(&got))));
+        assert_eq!(m.flush_horizon(), SimTime(64_000));
+        m.at(SimTime(500), DcId(1)).ok += 1;
+        // Busy from 63.5 us to 65.5 us: across the first flush.
+        m.add_busy(DcId(0), SimTime(63_500), 2_000);
+        m.record_lag(DcId(0), DcId(1), SimTime(63_900), 5_000);
+        m.advance(SimTime(64_000));
+        assert_eq!(got.lock().unwrap().len(), 64, "buckets 0..64 closed");
+        assert_eq!(m.flush_horizon(), SimTime(128_000));
+        m.at(SimTime(64_100), DcId(0)).failed += 1;
+        // Later than the end: the last bucket.
+        m.at(SimTime(900_000), DcId(1)).rejected += 1;
+        m.close();
+        let got = got.lock().unwrap();
+        let order: Vec<usize> = got.iter().map(|(b, _)| *b).collect();
+        assert_eq!(order, (0..=200).collect::<Vec<_>>());
+        assert_eq!(got[0].1[1].ok, 1);
+        assert_eq!(got[63].1[0].busy_ns, 500);
+        assert_eq!(got[64].1[0].busy_ns, 1_000);
+        assert_eq!(got[65].1[0].busy_ns, 500);
+        // 5 us at the lag histograms' resolution (512 ns steps).
+        assert_eq!(got[63].1[1].repl_lag_p99_ns, 5_119);
+        assert_eq!(got[64].1[0].failed, 1);
+        assert_eq!(got[200].1[1].rejected, 1);
+        assert!(m.streamed() && m.buckets.is_empty());
+    }
+
     #[test]
     fn busy_time_splits_across_buckets() {
         let mut m = Metrics::new(2, SimTime(3_000), 1_000);
