@@ -17,7 +17,7 @@ use crate::time::{Nanos, format_duration};
 pub struct Key {
     pub name: &'static str,
     pub ty: Type,
-    pub default: Default,
+    pub default: KeyDefault,
     /// What the key means, in a phrase that also completes "required: ...".
     pub meaning: &'static str,
 }
@@ -51,7 +51,7 @@ pub enum Type {
 
 /// What an absent key means.
 #[derive(Clone, Copy, Debug)]
-pub enum Default {
+pub enum KeyDefault {
     Required,
     /// Absent has a meaning of its own ("unlimited").
     Absent(&'static str),
@@ -64,7 +64,12 @@ pub enum Default {
 }
 
 impl Key {
-    pub const fn new(name: &'static str, ty: Type, default: Default, meaning: &'static str) -> Key {
+    pub const fn new(
+        name: &'static str,
+        ty: Type,
+        default: KeyDefault,
+        meaning: &'static str,
+    ) -> Key {
         Key {
             name,
             ty,
@@ -131,17 +136,17 @@ impl Type {
     }
 }
 
-impl Default {
+impl KeyDefault {
     fn describe(&self) -> String {
         match *self {
-            Default::Required => "required".into(),
-            Default::Absent(what) => what.into(),
-            Default::Duration(0) => "`\"0s\"`".into(),
-            Default::Duration(ns) => format!("`\"{}\"`", format_duration(ns as i64)),
-            Default::Bool(b) => format!("`{b}`"),
-            Default::Int(i) => format!("`{i}`"),
-            Default::Number(v) => format!("`{}`", show(v)),
-            Default::Name(n) => format!("`\"{n}\"`"),
+            KeyDefault::Required => "required".into(),
+            KeyDefault::Absent(what) => what.into(),
+            KeyDefault::Duration(0) => "`\"0s\"`".into(),
+            KeyDefault::Duration(ns) => format!("`\"{}\"`", format_duration(ns as i64)),
+            KeyDefault::Bool(b) => format!("`{b}`"),
+            KeyDefault::Int(i) => format!("`{i}`"),
+            KeyDefault::Number(v) => format!("`{}`", show(v)),
+            KeyDefault::Name(n) => format!("`\"{n}\"`"),
         }
     }
 }
