@@ -212,7 +212,8 @@ pub fn reference() -> String {
 
 /// One key's entry (every section that has it: `fault.dc` is a key of two
 /// fault kinds), or the closest known keys when there is no such key.
-/// Accepts element paths as `--set` writes them: `datacenter.bj.servers`.
+/// Accepts element paths as `--set` writes them (`datacenter.bj.servers`)
+/// and a section's name (`failover`: all its keys).
 pub fn explain(key: &str) -> Result<String, Vec<String>> {
     let all = sections();
     let find = |wanted: &str| -> Vec<(Section, Key)> {
@@ -225,6 +226,14 @@ pub fn explain(key: &str) -> Result<String, Vec<String>> {
     let parts: Vec<&str> = key.split('.').collect();
     if hits.is_empty() && parts.len() == 3 {
         hits = find(&format!("{}.{}", parts[0], parts[2]));
+    }
+    if hits.is_empty() {
+        // A section's name: all its keys.
+        hits = all
+            .iter()
+            .filter(|s| s.path == key)
+            .flat_map(|s| s.keys.iter().map(move |k| (*s, *k)))
+            .collect();
     }
     if hits.is_empty() {
         return Err(nearest_keys(key, &all));
@@ -306,6 +315,8 @@ mod tests {
         assert!(servers.starts_with("datacenter.servers"), "{servers}");
         let dc = explain("fault.dc").expect("a fault key");
         assert!(dc.contains("dc_down") && dc.contains("clock_jump"), "{dc}");
+        let failover = explain("failover").expect("a section");
+        assert!(failover.starts_with("failover.auto") && failover.contains("failover.failback"));
     }
 
     #[test]
