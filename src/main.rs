@@ -83,7 +83,7 @@ enum Command {
     Keys,
     /// Explain one scenario key: its type, default and meaning.
     Explain {
-        /// A key such as `replication.mode` (or `datacenter.bj.servers`).
+        /// A key such as `replication.mode` or `datacenter.bj.servers`, or a section such as `failover`.
         key: String,
     },
 }

@@ -4,7 +4,7 @@
 
 use super::Dist;
 use super::dist_table::read_dist;
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::readers::{
     Ctx, DcNames, Named, boolean, choice_or, duration, join, names, number, positive_duration,
 };
@@ -22,10 +22,12 @@ const WRITE_GUARD: bool = true;
 const PROPAGATION: Nanos = 0;
 /// Cross-DC replication is asynchronous in most of the systems modelled.
 const MODE: ReplMode = ReplMode::Async;
+/// Last writer wins: what binlog-replicated databases do by default.
 const RESOLVE: Resolve = Resolve::Lww;
 /// A write waiting for remote acks fails after this long: well above any
 /// healthy cross-region round trip, short enough to show in a run.
 const ACK_TIMEOUT: Nanos = 5 * NS_PER_S;
+/// A controller that does not act is a drill setting, not the norm.
 const AUTO: bool = true;
 /// Detection of a dead DC by heartbeats: ≈ 10 s in the systems described.
 const DETECT_AFTER: Nanos = 10 * NS_PER_S;
@@ -122,25 +124,25 @@ pub struct FailoverConfig {
 const ENTRY_KEY: Key = Key::new(
     "entry",
     Type::OneOf(Entry::SPELLINGS),
-    Default::Name(ENTRY.name()),
+    KeyDefault::Name(ENTRY.name()),
     "where a request enters: the user's nearest live DC, or the owner of the user's shard (the region's edge routes by its own copy of the table)",
 );
 const ON_WRONG_DC_KEY: Key = Key::new(
     "on_wrong_dc",
     Type::OneOf(OnWrongDc::SPELLINGS),
-    Default::Name(ON_WRONG_DC.name()),
+    KeyDefault::Name(ON_WRONG_DC.name()),
     "what a router does with a request for a shard its copy of the table gives to another DC: forward it to the owner, serve it locally, or reject it (global data always goes to its owner)",
 );
 const WRITE_GUARD_KEY: Key = Key::new(
     "write_guard",
     Type::Bool,
-    Default::Bool(WRITE_GUARD),
+    KeyDefault::Bool(WRITE_GUARD),
     "the data layer refuses writes for shards its copy of the table gives to another DC",
 );
 const PROPAGATION_KEY: Key = Key::new(
     "propagation",
     Type::Dist,
-    Default::Duration(PROPAGATION),
+    KeyDefault::Duration(PROPAGATION),
     "the delay until each DC's router and guard, and each region's edge, hold a new table version (each draws its own)",
 );
 
@@ -155,13 +157,13 @@ pub(super) const ROUTING_SECTION: Section = Section {
 const MODE_KEY: Key = Key::new(
     "mode",
     Type::OneOf(ReplMode::SPELLINGS),
-    Default::Name(MODE.name()),
+    KeyDefault::Name(MODE.name()),
     "when a write is acknowledged: at once (`async`), once one remote DC applied it (`semi_sync`), once a majority of the DCs has it (`quorum`), or once every DC has it (`sync`)",
 );
 const RESOLVE_KEY: Key = Key::new(
     "resolve",
     Type::OneOf(Resolve::SPELLINGS),
-    Default::Name(RESOLVE.name()),
+    KeyDefault::Name(RESOLVE.name()),
     "how a replica settles a conflict: the last writer by its origin's clock wins (`lww`), or the origin listed first among the [[datacenter]]s wins",
 );
 const APPLY_RATE: Key = Key::new(
@@ -171,13 +173,13 @@ const APPLY_RATE: Key = Key::new(
         max: MAX_RATE,
         open_min: true,
     },
-    Default::Absent("unlimited"),
+    KeyDefault::Absent("unlimited"),
     "writes per second one stream (one source to one destination) applies",
 );
 const ACK_TIMEOUT_KEY: Key = Key::new(
     "ack_timeout",
     Type::PositiveDuration,
-    Default::Duration(ACK_TIMEOUT),
+    KeyDefault::Duration(ACK_TIMEOUT),
     "how long a write waits for the remote acks its mode needs; then it fails under `quorum` and `sync` (it stays applied at its origin and replicates) and is acknowledged under `semi_sync`, whose DC falls back to async",
 );
 
@@ -192,43 +194,43 @@ pub(super) const REPLICATION_SECTION: Section = Section {
 const AUTO_KEY: Key = Key::new(
     "auto",
     Type::Bool,
-    Default::Bool(AUTO),
+    KeyDefault::Bool(AUTO),
     "the controller moves a dead DC's shards by itself",
 );
 const DETECT_AFTER_KEY: Key = Key::new(
     "detect_after",
     Type::Duration,
-    Default::Duration(DETECT_AFTER),
+    KeyDefault::Duration(DETECT_AFTER),
     "from a DC's death (or return) to its detection",
 );
 const DECIDE_AFTER_KEY: Key = Key::new(
     "decide_after",
     Type::Duration,
-    Default::Duration(DECIDE_AFTER),
+    KeyDefault::Duration(DECIDE_AFTER),
     "from detection to action",
 );
 const PROCEDURE_KEY: Key = Key::new(
     "procedure",
     Type::OneOf(Procedure::SPELLINGS),
-    Default::Name(PROCEDURE.name()),
+    KeyDefault::Name(PROCEDURE.name()),
     "how shards move: `switch` at once, or ban writes on the moving shards, wait until the target has applied what the sources wrote (at most `max_ban`), switch and re-open writes",
 );
 const MAX_BAN_KEY: Key = Key::new(
     "max_ban",
     Type::Duration,
-    Default::Duration(MAX_BAN),
+    KeyDefault::Duration(MAX_BAN),
     "the longest a ban waits for replication to catch up",
 );
 const TARGET: Key = Key::new(
     "target",
     Type::Other("\"nearest\" or a datacenter name"),
-    Default::Name(NEAREST),
+    KeyDefault::Name(NEAREST),
     "where a dead DC's shards go: the live DC nearest to it by median latency, or the named DC",
 );
 const FAILBACK_KEY: Key = Key::new(
     "failback",
     Type::Bool,
-    Default::Bool(FAILBACK),
+    KeyDefault::Bool(FAILBACK),
     "move the shards back once the DC's return is detected, with the same procedure",
 );
 
