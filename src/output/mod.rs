@@ -7,8 +7,11 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub mod notes;
 pub mod plot;
 pub mod report;
+
+pub use notes::RunNotes;
 
 use crate::metrics::{FailureRecord, Kind, Outcome};
 use crate::scenario::Config;
@@ -304,10 +307,16 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Pat
     Ok(path)
 }
 
-/// Writes a run's files: the CSV tables, `latency.csv`, the plots and
-/// `report.md`, and `summary.csv` last, so that its presence means the run
-/// folder is complete (a resumed sweep relies on it).
-pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<Vec<PathBuf>> {
+/// Writes a run's files: the CSV tables, `latency.csv`, the plots,
+/// `scenario.toml` and `report.md` (with the notes), and `summary.csv`
+/// last, so that its presence means the run folder is complete (a resumed
+/// sweep relies on it).
+pub fn write_run(
+    dir: &Path,
+    o: &Outcome,
+    cfg: &Config,
+    notes: &RunNotes,
+) -> std::io::Result<Vec<PathBuf>> {
     let m = &o.metrics;
     let mut written = Vec::new();
     let mut rows = Vec::with_capacity(m.n_buckets * m.n_dcs);
@@ -386,8 +395,11 @@ pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<Vec<P
         &latency_rows(o),
     )?);
     plot::plot_run(dir).map_err(|e| std::io::Error::other(format!("plotting failed: {e}")))?;
+    if let Some(text) = &notes.scenario_toml {
+        written.push(write_atomic(dir, "scenario.toml", text.as_bytes())?);
+    }
     let summary = summary_row(o);
-    report::run_report(dir, cfg, &summary)?;
+    report::run_report(dir, cfg, &summary, &notes.markdown())?;
     written.push(write_csv(dir, "summary.csv", SUMMARY_COLUMNS, &[summary])?);
     Ok(written)
 }

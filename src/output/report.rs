@@ -195,11 +195,18 @@ fn headline() -> &'static [&'static str] {
     &cols[from..=to]
 }
 
-/// Writes `report.md` of a run folder; `summary` is its `summary.csv` row.
-pub fn run_report(dir: &Path, cfg: &Config, summary: &[String]) -> std::io::Result<()> {
+/// Writes `report.md` of a run folder; `summary` is its `summary.csv` row,
+/// `notes` markdown about its overrides and warnings ("" for none).
+pub fn run_report(
+    dir: &Path,
+    cfg: &Config,
+    summary: &[String],
+    notes: &str,
+) -> std::io::Result<()> {
     let mut s = String::new();
     let _ = writeln!(s, "# {} — seed {}\n", cfg.name, cfg.seed);
     let _ = writeln!(s, "## Scenario\n\n{}", brief(cfg));
+    s.push_str(notes);
     let pick: Vec<usize> = headline()
         .iter()
         .filter_map(|c| super::SUMMARY_COLUMNS.iter().position(|x| x == c))
