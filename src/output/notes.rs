@@ -98,6 +98,11 @@ pub fn overload(o: &Outcome) -> Vec<String> {
     out
 }
 
+/// A value as a markdown table cell: `|` escaped, newlines shown as `\n`.
+pub fn md_cell(s: &str) -> String {
+    escape(s).replace('|', "\\|")
+}
+
 /// "1 run", "2 runs".
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -119,6 +124,7 @@ mod tests {
             n.markdown(),
             "- **Overrides**: `a.b=x\\ny` (`scenario.toml` is the scenario with them applied)\n- **Warning**: w\n\n"
         );
+        assert_eq!(md_cell("a|b\nc"), "a\\|b\\nc");
         assert_eq!(plural(1, "run", "runs"), "1 run");
         assert_eq!(plural(2, "run", "runs"), "2 runs");
     }

@@ -170,7 +170,7 @@ fn table(path: &Path, columns: Option<&[&str]>) -> String {
             s,
             "| {} |",
             idx.iter()
-                .map(|&i| r[i].as_str())
+                .map(|&i| super::notes::md_cell(&r[i]))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
@@ -229,7 +229,7 @@ pub fn run_report(
         s,
         "| {} |\n",
         pick.iter()
-            .map(|&i| summary[i].as_str())
+            .map(|&i| super::notes::md_cell(&summary[i]))
             .collect::<Vec<_>>()
             .join(" | ")
     );

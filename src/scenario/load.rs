@@ -67,11 +67,17 @@ impl ScenarioError {
 /// A value echoed in a message, with control characters (newlines
 /// included) escaped so that a message stays one line per problem.
 pub fn escape(s: &str) -> String {
-    if s.chars().any(char::is_control) {
-        s.escape_debug().to_string()
-    } else {
-        s.to_string()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
     }
+    out
 }
 
 fn shipped_names() -> Vec<&'static str> {
@@ -400,7 +406,8 @@ mod tests {
         assert!(
             looks_like_path("./eleme") && looks_like_path("x.toml") && !looks_like_path("eleme")
         );
-        assert_eq!(escape("a\nb"), "a\\nb");
+        assert_eq!(escape("a\nb\"|"), "a\\nb\"|");
+        assert_eq!(escape("\u{7}"), "\\u{7}");
     }
 
     #[test]

@@ -159,12 +159,21 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// One line per problem: names and values echoed from the input have their
+/// control characters (newlines included) escaped.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use super::load::escape;
         if self.key.is_empty() {
-            write!(f, "{}: {}", self.location, self.message)
+            write!(f, "{}: {}", escape(&self.location), escape(&self.message))
         } else {
-            write!(f, "{}: `{}`: {}", self.location, self.key, self.message)
+            write!(
+                f,
+                "{}: `{}`: {}",
+                escape(&self.location),
+                escape(&self.key),
+                escape(&self.message)
+            )
         }
     }
 }

@@ -116,6 +116,13 @@ fn bytes_that_are_not_utf8_are_located_and_echoed_names_escaped() {
     let o = bin(tmp.path(), &["check", "two\nlines"]);
     expect(&o, 2, &["two\\nlines: no such file"]);
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    // So does a value with one, in a scenario's message.
+    let o = bin(
+        tmp.path(),
+        &["check", "default", "--set", "replication.mode=\"a\\nb|c\""],
+    );
+    expect(&o, 2, &["a\\nb|c"]);
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
 }
 
 #[test]
@@ -336,4 +343,22 @@ fn progress_is_printed_as_lines_off_a_terminal() {
     // The estimate comes before the first run ends.
     let err = stderr(&o);
     assert!(err.find("rough estimate").unwrap() < err.find("1/2 runs done").unwrap());
+}
+
+#[test]
+fn names_with_table_bars_are_escaped_in_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = multiactive::scenario::DEFAULT_SCENARIO
+        .replace("\"sz\"", "\"s|z\"")
+        .replace("sz =", "\"s|z\" =");
+    fs::write(tmp.path().join("bars.toml"), text).unwrap();
+    let mut args = vec!["run", "bars.toml", "--out", "o"];
+    args.extend_from_slice(SHORT);
+    expect(&bin(tmp.path(), &args), 0, &[]);
+    let report = fs::read_to_string(tmp.path().join("o/report.md")).unwrap();
+    assert!(report.contains("| s\\|z | 64 |"), "{report}");
+    assert!(!report.contains("| s|z |"), "{report}");
+    // The resolved scenario quotes the name where it is a key.
+    let resolved = fs::read_to_string(tmp.path().join("o/scenario.toml")).unwrap();
+    assert!(resolved.contains("\"s|z\" = \"20ms\""), "{resolved}");
 }
