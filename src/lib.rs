@@ -26,7 +26,8 @@
 //!   each written to a temporary name and renamed into place.
 //! - [`commands`]: what each command does, as library functions (the
 //!   scenario lookup, the output folder, run and write); [`error`]: errors
-//!   by cause and their exit statuses. `main.rs` only parses flags.
+//!   by cause and their exit statuses; [`progress`]: a bar on a terminal,
+//!   occasional lines elsewhere. `main.rs` only parses flags.
 //! - [`sweep`]: the cross product of varied keys and seeds, run in parallel
 //!   (rayon; each run single-threaded), resumable, shardable and mergeable;
 //!   its tables, comparison plots and report.
@@ -38,6 +39,7 @@ pub mod kernel;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod progress;
 pub mod scenario;
 pub mod sweep;
 pub mod time;
