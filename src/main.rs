@@ -250,11 +250,6 @@ fn run_sweep(
         &commands::run_overrides(&plan.sets, None),
     )?;
     say_all(sc.note.iter().cloned());
-    say_all(
-        scenario::advice(&first.config)
-            .into_iter()
-            .map(|a| format!("warning: {a}")),
-    );
     let out = out.unwrap_or_else(|| {
         PathBuf::from("results")
             .join(&first.config.name)
@@ -263,6 +258,22 @@ fn run_sweep(
     let started = Instant::now();
     let progress: Mutex<Option<Progress>> = Mutex::new(None);
     let tell = |e: Event| match e {
+        Event::Advice {
+            advice,
+            combinations,
+        } => match combinations {
+            None => eprintln!("warning: {advice}"),
+            Some((n, first)) => eprintln!(
+                "warning: in {} ({}{}): {advice}",
+                plural(n, "combination", "combinations"),
+                first.join("; "),
+                if n as usize > first.len() {
+                    "; ..."
+                } else {
+                    ""
+                }
+            ),
+        },
         Event::Start {
             total,
             skipped,
@@ -299,5 +310,11 @@ fn run_sweep(
         started.elapsed().as_secs_f64(),
         out.display()
     );
+    if done.warned > 0 {
+        eprintln!(
+            "warning: {} warnings in report.md (overload, combinations rarely meant)",
+            plural(done.warned, "run has", "runs have")
+        );
+    }
     Ok(())
 }

@@ -116,6 +116,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<Done, Error> {
         total,
         ran: 0,
         skipped: total,
+        warned: 0,
     })
 }
 

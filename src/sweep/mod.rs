@@ -38,11 +38,20 @@ pub struct Done {
     pub total: u64,
     pub ran: u64,
     pub skipped: u64,
+    /// Runs run now whose report has warnings (overload, ...).
+    pub warned: u64,
 }
 
 /// What a sweep tells its caller as it goes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Event {
+    /// Advice on a configuration (see [`crate::scenario::advice`]), once
+    /// per sentence, with the combinations it concerns when not all: their
+    /// number and the first few.
+    Advice {
+        advice: String,
+        combinations: Option<(u64, Vec<String>)>,
+    },
     /// Before the first run: this part's runs, those already done, the
     /// jobs, and a rough estimate of the wall time left in seconds.
     Start {
@@ -90,6 +99,7 @@ pub fn execute(
     plan.check()?;
     check_jobs(jobs)?;
     let mut requests_per_run = 0.0;
+    let mut advice: BTreeMap<String, (u64, Vec<String>)> = BTreeMap::new();
     for c in 0..plan.combinations() {
         let mut overrides = plan.overrides_of(&plan.combination(c));
         overrides.push(crate::scenario::Override {
@@ -97,17 +107,25 @@ pub fn execute(
             spec: format!("simulation.seed={}", plan.seeds[0]),
         });
         let cfg = scenario.load(&overrides)?.config;
+        for a in crate::scenario::advice(&cfg) {
+            let (n, first) = advice.entry(a).or_default();
+            *n += 1;
+            if first.len() < 3 {
+                first.push(plan.combo_name(&plan.combination(c)));
+            }
+        }
         if c == 0 {
             requests_per_run =
                 cfg.workload.rate * crate::time::secs(cfg.duration) + cfg.requests.len() as f64;
         }
     }
-    if out.exists() && !out.is_dir() {
-        return Err(Error::BadInput(format!(
-            "--out {}: is a file; a sweep writes into a folder",
-            out.display()
-        )));
+    for (a, (n, first)) in advice {
+        tell(Event::Advice {
+            advice: a,
+            combinations: (n < plan.combinations()).then_some((n, first)),
+        });
     }
+    crate::commands::check_writable(out)?;
     fs::create_dir_all(out).map_err(Error::io(out))?;
     let _lock = lock::lock(out)?;
     check_same_plan(out, plan)?;
@@ -137,6 +155,7 @@ pub fn execute(
             / parallel,
     });
     let done = AtomicU64::new(skipped);
+    let warned = AtomicU64::new(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
@@ -158,6 +177,9 @@ pub fn execute(
             let loaded = scenario.load(&plan.run_overrides(&r))?;
             let outcome = crate::run(&loaded.config);
             let notes = notes::for_run(scenario, &loaded, &outcome);
+            if !notes.warnings.is_empty() {
+                warned.fetch_add(1, Ordering::Relaxed);
+            }
             output::write_run(&dir, &outcome, &loaded.config, &notes).map_err(Error::io(&dir))?;
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             tell(Event::Progress { done: n, total });
@@ -174,6 +196,7 @@ pub fn execute(
         total,
         ran: pending,
         skipped,
+        warned: warned.into_inner(),
     })
 }
 

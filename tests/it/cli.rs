@@ -100,6 +100,31 @@ fn plurals_and_advice_on_meaningless_combinations() {
         0,
         &["warning: sharding.key = \"hash\" with placement = \"by_region\""],
     );
+    // In a sweep: once, naming the combinations concerned; counted after.
+    let mut args = vec!["sweep", "default", "--out", "s", "--seeds", "1..1"];
+    args.extend(["--vary", "sharding.key=hash,geo"]);
+    args.extend_from_slice(SHORT);
+    let o = bin(tmp.path(), &args);
+    expect(
+        &o,
+        0,
+        &[
+            "warning: in 1 combination (sharding.key=geo): sharding.key = \"geo\" with placement = \"round_robin\"",
+            "warning: 1 run has warnings in report.md",
+        ],
+    );
+    assert_eq!(
+        stderr(&o).matches("round_robin").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
+    let report =
+        fs::read_to_string(tmp.path().join("s/runs/sharding.key=geo/seed-1/report.md")).unwrap();
+    assert!(
+        report.contains("- **Warning**: sharding.key = \"geo\""),
+        "{report}"
+    );
 }
 
 #[test]
@@ -228,6 +253,8 @@ fn errors_map_to_exit_statuses_by_cause() {
     let o = bin(tmp.path(), &["run", "--out", "file/run"]);
     expect(&o, 2, &["--out file/run: cannot create the folder"]);
     assert!(started.elapsed().as_secs() < 5, "it simulated first");
+    let o = bin(tmp.path(), &["sweep", "default", "--out", "file/s"]);
+    expect(&o, 2, &["--out file/s: cannot create the folder"]);
 }
 
 #[test]
