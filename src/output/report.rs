@@ -170,7 +170,7 @@ fn table(path: &Path, columns: Option<&[&str]>) -> String {
             s,
             "| {} |",
             idx.iter()
-                .map(|&i| r[i].as_str())
+                .map(|&i| super::notes::md_cell(&r[i]))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
@@ -195,11 +195,18 @@ fn headline() -> &'static [&'static str] {
     &cols[from..=to]
 }
 
-/// Writes `report.md` of a run folder; `summary` is its `summary.csv` row.
-pub fn run_report(dir: &Path, cfg: &Config, summary: &[String]) -> std::io::Result<()> {
+/// Writes `report.md` of a run folder; `summary` is its `summary.csv` row,
+/// `notes` markdown about its overrides and warnings ("" for none).
+pub fn run_report(
+    dir: &Path,
+    cfg: &Config,
+    summary: &[String],
+    notes: &str,
+) -> std::io::Result<()> {
     let mut s = String::new();
     let _ = writeln!(s, "# {} — seed {}\n", cfg.name, cfg.seed);
     let _ = writeln!(s, "## Scenario\n\n{}", brief(cfg));
+    s.push_str(notes);
     let pick: Vec<usize> = headline()
         .iter()
         .filter_map(|c| super::SUMMARY_COLUMNS.iter().position(|x| x == c))
@@ -222,7 +229,7 @@ pub fn run_report(dir: &Path, cfg: &Config, summary: &[String]) -> std::io::Resu
         s,
         "| {} |\n",
         pick.iter()
-            .map(|&i| summary[i].as_str())
+            .map(|&i| super::notes::md_cell(&summary[i]))
             .collect::<Vec<_>>()
             .join(" | ")
     );

@@ -72,7 +72,7 @@ const BUCKET_KEY: Key = Key::new(
 const MEMORY_LIMIT: Key = Key::new(
     "memory_limit",
     Type::Other("a size such as \"8GiB\" or \"512MiB\""),
-    Default::Absent("16GiB"),
+    KeyDefault::Absent("16GiB"),
     "the most memory the run's fixed state (every DC's copy of every key, acknowledgement marks, histograms) may need; a scenario above it is refused with the arithmetic",
 );
 

@@ -5,6 +5,7 @@
 //! binary, closed forms, hand-computed scenarios and property tests.
 
 mod bad_input;
+mod cli;
 mod common;
 mod determinism;
 mod docs;
