@@ -1,5 +1,6 @@
 //! The `multiactive` command line: parses flags, calls the library, maps
-//! errors to exit statuses (0 done, 2 bad input, 1 anything else).
+//! errors to exit statuses (0 done, 2 bad input, 3 an expectation not met,
+//! 1 anything else).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Search fault schedules for one that breaks the scenario's expectations.
+    Explore(multiactive::explore::Args),
     /// Redraw the plots of a run or a sweep folder.
     Plot { dir: PathBuf },
     /// List the shipped scenarios.
@@ -85,6 +88,8 @@ enum Command {
 /// An error and the exit status it maps to.
 enum Failure {
     BadInput(String),
+    /// An expectation was not met (exit status 3).
+    Unmet(String),
     Other(anyhow::Error),
 }
 
@@ -116,6 +121,10 @@ fn main() -> ExitCode {
         Err(Failure::BadInput(m)) => {
             eprintln!("{m}");
             ExitCode::from(2)
+        }
+        Err(Failure::Unmet(m)) => {
+            eprintln!("{m}");
+            ExitCode::from(3)
         }
         Err(Failure::Other(e)) => {
             eprintln!("error: {e:#}");
@@ -173,6 +182,11 @@ fn dispatch(cmd: Command) -> Result<(), Failure> {
             let shard = shard.as_deref().map(sweep::parse_shard).transpose()?;
             run_sweep(&plan, out, jobs, shard)
         }
+        Command::Merge { parts, out } if parts[0].join("explore.toml").exists() => {
+            let out = out.unwrap_or_else(|| parts[0].clone());
+            explored(multiactive::explore::merge(&parts, &out))
+        }
+        Command::Explore(args) => explored(multiactive::explore::explore(&args)),
         Command::Merge { parts, out } => {
             let out = out.unwrap_or_else(|| parts[0].clone());
             let done = sweep::merge(&parts, &out)?;
@@ -277,6 +291,46 @@ fn run(cfg: &Config, out: Option<PathBuf>) -> Result<(), Failure> {
         t.requests as f64 / wall.max(1e-9),
         out.display()
     );
+    let verdicts = output::expectations::judge_outcome(&outcome, cfg);
+    for v in &verdicts {
+        println!("{v}");
+    }
+    match verdicts.iter().filter(|v| !v.met).count() {
+        0 => Ok(()),
+        n => Err(Failure::Unmet(format!("{n} expectation(s) not met"))),
+    }
+}
+
+/// Maps a search's end to an exit status: 3 when it found a violation.
+fn explored(
+    r: Result<multiactive::explore::Found, multiactive::explore::ExploreError>,
+) -> Result<(), Failure> {
+    use multiactive::explore::ExploreError;
+    let f = r.map_err(|e| match e {
+        ExploreError::BadInput(m) => Failure::BadInput(m),
+        ExploreError::Other(m) => Failure::Other(anyhow::anyhow!(m)),
+    })?;
+    if f.part {
+        eprintln!(
+            "explore: part of {} schedules in {}; `merge` the parts",
+            f.tried,
+            f.out.display()
+        );
+        return Ok(());
+    }
+    eprintln!(
+        "explore: {} of {} schedules tried, {} broke an expectation; results in {}",
+        f.tried,
+        f.budget,
+        f.broke,
+        f.out.display()
+    );
+    if f.violation {
+        return Err(Failure::Unmet(format!(
+            "counterexample: {}",
+            f.out.join("worst.toml").display()
+        )));
+    }
     Ok(())
 }
 
@@ -302,7 +356,7 @@ fn run_sweep(
     let started = Instant::now();
     let loader = |sets: &[String]| {
         load(Some(&plan.scenario), sets).map_err(|f| match f {
-            Failure::BadInput(m) => m,
+            Failure::BadInput(m) | Failure::Unmet(m) => m,
             Failure::Other(e) => e.to_string(),
         })
     };

@@ -335,6 +335,7 @@ fn write_tables(out: &Path, plan: &Plan, partial: bool) -> Result<(), SweepError
     let mut header: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     header.extend(output::SUMMARY_COLUMNS.iter().map(|c| c.to_string()));
     let mut rows = Vec::new();
+    let mut dirs = Vec::new();
     for r in plan.runs() {
         let path = out.join(plan.dir_of(&r)).join("summary.csv");
         let row = match read_summary_row(&path) {
@@ -342,6 +343,7 @@ fn write_tables(out: &Path, plan: &Plan, partial: bool) -> Result<(), SweepError
             Err(_) if partial => continue,
             Err(e) => return Err(e),
         };
+        dirs.push((r.values.clone(), out.join(plan.dir_of(&r))));
         let mut full = r.values.clone();
         full.extend(row);
         rows.push(full);
@@ -351,6 +353,8 @@ fn write_tables(out: &Path, plan: &Plan, partial: bool) -> Result<(), SweepError
     let (agg_header, agg_rows) = aggregate(keys.len(), &header, &rows);
     let agg_refs: Vec<&str> = agg_header.iter().map(String::as_str).collect();
     output::write_csv(out, "aggregate.csv", &agg_refs, &agg_rows).map_err(io(out))?;
+    // Per combination, how many seeds met each `[[expect]]`.
+    output::expectations::sweep_table(out, &keys, &dirs).map_err(io(out))?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub mod expectations;
 pub mod plot;
 pub mod report;
 
@@ -387,6 +388,7 @@ pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<Vec<P
     )?);
     plot::plot_run(dir).map_err(|e| std::io::Error::other(format!("plotting failed: {e}")))?;
     let summary = summary_row(o);
+    expectations::write(dir, &expectations::judge_outcome(o, cfg))?;
     report::run_report(dir, cfg, &summary)?;
     written.push(write_csv(dir, "summary.csv", SUMMARY_COLUMNS, &[summary])?);
     Ok(written)

@@ -7,6 +7,7 @@
 //! this module has accepted.
 
 pub mod dist;
+pub mod expect;
 pub mod schema;
 pub mod tree;
 
@@ -109,6 +110,8 @@ pub struct Config {
     pub faults: Vec<FaultConfig>,
     /// Requests at fixed times (`[[request]]`), in file order.
     pub requests: Vec<ScriptedRequest>,
+    /// Promises checked after the run (`[[expect]]`), in file order.
+    pub expect: Vec<expect::Expectation>,
 }
 
 /// A request the scenario places at a fixed time.

@@ -58,6 +58,7 @@ const TOP: &[&str] = &[
     "replication",
     "failover",
     "fault",
+    "expect",
 ];
 const SIMULATION: &[&str] = &["name", "seed", "duration", "drain", "bucket"];
 const DATACENTER: &[&str] = &[
@@ -726,6 +727,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let shards = sharding.as_ref().map_or(default::SHARDS, |s| s.shards);
     let faults = read_faults(cx, root.get("fault"), &names, shards);
     let requests = read_requests(cx, root.get("request"), &regions, workload.as_ref());
+    let expect = super::expect::read(root.get("expect"), &mut cx.problems);
     let (name, seed, duration, drain, bucket) = sim?;
     Some(Config {
         name,
@@ -743,6 +745,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
         failover: failover?,
         faults,
         requests,
+        expect,
     })
 }
 
