@@ -73,11 +73,17 @@ pub fn shrink(
             for a in earlier.into_iter().filter(|&a| a < f.at) {
                 candidates.push(FaultConfig { at: a, ..f.clone() });
             }
+            // Rounding only ever goes down, so no step undoes another and
+            // the passes end.
             let whole = FaultConfig {
                 at: f.at / NS_PER_S * NS_PER_S,
-                duration: f
-                    .duration
-                    .map(|d| (d.div_ceil(NS_PER_S) * NS_PER_S).max(NS_PER_S)),
+                duration: f.duration.map(|d| {
+                    if d >= NS_PER_S {
+                        d / NS_PER_S * NS_PER_S
+                    } else {
+                        d
+                    }
+                }),
                 ..f.clone()
             };
             if whole != f {

@@ -180,14 +180,24 @@ pub fn read(n: Option<&Node>, problems: &mut Vec<Problem>) -> Vec<Expectation> {
                     Some(s.clone())
                 } else {
                     let what = if per_failure {
-                        "per-failure metric (a failures.csv column)"
+                        "failures.csv columns, for per_failure = true"
                     } else {
-                        "metric (a summary.csv column or availability)"
+                        "summary.csv columns and availability"
                     };
+                    let hint = known
+                        .iter()
+                        .map(|k| (strsim::damerau_levenshtein(s, k), *k))
+                        .filter(|&(d, k)| d <= 1.max(k.len() / 3))
+                        .min()
+                        .map(|(_, k)| format!(" (did you mean \"{k}\"?)"))
+                        .unwrap_or_default();
                     err(
                         *at,
                         &format!("{path}.metric"),
-                        format!("unknown {what} \"{s}\"; known: {}", known.join(", ")),
+                        format!(
+                            "unknown metric \"{s}\"{hint}; known ({what}): {}",
+                            known.join(", ")
+                        ),
                     );
                     None
                 }

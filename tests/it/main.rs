@@ -7,6 +7,8 @@
 mod bad_input;
 mod common;
 mod determinism;
+mod expect;
+mod explore;
 mod failover;
 mod failover_props;
 mod invariants;
