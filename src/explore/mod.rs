@@ -354,6 +354,8 @@ pub fn explore(args: &Args) -> Result<Found, ExploreError> {
         }
     }
     fs::create_dir_all(out.join("chunks")).map_err(other(&out))?;
+    remove_stale_temporaries(&out)?;
+    remove_stale_temporaries(&out.join("chunks"))?;
     write_search(&out, &search)?;
     let mine: Vec<u64> = (0..search.chunks())
         .filter(|k| shard.is_none_or(|(i, n)| *k as usize % n == i))
@@ -401,7 +403,24 @@ pub fn explore(args: &Args) -> Result<Found, ExploreError> {
             part: true,
         });
     }
-    finish(&out, &search, &base)
+    // Shrinking runs its candidates on the same threads.
+    pool.install(|| finish(&out, &search, &base))
+}
+
+/// A killed search may leave half-written files (`.name.tmp-PID`); they
+/// are no one's output.
+fn remove_stale_temporaries(dir: &Path) -> Result<(), ExploreError> {
+    for e in fs::read_dir(dir).map_err(other(dir))? {
+        let path = e.map_err(other(dir))?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') && name.contains(".tmp-") && path.is_file() {
+            fs::remove_file(&path).map_err(other(&path))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the search's files from its chunks: `explore.csv`, the shrunk

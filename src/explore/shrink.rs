@@ -2,10 +2,19 @@
 //! them, move them earlier, round their times (and halve the workload, if
 //! asked), keeping each change only while the schedule still breaks it.
 //!
-//! The result is 1-minimal: the last pass tried removing each fault alone
-//! and every removal made the expectation hold. Every step is one run, so
-//! the passes are bounded by `MAX_TRIES` runs; the removal pass that makes
-//! the result 1-minimal is always completed.
+//! Every step tries a list of candidates in order and keeps the first that
+//! still breaks. The candidates of a step run in parallel, a batch of as
+//! many as the thread pool has threads at a time, and the first breaking one
+//! in list order wins: the result, and the count of runs reported (those a
+//! one-at-a-time shrink would have made), do not depend on the threads.
+//!
+//! Every change makes a fault count, a start, a duration or the rate
+//! smaller, so the passes end; they are also bounded by `MAX_TRIES` runs.
+//! The result is 1-minimal: the last removal pass tried removing each fault
+//! alone and each removal made the expectation hold (that pass is always
+//! completed, past the bound if need be).
+
+use rayon::prelude::*;
 
 use crate::scenario::{Config, FaultConfig};
 use crate::time::{NS_PER_MS, NS_PER_S};
@@ -20,97 +29,95 @@ pub struct Shrunk {
     pub tries: usize,
 }
 
+type Breaks<'a> = &'a (dyn Fn(&Config) -> bool + Sync);
+
+struct Ctx<'a> {
+    base: &'a Config,
+    breaks: Breaks<'a>,
+}
+
+impl Ctx<'_> {
+    fn with(&self, faults: &[FaultConfig], rate: f64) -> Config {
+        let mut c = self.base.clone();
+        c.faults = faults.to_vec();
+        c.workload.rate = rate;
+        c
+    }
+
+    /// The first candidate (faults, rate) that still breaks, and the runs a
+    /// one-at-a-time search would have made to find it.
+    fn first(&self, cands: &[(Vec<FaultConfig>, f64)]) -> (Option<usize>, usize) {
+        let batch = rayon::current_num_threads().max(1);
+        for start in (0..cands.len()).step_by(batch) {
+            let end = (start + batch).min(cands.len());
+            let hits: Vec<bool> = cands[start..end]
+                .par_iter()
+                .map(|(f, r)| (self.breaks)(&self.with(f, *r)))
+                .collect();
+            if let Some(k) = hits.iter().position(|&b| b) {
+                return (Some(start + k), start + k + 1);
+            }
+        }
+        (None, cands.len())
+    }
+}
+
 /// Shrinks `faults` while `breaks` holds of the scenario with them.
 pub fn shrink(
     base: &Config,
     faults: Vec<FaultConfig>,
     workload: bool,
-    breaks: &dyn Fn(&Config) -> bool,
+    breaks: Breaks<'_>,
 ) -> Shrunk {
+    let cx = Ctx { base, breaks };
     let mut s = Shrunk {
         faults,
         rate: base.workload.rate,
         tries: 0,
     };
-    let with = |faults: &[FaultConfig], rate: f64| {
-        let mut c = base.clone();
-        c.faults = faults.to_vec();
-        c.workload.rate = rate;
-        c
-    };
-    let mut minimal = false;
+    let mut minimal;
     loop {
-        let mut changed = drop_pass(&mut s, &with, breaks);
-        if !changed {
-            // Nothing removable now: 1-minimal unless a later step changes it.
-            minimal = true;
-        }
+        let mut changed = drop_pass(&cx, &mut s);
+        // Nothing removable now: 1-minimal unless a later step changes it.
+        minimal = !changed;
         if s.tries >= MAX_TRIES {
             break;
         }
-        // Shorten, move earlier, round: each a list of candidate values
-        // tried in order, the first that still breaks kept.
         for i in 0..s.faults.len() {
-            let f = s.faults[i].clone();
-            let mut candidates: Vec<FaultConfig> = Vec::new();
-            if let Some(d) = f.duration {
-                let mut shorter = d / 2;
-                while shorter >= 10 * NS_PER_MS {
-                    candidates.push(FaultConfig {
-                        duration: Some(round_to(shorter, NS_PER_MS)),
-                        ..f.clone()
-                    });
-                    shorter /= 2;
-                }
+            if s.tries >= MAX_TRIES {
+                break;
             }
-            candidates.reverse(); // shortest first
-            let mut earlier = vec![0];
-            let mut at = f.at / 2;
-            while at >= NS_PER_S {
-                earlier.push(round_to(at, NS_PER_MS));
-                at /= 2;
-            }
-            for a in earlier.into_iter().filter(|&a| a < f.at) {
-                candidates.push(FaultConfig { at: a, ..f.clone() });
-            }
-            // Rounding only ever goes down, so no step undoes another and
-            // the passes end.
-            let whole = FaultConfig {
-                at: f.at / NS_PER_S * NS_PER_S,
-                duration: f.duration.map(|d| {
-                    if d >= NS_PER_S {
-                        d / NS_PER_S * NS_PER_S
-                    } else {
-                        d
-                    }
-                }),
-                ..f.clone()
-            };
-            if whole != f {
-                candidates.push(whole);
-            }
-            for c in candidates {
-                if s.tries >= MAX_TRIES {
-                    break;
-                }
-                let mut next = s.faults.clone();
-                next[i] = c;
-                s.tries += 1;
-                if breaks(&with(&next, s.rate)) {
-                    s.faults = next;
-                    changed = true;
-                    minimal = false;
-                    break;
-                }
+            let cands: Vec<(Vec<FaultConfig>, f64)> = variants(&s.faults[i])
+                .into_iter()
+                .map(|v| {
+                    let mut next = s.faults.clone();
+                    next[i] = v;
+                    (next, s.rate)
+                })
+                .collect();
+            let (hit, tries) = cx.first(&cands);
+            s.tries += tries;
+            if let Some(k) = hit {
+                s.faults = cands[k].0.clone();
+                changed = true;
+                minimal = false;
             }
         }
         if workload {
-            while s.rate / 2.0 >= 1.0 && s.tries < MAX_TRIES {
-                s.tries += 1;
-                if !breaks(&with(&s.faults, s.rate / 2.0)) {
-                    break;
-                }
-                s.rate /= 2.0;
+            // Halvings down to 1 request/s, smallest first.
+            let mut rates = Vec::new();
+            let mut r = s.rate / 2.0;
+            while r >= 1.0 {
+                rates.push(r);
+                r /= 2.0;
+            }
+            rates.reverse();
+            let cands: Vec<(Vec<FaultConfig>, f64)> =
+                rates.into_iter().map(|r| (s.faults.clone(), r)).collect();
+            let (hit, tries) = cx.first(&cands);
+            s.tries += tries;
+            if let Some(k) = hit {
+                s.rate = cands[k].1;
                 changed = true;
                 minimal = false;
             }
@@ -119,35 +126,76 @@ pub fn shrink(
             break;
         }
     }
-    // The removal pass that makes the result 1-minimal, always completed.
     if !minimal {
-        while drop_pass(&mut s, &with, breaks) {}
+        while drop_pass(&cx, &mut s) {}
     }
     s
 }
 
-fn round_to(ns: u64, unit: u64) -> u64 {
-    (ns / unit * unit).max(unit)
+/// Smaller versions of a fault, in the order they are tried: shorter
+/// (shortest first), earlier (earliest first), rounded down to whole seconds.
+fn variants(f: &FaultConfig) -> Vec<FaultConfig> {
+    let mut out: Vec<FaultConfig> = Vec::new();
+    if let Some(d) = f.duration {
+        let mut shorter = d / 2;
+        while shorter >= 10 * NS_PER_MS {
+            out.push(FaultConfig {
+                duration: Some(shorter / NS_PER_MS * NS_PER_MS),
+                ..f.clone()
+            });
+            shorter /= 2;
+        }
+    }
+    out.reverse();
+    let mut earlier = vec![0];
+    let mut at = f.at / 2;
+    while at >= NS_PER_S {
+        earlier.push(at / NS_PER_MS * NS_PER_MS);
+        at /= 2;
+    }
+    for a in earlier.into_iter().filter(|&a| a < f.at) {
+        out.push(FaultConfig { at: a, ..f.clone() });
+    }
+    // Rounding only ever goes down, so no step undoes another.
+    let whole = FaultConfig {
+        at: f.at / NS_PER_S * NS_PER_S,
+        duration: f.duration.map(|d| {
+            if d >= NS_PER_S {
+                d / NS_PER_S * NS_PER_S
+            } else {
+                d
+            }
+        }),
+        ..f.clone()
+    };
+    if whole != *f {
+        out.push(whole);
+    }
+    out
 }
 
-/// Tries removing each fault alone; keeps removals that still break.
-/// Returns whether one was kept.
-fn drop_pass(
-    s: &mut Shrunk,
-    with: &dyn Fn(&[FaultConfig], f64) -> Config,
-    breaks: &dyn Fn(&Config) -> bool,
-) -> bool {
+/// Removes faults one at a time, first to last, while the schedule still
+/// breaks. Returns whether one was removed.
+fn drop_pass(cx: &Ctx<'_>, s: &mut Shrunk) -> bool {
     let mut changed = false;
     let mut i = 0;
     while i < s.faults.len() {
-        let mut next = s.faults.clone();
-        next.remove(i);
-        s.tries += 1;
-        if breaks(&with(&next, s.rate)) {
-            s.faults = next;
-            changed = true;
-        } else {
-            i += 1;
+        let cands: Vec<(Vec<FaultConfig>, f64)> = (i..s.faults.len())
+            .map(|j| {
+                let mut next = s.faults.clone();
+                next.remove(j);
+                (next, s.rate)
+            })
+            .collect();
+        let (hit, tries) = cx.first(&cands);
+        s.tries += tries;
+        match hit {
+            Some(k) => {
+                s.faults = cands[k].0.clone();
+                i += k;
+                changed = true;
+            }
+            None => break,
         }
     }
     changed

@@ -417,3 +417,82 @@ fn bad_input_is_refused_with_its_place_and_nothing_is_written() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn an_objective_without_expectations_shrinks_within_the_worst_decile() {
+    let dir = tempfile::tempdir().unwrap();
+    let design = WEAK.split("[[expect]]").next().unwrap();
+    let sc = write_scenario(dir.path(), "obj.toml", &scenario(design));
+    let out = dir.path().join("x");
+    let o = explore(
+        &sc,
+        &out,
+        &[
+            "--budget",
+            "40",
+            "--objective",
+            "failed",
+            "--faults",
+            "dc_down,link_down",
+        ],
+    );
+    assert_eq!(status(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let mut r = csv::Reader::from_path(out.join("explore.csv")).unwrap();
+    let mut vals: Vec<f64> = r
+        .records()
+        .map(|x| x.unwrap()[4].parse().unwrap())
+        .collect();
+    vals.sort_by(f64::total_cmp);
+    let decile = vals[(vals.len() - 1) * 9 / 10];
+    assert!(decile > vals[0], "the schedules differ: {vals:?}");
+    let mut w = csv::Reader::from_path(out.join("worst-run/summary.csv")).unwrap();
+    let i = w
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "failed")
+        .unwrap();
+    let failed: f64 = w.records().next().unwrap().unwrap()[i].parse().unwrap();
+    assert!(failed >= decile, "{failed} < {decile}");
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("stays in the worst decile"), "{report}");
+}
+
+#[test]
+fn a_search_refuses_to_mix_with_another_and_merge_wants_every_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = write_scenario(dir.path(), "weak.toml", &scenario(WEAK));
+    let args = ["--budget", "20", "--faults", "dc_down"];
+    let a = dir.path().join("a");
+    assert_eq!(status(&explore(&sc, &a, &args)), 3);
+    let before = tree(&a);
+    let o = explore(&sc, &a, &[&args[..], &["--seed", "2"]].concat());
+    assert_eq!(status(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("holds another search"));
+    assert!(tree(&a) == before, "a refused search changes nothing");
+    let part = dir.path().join("p0");
+    explore(&sc, &part, &[&args[..], &["--shard", "0/2"]].concat());
+    let merge = |parts: &[&Path]| {
+        Command::new(BIN)
+            .arg("merge")
+            .args(parts)
+            .arg("--out")
+            .arg(dir.path().join("m"))
+            .output()
+            .unwrap()
+    };
+    let m = merge(&[&part]);
+    assert_eq!(status(&m), 2);
+    assert!(String::from_utf8_lossy(&m.stderr).contains("1 of 3 chunks are in none of the parts"));
+    let other = dir.path().join("p1");
+    explore(
+        &sc,
+        &other,
+        &[
+            "--budget", "20", "--faults", "dc_down", "--seed", "2", "--shard", "1/2",
+        ],
+    );
+    let m = merge(&[&part, &other]);
+    assert_eq!(status(&m), 2);
+    assert!(String::from_utf8_lossy(&m.stderr).contains("differs"));
+}
