@@ -143,8 +143,10 @@ pub fn write_all(
             .iter()
             .filter(|r| badness(r).is_some())
             .max_by(|a, b| by_badness(a, b).then(index(b).cmp(&index(a))));
+        // An objective that never varied singles out no schedule.
+        let spread = vals.first() != vals.last();
         match (r, vals.is_empty()) {
-            (Some(r), false) => {
+            (Some(r), false) if spread => {
                 let bound = vals[(vals.len() - 1) * 9 / 10];
                 Some((r, Target::Worst(bound)))
             }
@@ -364,6 +366,9 @@ fn report(
             }
             s.push_str("\n![timeline of the counterexample](worst-run/timeline.svg)\n\n");
         }
+        _ if search.objective.is_some() => s.push_str(
+            "## Counterexample\n\nNo schedule broke an expectation, and the objective took the same value in every schedule: none is worst.\n\n",
+        ),
         _ => s.push_str("## Counterexample\n\nNo schedule broke an expectation.\n\n"),
     }
     let name = objective_name(search, cfg);

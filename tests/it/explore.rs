@@ -456,6 +456,25 @@ fn an_objective_without_expectations_shrinks_within_the_worst_decile() {
     assert!(failed >= decile, "{failed} < {decile}");
     let report = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("stays in the worst decile"), "{report}");
+    // An objective that never varies (no semi-sync fallback under async
+    // replication) singles out no schedule.
+    let flat = dir.path().join("flat");
+    let o = explore(
+        &sc,
+        &flat,
+        &[
+            "--budget",
+            "10",
+            "--objective",
+            "semi_sync_fallbacks",
+            "--faults",
+            "dc_down",
+        ],
+    );
+    assert_eq!(status(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!flat.join("worst.toml").exists());
+    let report = fs::read_to_string(flat.join("report.md")).unwrap();
+    assert!(report.contains("none is worst"), "{report}");
 }
 
 #[test]
