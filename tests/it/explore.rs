@@ -515,3 +515,35 @@ fn a_search_refuses_to_mix_with_another_and_merge_wants_every_part() {
     assert_eq!(status(&m), 2);
     assert!(String::from_utf8_lossy(&m.stderr).contains("differs"));
 }
+
+#[test]
+fn a_shrunk_workload_is_written_into_worst_toml_and_reproduces() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = scenario(WEAK).replace("rate = 200", "rate = 3000");
+    let sc = write_scenario(dir.path(), "busy.toml", &text);
+    let out = dir.path().join("x");
+    let o = explore(
+        &sc,
+        &out,
+        &["--budget", "16", "--faults", "dc_down", "--shrink-workload"],
+    );
+    assert_eq!(status(&o), 3, "{}", String::from_utf8_lossy(&o.stderr));
+    let worst = scenario::load_file(&out.join("worst.toml"), &[]).unwrap();
+    // A halving of 3000/s: 1500, 750, 375, ...
+    let halvings = (3000.0 / worst.workload.rate).log2();
+    assert!(
+        halvings >= 1.0 && halvings.fract() == 0.0,
+        "{}",
+        worst.workload.rate
+    );
+    let rerun = dir.path().join("rerun");
+    let r = Command::new(BIN)
+        .arg("run")
+        .arg(out.join("worst.toml"))
+        .arg("--out")
+        .arg(&rerun)
+        .output()
+        .unwrap();
+    assert_eq!(status(&r), 3);
+    same_trees(&out.join("worst-run"), &rerun);
+}
