@@ -353,6 +353,9 @@ fn sharded_and_merged_equals_single_and_a_resumed_search_equals_one_run() {
     let small = ["--budget", "20", "--faults", "partition,dc_down"];
     explore(&sc, &resumed, &small);
     fs::remove_file(resumed.join("chunks/0000001.csv")).unwrap();
+    // What a kill leaves half-written is removed on resuming.
+    fs::write(resumed.join("chunks/.0000001.csv.tmp-99999"), "schedule,fa").unwrap();
+    fs::write(resumed.join(".report.md.tmp-99999"), "# Exp").unwrap();
     assert_eq!(status(&explore(&sc, &resumed, &args)), 3);
     same_trees(&single, &resumed);
 }
