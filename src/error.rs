@@ -12,7 +12,8 @@ pub enum ExitStatus {
     Failed = 1,
     /// The scenario, a flag or a named folder is wrong; nothing was run.
     BadInput = 2,
-    /// Reserved: a run finished but did not meet the expectations it states.
+    /// A run finished but did not meet the expectations it states (or a
+    /// search found a schedule that breaks them).
     Unmet = 3,
 }
 
@@ -46,15 +47,24 @@ pub enum Error {
     /// Another process holds the folder.
     #[error("{0}")]
     Locked(String),
+    /// The run (or a search) finished, and an expectation was not met.
+    #[error("{0}")]
+    Unmet(String),
+    /// Anything else that failed, described.
+    #[error("{0}")]
+    Other(String),
 }
 
 impl Error {
     pub fn status(&self) -> ExitStatus {
         match self {
             Error::Scenario(_) | Error::BadInput(_) => ExitStatus::BadInput,
-            Error::Io { .. } | Error::Plot { .. } | Error::ThreadPool { .. } | Error::Locked(_) => {
-                ExitStatus::Failed
-            }
+            Error::Io { .. }
+            | Error::Plot { .. }
+            | Error::ThreadPool { .. }
+            | Error::Locked(_)
+            | Error::Other(_) => ExitStatus::Failed,
+            Error::Unmet(_) => ExitStatus::Unmet,
         }
     }
 

@@ -31,9 +31,13 @@
 //! - [`sweep`]: the cross product of varied keys and seeds, run in parallel
 //!   (rayon; each run single-threaded), resumable, shardable and mergeable;
 //!   its tables, comparison plots and report.
+//! - [`explore`]: a search over fault schedules for one that breaks the
+//!   scenario's `[[expect]]` entries (or is worst by a metric), shrunk to a
+//!   runnable `worst.toml`.
 
 pub mod commands;
 pub mod error;
+pub mod explore;
 pub mod ids;
 pub mod kernel;
 pub mod metrics;

@@ -88,6 +88,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Search fault schedules for one that breaks the scenario's expectations.
+    Explore(multiactive::explore::Args),
     /// Redraw the plots of a run or a sweep folder.
     Plot {
         /// A run folder (holding timeseries.csv) or a sweep folder (holding plan.toml).
@@ -173,6 +175,11 @@ fn dispatch(cmd: Command) -> Result<(), Error> {
             };
             run_sweep(&plan, out, jobs, shard)
         }
+        Command::Merge { parts, out } if parts[0].join("explore.toml").exists() => {
+            let out = out.unwrap_or_else(|| parts[0].clone());
+            explored(multiactive::explore::merge(&parts, &out))
+        }
+        Command::Explore(args) => explored(multiactive::explore::explore(&args)),
         Command::Merge { parts, out } => {
             let out = out.unwrap_or_else(|| sweep::default_merge_out(&parts));
             let done = sweep::merge(&parts, &out)?;
@@ -256,6 +263,46 @@ fn run(
         t.requests as f64 / wall.max(1e-9),
         done.out.display()
     );
+    let verdicts = multiactive::output::expectations::judge_outcome(o, &prepared.loaded.config);
+    for v in &verdicts {
+        println!("{v}");
+    }
+    match verdicts.iter().filter(|v| !v.met).count() {
+        0 => Ok(()),
+        n => Err(Error::Unmet(format!("{n} expectation(s) not met"))),
+    }
+}
+
+/// Maps a search's end to an exit status: 3 when it found a violation.
+fn explored(
+    r: Result<multiactive::explore::Found, multiactive::explore::ExploreError>,
+) -> Result<(), Error> {
+    use multiactive::explore::ExploreError;
+    let f = r.map_err(|e| match e {
+        ExploreError::BadInput(m) => Error::BadInput(m),
+        ExploreError::Other(m) => Error::Other(m),
+    })?;
+    if f.part {
+        eprintln!(
+            "explore: part of {} schedules in {}; `merge` the parts",
+            f.tried,
+            f.out.display()
+        );
+        return Ok(());
+    }
+    eprintln!(
+        "explore: {} of {} schedules tried, {} broke an expectation; results in {}",
+        f.tried,
+        f.budget,
+        f.broke,
+        f.out.display()
+    );
+    if f.violation {
+        return Err(Error::Unmet(format!(
+            "counterexample: {}",
+            f.out.join("worst.toml").display()
+        )));
+    }
     Ok(())
 }
 

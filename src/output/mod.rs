@@ -14,6 +14,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub mod notes;
+pub mod expectations;
 pub mod plot;
 pub mod report;
 mod rundir;
@@ -181,6 +182,7 @@ fn write_files(dir: &Path, o: &Outcome, cfg: &Config, notes: &RunNotes) -> std::
         write_atomic(dir, "scenario.toml", text.as_bytes())?;
     }
     let summary = summary_row(o);
+    expectations::write(dir, &expectations::judge_outcome(o, cfg))?;
     report::run_report(dir, cfg, &summary.cells(), &notes.markdown())?;
     write_table(dir, "summary.csv", SUMMARY_COLUMNS, &[summary])?;
     Ok(())

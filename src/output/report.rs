@@ -233,6 +233,7 @@ pub fn run_report(
             .collect::<Vec<_>>()
             .join(" | ")
     );
+    s.push_str(&super::expectations::report_section(dir));
     let _ = writeln!(
         s,
         "## Failures\n\n{}",
@@ -272,6 +273,7 @@ pub fn sweep_report(dir: &Path, plan: &Plan) -> std::io::Result<()> {
         "## Mean and 95% interval over seeds\n\n{}",
         table(&dir.join("aggregate.csv"), Some(&refs))
     );
+    s.push_str(&super::expectations::sweep_section(dir));
     s.push_str("Every run's own files and report are under `runs/`; `summary.csv` has one row per run, `aggregate.csv` every metric.\n\n");
     s.push_str("## Plots\n\n![compare](compare.svg)\n\n![tradeoff](tradeoff.svg)\n");
     super::write_atomic(dir, "report.md", s.as_bytes()).map(|_| ())

@@ -106,6 +106,7 @@ pub fn sections() -> Vec<Section> {
         control::REPLICATION_SECTION,
         control::FAILOVER_SECTION,
         faults::FAULT_SECTION,
+        super::expect::EXPECT_SECTION,
     ];
     out.extend(faults::kind_sections());
     out.extend(dist_table::kind_sections());

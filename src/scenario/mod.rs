@@ -21,6 +21,7 @@ pub mod keys;
 pub mod readers;
 pub mod load;
 pub mod resolved;
+pub mod expect;
 pub mod schema;
 pub mod sharding;
 pub mod topology;
@@ -76,6 +77,8 @@ pub struct Config {
     pub faults: Vec<FaultConfig>,
     /// Requests at fixed times (`[[request]]`), in file order.
     pub requests: Vec<ScriptedRequest>,
+    /// Promises checked after the run (`[[expect]]`), in file order.
+    pub expect: Vec<expect::Expectation>,
 }
 
 impl Config {

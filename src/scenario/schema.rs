@@ -157,6 +157,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let faults = faults::read(cx, root.get("fault"), &run);
     let requests =
         workload::read_requests(cx, root.get("request"), &topo.regions, workload.as_ref());
+    let expect = super::expect::read(root.get("expect"), &mut cx.problems);
     let sim = sim?;
     Some(Config {
         name: sim.name,
@@ -174,6 +175,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
         failover: failover?,
         faults,
         requests,
+        expect,
     })
 }
 

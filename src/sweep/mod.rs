@@ -256,6 +256,7 @@ fn write_tables(out: &Path, plan: &Plan, shard: Option<(u64, u64)>) -> Result<()
     let mut header: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     header.extend(output::SUMMARY_COLUMNS.iter().map(|c| c.to_string()));
     let mut rows = Vec::new();
+    let mut dirs = Vec::new();
     for i in (first..plan.total() as u64).step_by(step as usize) {
         let r = plan.run(i);
         let path = out.join(plan.dir_of(&r)).join("summary.csv");
@@ -264,6 +265,7 @@ fn write_tables(out: &Path, plan: &Plan, shard: Option<(u64, u64)>) -> Result<()
             Err(_) if partial => continue,
             Err(e) => return Err(e),
         };
+        dirs.push((r.values.clone(), out.join(plan.dir_of(&r))));
         let mut full = r.values.clone();
         full.extend(row);
         rows.push(full);
@@ -273,6 +275,8 @@ fn write_tables(out: &Path, plan: &Plan, shard: Option<(u64, u64)>) -> Result<()
     let (agg_header, agg_rows) = aggregate(keys.len(), &header, &rows);
     let agg_refs: Vec<&str> = agg_header.iter().map(String::as_str).collect();
     output::write_csv(out, "aggregate.csv", &agg_refs, &agg_rows).map_err(Error::io(out))?;
+    // Per combination, how many seeds met each `[[expect]]`.
+    output::expectations::sweep_table(out, &keys, &dirs).map_err(Error::io(out))?;
     Ok(())
 }
 

@@ -9,6 +9,8 @@ mod cli;
 mod common;
 mod determinism;
 mod docs;
+mod expect;
+mod explore;
 mod failover;
 mod failover_props;
 mod fuzz;
