@@ -93,6 +93,9 @@ pub struct BucketRow {
     pub busy_ns: u64,
     /// p99 of the replication lag of writes applied here in this bucket.
     pub repl_lag_p99_ns: u64,
+    /// At the bucket's end: the age of the oldest write (from any DC) not
+    /// applied here yet; 0 when every write is applied.
+    pub unapplied_age_ns: u64,
 }
 
 /// Per-DC totals.
@@ -332,6 +335,13 @@ impl Metrics {
     pub fn at(&mut self, t: SimTime, dc: DcId) -> &mut BucketRow {
         let b = ((t.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
         &mut self.buckets[b * self.n_dcs + dc.idx()]
+    }
+
+    /// Records the age of the oldest write `dc` lacks at the end of `bucket`.
+    pub fn set_unapplied_age(&mut self, bucket: usize, dc: usize, age: Nanos) {
+        if bucket < self.n_buckets {
+            self.buckets[bucket * self.n_dcs + dc].unapplied_age_ns = age;
+        }
     }
 
     pub fn row(&self, bucket: usize, dc: usize) -> &BucketRow {

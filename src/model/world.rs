@@ -200,6 +200,8 @@ pub struct World {
     /// then the global dataset's.
     pub(super) watch: Vec<Vec<u32>>,
     pub metrics: Metrics,
+    /// The next bucket close at which each DC's oldest unapplied write is sampled.
+    next_sample: u64,
 }
 
 fn acks_needed(mode: ReplMode, n: usize) -> u16 {
@@ -294,6 +296,7 @@ impl World {
             settling: false,
             watch: vec![Vec::new(); shards + 1],
             metrics: Metrics::new(n, end, cfg.bucket),
+            next_sample: cfg.bucket,
         }
         .finish_setup(cfg)
     }
@@ -367,6 +370,7 @@ impl World {
         let mut handled = 0;
         self.settling = true;
         while let Some((now, event)) = queue.pop() {
+            self.sample_unapplied(now);
             if let Event::ReplApply { stream, epoch } = event {
                 self.on_repl_apply(now, stream, epoch, queue);
                 handled += 1;
@@ -391,7 +395,29 @@ impl World {
             }
         }
         self.final_checks();
+        self.sample_unapplied(SimTime(
+            self.metrics.n_buckets as u64 * self.metrics.bucket_ns,
+        ));
         self.metrics.close();
+    }
+
+    /// Samples, at every bucket close up to `now`, the age of the oldest
+    /// write each DC has not applied yet. State only changes at events, so
+    /// the state before the event at `now` is the state at those closes.
+    #[inline]
+    fn sample_unapplied(&mut self, now: SimTime) {
+        while now.ns() >= self.next_sample {
+            let at = SimTime(self.next_sample);
+            let bucket = (self.next_sample / self.metrics.bucket_ns - 1) as usize;
+            for d in 0..self.n_dcs {
+                let age = self
+                    .repl
+                    .oldest_unapplied(DcId(d as u16))
+                    .map_or(0, |w| at.since(w).max(1));
+                self.metrics.set_unapplied_age(bucket, d, age);
+            }
+            self.next_sample += self.metrics.bucket_ns;
+        }
     }
 
     /// `divergent_keys` and `lost_writes` after the drain.
@@ -993,6 +1019,7 @@ impl Model for World {
 
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, queue: &mut EventQueue<Event>) {
+        self.sample_unapplied(now);
         match event {
             Event::Arrival => self.on_arrival(now, queue),
             Event::Reach {

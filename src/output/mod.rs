@@ -56,10 +56,14 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
 
 pub const LATENCY_COLUMNS: &[&str] = &["kind", "quantile", "latency_ms"];
 
-/// Quantiles of each kind's latency, for the CDF plot and notebooks.
+/// Quantiles of each kind's latency, for the percentile plot and
+/// notebooks: the body, then about ten per decade of 1 − p to p99.99, and
+/// the maximum (1).
 const QUANTILES: &[f64] = &[
-    0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999,
-    1.0,
+    0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.92, 0.94,
+    0.95, 0.96, 0.97, 0.975, 0.98, 0.985, 0.9875, 0.99, 0.992, 0.994, 0.995, 0.996, 0.997, 0.9975,
+    0.998, 0.9985, 0.99875, 0.999, 0.9992, 0.9994, 0.9995, 0.9996, 0.9997, 0.99975, 0.9998,
+    0.99985, 0.999875, 0.9999, 1.0,
 ];
 
 fn latency_rows(o: &Outcome) -> Vec<Vec<String>> {
@@ -109,6 +113,7 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "repl_lag_p99_ms",
     "utilisation",
     "forwarded",
+    "repl_unapplied_age_ms",
 ];
 
 pub const DCS_COLUMNS: &[&str] = &[
@@ -336,6 +341,7 @@ pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<Vec<P
                 },
                 utilisation(r.busy_ns, o.servers[d], span),
                 r.forwarded.to_string(),
+                ms3(r.unapplied_age_ns),
             ]);
         }
     }
