@@ -11,6 +11,7 @@ mod failover;
 mod failover_props;
 mod invariants;
 mod memory;
+mod plots;
 mod queueing;
 mod replication;
 mod replication_props;

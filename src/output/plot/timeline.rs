@@ -438,7 +438,7 @@ where
 }
 
 /// Width of the key beside each panel, so that it never hides data.
-const LEGEND_W: u32 = 230;
+const LEGEND_W: u32 = 240;
 
 /// The key of a panel, beside it: a line sample and a name per series.
 fn side_legend<DB: DrawingBackend>(
@@ -469,7 +469,7 @@ where
 
 /// The replication backlog on a log scale: at each bucket's end, how old
 /// the oldest write a DC has not applied yet is (it grows while a link is
-/// cut), and in gray the p99 lag of the writes applied in the bucket.
+/// cut), and in gray the p99 lag of the writes applied in the bucket (worst DC).
 /// Zero (nothing pending, nothing applied) breaks a line.
 fn lag_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -525,7 +525,7 @@ where
         })
         .collect();
     lines.push((
-        "p99 lag of writes applied (worst DC)".into(),
+        "applied-write lag p99, worst DC".into(),
         &s.lag_p99_ms,
         gray,
     ));
