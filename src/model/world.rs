@@ -406,7 +406,10 @@ impl World {
     /// the state before the event at `now` is the state at those closes.
     #[inline]
     fn sample_unapplied(&mut self, now: SimTime) {
-        while now.ns() >= self.next_sample {
+        // The last bucket closes at `n_buckets · bucket`; later events
+        // (the drain's replication, far-off completions) sample nothing.
+        let last = self.metrics.n_buckets as u64 * self.metrics.bucket_ns;
+        while now.ns() >= self.next_sample && self.next_sample <= last {
             let at = SimTime(self.next_sample);
             let bucket = (self.next_sample / self.metrics.bucket_ns - 1) as usize;
             for d in 0..self.n_dcs {

@@ -151,10 +151,12 @@ where
     let last = n.saturating_sub(1) as i32;
     let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32 * 7 + 16;
     for (area, (title, values)) in areas.iter().zip(metrics) {
+        // Every compared metric is a count, a share or a duration: its
+        // interval stops at 0.
         let ends = values
             .iter()
             .filter(|v| v.0.is_finite())
-            .flat_map(|(m, c)| [m - c, m + c]);
+            .flat_map(|(m, c)| [(m - c).max(0.0), m + c]);
         let (mut lo, mut hi) = fitted(ends.clone());
         // Bars from 0 when 0 is near; otherwise dots on a fitted range
         // (a bar that does not start at 0 would mislead).
@@ -174,6 +176,7 @@ where
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(n)
+            .x_labels(6)
             .x_label_formatter(&|v| tick(*v))
             .y_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
@@ -231,8 +234,9 @@ where
         .filter(|&i| x[i].0.is_finite() && y[i].0.is_finite())
         .map(|i| (i, x[i].0, x[i].1, y[i].0, y[i].1))
         .collect();
-    let (xlo, xhi) = fitted(pts.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2]));
-    let (ylo, yhi) = fitted(pts.iter().flat_map(|p| [p.3 - p.4, p.3 + p.4]));
+    // RTO and conflicts are never negative: neither are their intervals.
+    let (xlo, xhi) = fitted(pts.iter().flat_map(|p| [(p.1 - p.2).max(0.0), p.1 + p.2]));
+    let (ylo, yhi) = fitted(pts.iter().flat_map(|p| [(p.3 - p.4).max(0.0), p.3 + p.4]));
     let mut chart = ChartBuilder::on(root)
         .caption("Conflicts against RTO (mean, 95% interval)", (FAMILY, 20))
         .margin(14)
