@@ -449,3 +449,23 @@ fn sweep_plots_compare_availability_and_place_labels_beside_their_markers() {
         "{report}"
     );
 }
+
+#[test]
+fn many_dcs_keep_the_panels_readable() {
+    // Ten DCs, dc3 down for a second: the per-DC panels draw the seven
+    // busiest DCs and sum the rest; the backlog panel draws the eight with
+    // the oldest backlog, dc3 among them, and says how many it left out.
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = "[[fault]]\nkind = \"dc_down\"\ndc = \"dc3\"\nat = \"1s\"\nfor = \"1s\"\n";
+    run_into(
+        tmp.path(),
+        &mesh(10, 2000.0, "3s", extra),
+        &["simulation.bucket=500ms"],
+    );
+    let svg = fs::read_to_string(tmp.path().join("timeline.svg")).unwrap();
+    let t = texts(&svg);
+    let has = |s: &str| t.iter().any(|x| x.text == s);
+    assert!(has("3 other DCs"));
+    assert!(has("(2 DCs with less backlog not drawn)"));
+    assert!(has("oldest unapplied at dc3"));
+}

@@ -512,18 +512,33 @@ where
         .draw()?;
     draw_marks(&mut chart, m, lo, hi, false)?;
     let gray = RGBColor(150, 150, 150);
-    let mut lines: Vec<(String, &[f64], RGBColor)> = ages
+    // With many DCs, the ones with the oldest backlog (ties: file order).
+    let peak = |d: usize| ages[d].iter().copied().fold(0.0f64, f64::max);
+    let mut shown: Vec<usize> = (0..ages.len()).collect();
+    shown.sort_by(|&a, &b| peak(b).total_cmp(&peak(a)).then(a.cmp(&b)));
+    shown.truncate(MAX_DC_LINES);
+    shown.sort_unstable();
+    let mut lines: Vec<(String, &[f64], RGBColor)> = shown
         .iter()
         .enumerate()
-        .take(MAX_DC_LINES)
-        .map(|(d, v)| {
+        .map(|(i, &d)| {
             (
                 format!("oldest unapplied at {}", s.dcs[d]),
-                v.as_slice(),
-                PALETTE[d % PALETTE.len()],
+                ages[d].as_slice(),
+                PALETTE[i % PALETTE.len()],
             )
         })
         .collect();
+    if ages.len() > MAX_DC_LINES {
+        lines.push((
+            format!(
+                "({} DCs with less backlog not drawn)",
+                ages.len() - MAX_DC_LINES
+            ),
+            &[],
+            WHITE,
+        ));
+    }
     lines.push((
         "applied-write lag p99, worst DC".into(),
         &s.lag_p99_ms,
