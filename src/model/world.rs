@@ -406,6 +406,13 @@ impl World {
     /// the state before the event at `now` is the state at those closes.
     #[inline]
     fn sample_unapplied(&mut self, now: SimTime) {
+        if now.ns() >= self.next_sample {
+            self.sample_closes(now);
+        }
+    }
+
+    #[cold]
+    fn sample_closes(&mut self, now: SimTime) {
         // The last bucket closes at `n_buckets · bucket`; later events
         // (the drain's replication, far-off completions) sample nothing.
         let last = self.metrics.n_buckets as u64 * self.metrics.bucket_ns;
@@ -420,6 +427,9 @@ impl World {
                 self.metrics.set_unapplied_age(bucket, d, age);
             }
             self.next_sample += self.metrics.bucket_ns;
+        }
+        if self.next_sample > last {
+            self.next_sample = u64::MAX;
         }
     }
 

