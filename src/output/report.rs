@@ -309,6 +309,9 @@ pub fn fmt_sig(x: f64, sig: i32) -> String {
     if !x.is_finite() {
         return String::new();
     }
+    if x.abs() >= 1e15 {
+        return format!("{x:.prec$e}", prec = (sig - 1).max(0) as usize);
+    }
     if (x - x.round()).abs() <= 1e-9 * x.abs().max(1.0) {
         return format!("{}", x.round() as i64);
     }
@@ -495,6 +498,7 @@ mod tests {
         assert_eq!(fmt_sig(28487.713, 4), "28488");
         assert_eq!(fmt_sig(0.5, 2), "0.5");
         assert_eq!(fmt_sig(21.99999, 4), "22");
+        assert_eq!(fmt_sig(1.7e308, 4), "1.700e308");
         assert_eq!(cell("rto_s", "20.000000"), "20");
         assert_eq!(cell("conflicts_ci95", "1.234567"), "1.2");
         assert_eq!(cell("target", "a|b"), "a\\|b");
