@@ -114,6 +114,9 @@ pub struct BucketRow {
     pub busy_ns: u64,
     /// p99 of the replication lag of writes applied here in this bucket.
     pub repl_lag_p99_ns: u64,
+    /// At the bucket's end: the age of the oldest write (from any DC) not
+    /// applied here yet; 0 when every write is applied.
+    pub unapplied_age_ns: u64,
 }
 
 /// Per-DC totals.
@@ -339,6 +342,13 @@ impl Metrics {
         self.slot(b, dc.idx())
     }
 
+    /// Records the age of the oldest write `dc` lacks at the end of `bucket`.
+    pub fn set_unapplied_age(&mut self, bucket: usize, dc: usize, age: Nanos) {
+        if bucket < self.n_buckets {
+            self.slot(bucket, dc).unapplied_age_ns = age;
+        }
+    }
+
     /// The row of bucket `bucket` and `dc`, when the series is kept in memory.
     /// (A bucket nothing was written to yet reads as zeros.)
     pub fn row(&self, bucket: usize, dc: usize) -> &BucketRow {
@@ -352,6 +362,7 @@ impl Metrics {
             conflicts: 0,
             busy_ns: 0,
             repl_lag_p99_ns: 0,
+            unapplied_age_ns: 0,
         };
         self.buckets.get(bucket * self.n_dcs + dc).unwrap_or(&EMPTY)
     }

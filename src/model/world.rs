@@ -14,6 +14,7 @@
 
 pub(crate) mod acks;
 mod audit;
+mod backlog;
 mod request;
 mod serve;
 #[cfg(test)]
@@ -133,6 +134,9 @@ pub struct World {
     controller: Controller,
     checker: Checker,
     pub metrics: Metrics,
+    /// The next bucket close at which each DC's oldest unapplied write is
+    /// sampled (`backlog`).
+    next_sample: u64,
 }
 
 /// The parts of the world the controller (and the replication code shared
@@ -256,6 +260,7 @@ impl World {
             controller,
             checker: Checker::new(n),
             metrics,
+            next_sample: cfg.bucket,
         };
         world.edges.refresh_nearest();
         world
@@ -324,6 +329,7 @@ impl World {
         let mut handled = 0;
         self.controller.settle();
         while let Some((now, event)) = queue.pop() {
+            self.sample_backlog(now);
             if let Event::ReplApply { stream, epoch } = event {
                 self.on_repl_apply(now, stream, epoch, queue);
                 handled += 1;
@@ -423,6 +429,7 @@ impl Model for World {
 
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, q: &mut EventQueue<Event>) {
+        self.sample_backlog(now);
         match event {
             Event::Arrival => self.on_arrival(now, q),
             Event::Scripted { number } => {

@@ -16,6 +16,7 @@ mod failover_props;
 mod fuzz;
 mod invariants;
 mod memory;
+mod plots;
 mod queueing;
 mod reference;
 mod replication;

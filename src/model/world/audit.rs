@@ -3,6 +3,7 @@
 //! writes its final value lost.
 
 use super::World;
+use crate::time::SimTime;
 use crate::ids::DcId;
 use crate::model::routing::Target;
 
@@ -32,6 +33,9 @@ impl World {
         }
         self.audit_keys();
         self.metrics.totals.invariant_violations = self.checker.violations();
+        self.sample_backlog(SimTime(
+            self.metrics.n_buckets as u64 * self.metrics.bucket_ns,
+        ));
         self.metrics.close();
     }
 
