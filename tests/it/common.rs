@@ -1,7 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-
 use multiactive::scenario::{self, Config};
 
 /// Loads scenario text, panicking with the diagnostics if it is invalid.
