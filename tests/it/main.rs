@@ -9,6 +9,7 @@ mod common;
 mod determinism;
 mod failover;
 mod failover_props;
+mod golden;
 mod invariants;
 mod memory;
 mod queueing;
