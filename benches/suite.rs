@@ -18,10 +18,13 @@
 //!
 //! Cases run round-robin (every case once per round) so that a noisy
 //! machine spreads its noise over all of them; each is reported by its
-//! fastest (min) and median wall time. A model run is timed whole: building
-//! the world, the events, and the end-of-run audit (not loading the
-//! scenario, not writing files). Not a timed test: nothing here fails on a
-//! slow machine.
+//! fastest (min) and median time. Two clocks: wall time, and the CPU time of
+//! the running thread (Linux: `/proc/thread-self/schedstat`), which leaves
+//! out the time spent waiting for a core on a loaded machine; rates and
+//! ratios use CPU time where it is available. A model run is timed whole:
+//! building the world, the events, and the end-of-run audit (not loading
+//! the scenario, not writing files). Not a timed test: nothing here fails on
+//! a slow machine.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -62,8 +65,8 @@ impl Model for Phold {
     }
 }
 
-/// Runs PHOLD; returns (events, seconds).
-fn phold() -> (u64, f64) {
+/// Runs PHOLD; returns (events, wall seconds, CPU seconds).
+fn phold() -> (u64, f64, Option<f64>) {
     let mut model = Phold {
         lps: PHOLD_LPS,
         rngs: (0..PHOLD_LPS).map(|lp| stream(1, u64::from(lp))).collect(),
@@ -73,11 +76,28 @@ fn phold() -> (u64, f64) {
         let at = phold_delay(&mut model.rngs[lp as usize]);
         queue.schedule(SimTime(at), lp);
     }
-    let start = Instant::now();
-    let handled = run_until(&mut model, &mut queue, SimTime::MAX, PHOLD_EVENTS);
-    let secs = start.elapsed().as_secs_f64();
+    let (handled, wall, cpu) =
+        timed(|| run_until(&mut model, &mut queue, SimTime::MAX, PHOLD_EVENTS));
     black_box(queue.now());
-    (handled, secs)
+    (handled, wall, cpu)
+}
+
+/// Nanoseconds this thread has run on a CPU, where the OS tells.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Times `f`: (wall seconds, CPU seconds of this thread if known).
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, Option<f64>) {
+    let cpu0 = thread_cpu_ns();
+    let start = Instant::now();
+    let out = f();
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = cpu0
+        .zip(thread_cpu_ns())
+        .map(|(a, b)| b.saturating_sub(a) as f64 * 1e-9);
+    (out, wall, cpu)
 }
 
 enum Case {
@@ -90,18 +110,37 @@ struct Measured {
     events: u64,
     /// Simulated requests (0 for PHOLD).
     requests: u64,
-    secs: Vec<f64>,
+    wall: Vec<f64>,
+    /// Empty when the OS gives no thread CPU time.
+    cpu: Vec<f64>,
+}
+
+fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
 }
 
 impl Measured {
+    /// The times rates are computed from: CPU time if known, else wall.
+    fn secs(&self) -> &[f64] {
+        if self.cpu.len() == self.wall.len() {
+            &self.cpu
+        } else {
+            &self.wall
+        }
+    }
+
     fn min(&self) -> f64 {
-        self.secs.iter().copied().fold(f64::INFINITY, f64::min)
+        min(self.secs())
     }
 
     fn median(&self) -> f64 {
-        let mut s = self.secs.clone();
-        s.sort_by(f64::total_cmp);
-        s[s.len() / 2]
+        median(self.secs())
     }
 }
 
@@ -176,38 +215,55 @@ fn main() {
             name,
             events: 0,
             requests: 0,
-            secs: Vec::new(),
+            wall: Vec::new(),
+            cpu: Vec::new(),
         })
         .collect();
     for round in 0..args.rounds {
         for ((_, case), m) in cases.iter().zip(&mut results) {
-            let (events, requests, secs) = match case {
+            let (events, requests, wall, cpu) = match case {
                 Case::Phold => {
-                    let (e, s) = phold();
-                    (e, 0, s)
+                    let (e, wall, cpu) = phold();
+                    (e, 0, wall, cpu)
                 }
                 Case::Model(cfg) => {
-                    let start = Instant::now();
-                    let o = multiactive::run(cfg);
-                    let secs = start.elapsed().as_secs_f64();
-                    (o.events, o.metrics.totals.requests, secs)
+                    let (o, wall, cpu) = timed(|| multiactive::run(cfg));
+                    (o.events, o.metrics.totals.requests, wall, cpu)
                 }
             };
             // The runs are deterministic: every round does the same work.
             assert!(round == 0 || (m.events, m.requests) == (events, requests));
             (m.events, m.requests) = (events, requests);
-            m.secs.push(secs);
-            eprintln!("round {round} {:<9} {secs:.3} s", m.name);
+            m.wall.push(wall);
+            m.cpu.extend(cpu);
+            eprintln!(
+                "round {round} {:<9} wall {wall:.3} s, cpu {} s",
+                m.name,
+                cpu.map_or("?".into(), |c| format!("{c:.3}"))
+            );
         }
     }
     report(&results, args.rounds);
 }
 
 fn report(results: &[Measured], rounds: usize) {
-    println!("{rounds} rounds; rates from the median (and the min) wall time\n");
+    let clock = match results.first() {
+        Some(m) if m.secs().len() == m.cpu.len() => "thread CPU time",
+        _ => "wall time",
+    };
+    println!("{rounds} rounds; rates and ratios from the median (and min) {clock}\n");
     println!(
-        "{:<9} {:>10} {:>9} {:>8} {:>8} {:>12} {:>12} {:>8}",
-        "case", "events", "requests", "min_s", "med_s", "events/s", "requests/s", "ns/event"
+        "{:<9} {:>9} {:>8} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10} {:>8}",
+        "case",
+        "events",
+        "requests",
+        "wall_mn",
+        "wall_md",
+        "cpu_mn",
+        "cpu_md",
+        "events/s",
+        "requests/s",
+        "ns/event"
     );
     for m in results {
         let med = m.median();
@@ -216,13 +272,22 @@ fn report(results: &[Measured], rounds: usize) {
         } else {
             "-".into()
         };
+        let cpu = |f: fn(&[f64]) -> f64| {
+            if m.cpu.is_empty() {
+                "?".into()
+            } else {
+                format!("{:.3}", f(&m.cpu))
+            }
+        };
         println!(
-            "{:<9} {:>10} {:>9} {:>8.3} {:>8.3} {:>12.0} {:>12} {:>8.1}",
+            "{:<9} {:>9} {:>8} {:>7.3} {:>7.3} {:>7} {:>7} {:>10.0} {:>10} {:>8.1}",
             m.name,
             m.events,
             m.requests,
-            m.min(),
-            med,
+            min(&m.wall),
+            median(&m.wall),
+            cpu(min),
+            cpu(median),
             m.events as f64 / med,
             req,
             med * 1e9 / m.events as f64
