@@ -6,6 +6,7 @@
 //! durations on every machine; [`zipf`] draws key ranks the same way.
 
 pub mod sample;
+mod ziggurat;
 pub mod zipf;
 
 use rand::Rng;
