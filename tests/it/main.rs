@@ -14,6 +14,7 @@ mod explore;
 mod failover;
 mod failover_props;
 mod fuzz;
+mod golden;
 mod invariants;
 mod memory;
 mod plots;
