@@ -100,6 +100,8 @@ pub fn run_streaming(
         } else {
             queue.now()
         };
+        // The backlog of the closes about to be written out, first.
+        world.sample_backlog(done_to);
         world.metrics.advance(done_to);
         progress(queue.now().ns() as f64 / end.ns().max(1) as f64);
         if handled < PROGRESS_EVERY && until >= end {

@@ -61,7 +61,11 @@ pub fn run_value(metric: &str, summary: &[String]) -> Option<f64> {
 
 /// Judges each expectation of `cfg` against a run's summary row and its
 /// `failures.csv` rows.
-pub fn judge(cfg: &Config, summary: &[String], failures: &[super::tables::FailureRow]) -> Vec<Verdict> {
+pub fn judge(
+    cfg: &Config,
+    summary: &[String],
+    failures: &[super::tables::FailureRow],
+) -> Vec<Verdict> {
     let failures: Vec<Vec<String>> = failures.iter().map(|f| f.cells()).collect();
     cfg.expect
         .iter()

@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub mod notes;
 pub mod expectations;
+pub mod notes;
 pub mod plot;
 pub mod report;
 mod rundir;
@@ -27,8 +27,8 @@ pub use tables::{
 };
 
 use crate::metrics::{BucketRow, Outcome, SeriesSink};
-pub use notes::RunNotes;
 use crate::scenario::Config;
+pub use notes::RunNotes;
 
 /// Writes CSV rows into `dir/name` through a temporary file and a rename.
 pub fn write_csv(

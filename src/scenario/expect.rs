@@ -79,7 +79,9 @@ pub(super) const EXPECT_SECTION: Section = Section {
     keys: &[
         Key::new(
             "metric",
-            Type::Other("a summary.csv column (without scenario and seed), or \"availability\" (ok / requests); with per_failure, a failures.csv column"),
+            Type::Other(
+                "a summary.csv column (without scenario and seed), or \"availability\" (ok / requests); with per_failure, a failures.csv column",
+            ),
             KeyDefault::Required,
             "what is judged",
         ),

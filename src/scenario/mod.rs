@@ -16,18 +16,17 @@
 pub mod control;
 pub mod dist;
 pub mod dist_table;
+pub mod expect;
 pub mod faults;
 pub mod keys;
-pub mod readers;
 pub mod load;
+pub mod readers;
 pub mod resolved;
-pub mod expect;
 pub mod schema;
 pub mod sharding;
 pub mod topology;
 pub mod tree;
 pub mod workload;
-
 
 pub use control::{
     Entry, FailoverConfig, FailoverTarget, OnWrongDc, Procedure, ReplMode, ReplicationConfig,
@@ -37,13 +36,13 @@ pub use dist::Dist;
 pub use dist_table::DistKind;
 pub use faults::{FaultConfig, FaultKind, FaultType};
 pub use keys::{explain, reference};
+pub use load::{
+    Loaded, Override, Scenario, ScenarioError, advice, find, load_default, load_file, load_str,
+};
 pub use readers::Named;
 pub use schema::{MAX_CLOCK_OFFSET, MAX_RUN};
 pub use sharding::{GlobalReads, Placement, PlacementRule, ShardKey, ShardingConfig};
 pub use topology::{DcConfig, LinkConfig, RegionConfig};
-pub use load::{
-    Loaded, Override, Scenario, ScenarioError, advice, find, load_default, load_file, load_str,
-};
 pub use tree::Diagnostic;
 pub use workload::{Popularity, ScriptedRequest, WorkloadConfig};
 

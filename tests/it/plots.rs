@@ -69,7 +69,7 @@ fn svg_width(svg: &str) -> f64 {
 fn run_into(dir: &Path, text: &str, sets: &[&str]) {
     let cfg = config(text, sets);
     let o = run(&cfg);
-    write_run(dir, &o, &cfg).unwrap();
+    write_run(dir, &o, &cfg, &Default::default()).unwrap();
 }
 
 /// Three DCs, 10 s of traffic (12 s with the drain, 1 s buckets): a drill
@@ -191,7 +191,7 @@ fn a_link_cut_shows_the_backlog_age_rising_to_its_length_then_back_to_the_link_l
     }
     // The same numbers reach the CSV column the panel is drawn from.
     let tmp = tempfile::tempdir().unwrap();
-    write_run(tmp.path(), &o, &cfg).unwrap();
+    write_run(tmp.path(), &o, &cfg, &Default::default()).unwrap();
     let csv = fs::read_to_string(tmp.path().join("timeseries.csv")).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let c = header

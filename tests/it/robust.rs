@@ -189,10 +189,15 @@ fn streamed_and_in_memory_outputs_are_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("memory"), tmp.path().join("streamed"));
     let o = multiactive::run(&cfg);
-    multiactive::output::write_run(&a, &o, &cfg).unwrap();
-    let (s, _) =
-        multiactive::output::run_into(&cfg, &b, multiactive::output::PerfFile::Omit, &mut |_| {})
-            .unwrap();
+    multiactive::output::write_run(&a, &o, &cfg, &Default::default()).unwrap();
+    let (s, _, _) = multiactive::output::run_into(
+        &cfg,
+        &b,
+        multiactive::output::PerfFile::Omit,
+        &|_| Default::default(),
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(s.metrics.streamed() && !o.metrics.streamed());
     assert_eq!(listing(&a), listing(&b));
     for f in listing(&a) {

@@ -3,9 +3,9 @@
 //! writes its final value lost.
 
 use super::World;
-use crate::time::SimTime;
 use crate::ids::DcId;
 use crate::model::routing::Target;
+use crate::time::SimTime;
 
 /// A write applied at its origin whose client never got an ack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
