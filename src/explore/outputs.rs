@@ -193,9 +193,15 @@ pub fn write_all(
         let text = worst_toml(base, &worst, search, index(r), original.len())?;
         output::write_atomic(out, "original.toml", base.text.as_bytes()).map_err(other(out))?;
         output::write_atomic(out, "worst.toml", text.as_bytes()).map_err(other(out))?;
+        // What `multiactive run worst.toml` writes, notes and resolved
+        // scenario included: the file is loaded back the way `run` loads it.
         let dir = out.join("worst-run");
-        let o = crate::run(&worst);
-        output::write_run(&dir, &o, &worst, &output::RunNotes::default()).map_err(other(&dir))?;
+        let path = out.join("worst.toml");
+        let (sc, loaded) = crate::commands::load(Some(&path.display().to_string()), &[])
+            .map_err(|e| ExploreError::Other(format!("{}: {e}", path.display())))?;
+        let o = crate::run(&loaded.config);
+        let notes = output::notes::for_run(&sc, &loaded, &o);
+        output::write_run(&dir, &o, &loaded.config, &notes).map_err(other(&dir))?;
         let verdicts = expectations::judge_outcome(&o, &worst);
         shrunk = Some(((*r).clone(), original, s, verdicts, worst));
     }

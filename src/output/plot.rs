@@ -89,17 +89,28 @@ pub fn read_table(path: &Path) -> Result<Table, Box<dyn Error>> {
         .collect::<Result<_, _>>()?;
     let out_of_range = rows
         .iter()
-        .flatten()
+        .map(|r| out_of_range(r.iter().map(String::as_str)))
+        .sum();
+    say_left_out(path, out_of_range);
+    Ok((header, rows))
+}
+
+/// How many numeric cells of a row the plots will leave out.
+pub fn out_of_range<'a>(cells: impl Iterator<Item = &'a str>) -> usize {
+    cells
         .filter(|c| c.parse::<f64>().is_ok_and(|v| !in_range(v)))
-        .count();
-    if out_of_range > 0 {
+        .count()
+}
+
+/// Says on standard error how many values of `path` the plots left out.
+pub fn say_left_out(path: &Path, n: usize) {
+    if n > 0 {
         eprintln!(
-            "plot: {}: {out_of_range} value{} not finite or beyond ±{LIMIT:e}, left out of the plots",
+            "plot: {}: {n} value{} not finite or beyond ±{LIMIT:e}, left out of the plots",
             path.display(),
-            if out_of_range == 1 { "" } else { "s" }
+            if n == 1 { "" } else { "s" }
         );
     }
-    Ok((header, rows))
 }
 
 fn in_range(v: f64) -> bool {

@@ -193,8 +193,10 @@ fn a_sound_design_is_not_accused_and_the_same_search_accuses_async() {
 
 #[test]
 fn the_shrunk_schedule_is_one_minimal() {
-    // With 5 ms links a lone dc_down strands nothing: conflicts need a
-    // partition first, so the counterexample keeps more than one fault.
+    // Whatever the counterexample keeps (one fault or several: with these
+    // draws a lone dc_down already breaks it), taking any one fault away
+    // must make the expectation hold; the multi-fault case is pinned by
+    // the shrinker's unit test and `shrinking_keeps_exactly_the_faults_that_matter_rounded_and_early`.
     let dir = tempfile::tempdir().unwrap();
     let text = scenario(WEAK)
         .replace("\"100ms\"", "\"5ms\"")
@@ -208,7 +210,7 @@ fn the_shrunk_schedule_is_one_minimal() {
     );
     assert_eq!(status(&o), 3, "{}", String::from_utf8_lossy(&o.stderr));
     let worst = scenario::load_file(&out.join("worst.toml"), &[]).unwrap();
-    assert!(worst.faults.len() >= 2, "{:?}", worst.faults);
+    assert!(!worst.faults.is_empty(), "{:?}", worst.faults);
     let breaks = |c: &scenario::Config| {
         expectations::judge_outcome(&multiactive::run(c), c)
             .iter()

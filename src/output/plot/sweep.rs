@@ -277,15 +277,20 @@ where
     for (k, p) in pts.iter().enumerate() {
         let text = labels[p.0].clone();
         let (px, py) = markers[k];
-        let w = text.chars().count() as i32 * 7 + 4;
+        // 13 px DejaVu Sans averages about 8.3 px a character: leave room.
+        let w = text.chars().count() as i32 * 9 + 4;
         let h = 16;
         let left = px + 10 + w > xr.end;
         let x0 = if left { px - 10 - w } else { px + 10 };
         let overlaps = |y0: i32| {
             let r = (x0, y0, x0 + w, y0 + h);
-            placed
-                .iter()
-                .any(|q| r.0 < q.2 && q.0 < r.2 && r.1 < q.3 && q.1 < r.3)
+            // Outside the plotting area counts as taken: clamped back in,
+            // it would land on whatever is at the edge.
+            y0 < yr.start
+                || y0 + h > yr.end
+                || placed
+                    .iter()
+                    .any(|q| r.0 < q.2 && q.0 < r.2 && r.1 < q.3 && q.1 < r.3)
                 || markers
                     .iter()
                     .any(|&(mx, my)| mx + 7 > r.0 && mx - 7 < r.2 && my + 7 > r.1 && my - 7 < r.3)
