@@ -277,6 +277,9 @@ fn run(cfg: &Config, out: Option<PathBuf>) -> Result<(), Failure> {
         t.requests as f64 / wall.max(1e-9),
         out.display()
     );
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
     Ok(())
 }
 

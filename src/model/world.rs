@@ -159,11 +159,7 @@ impl Parts<'_> {
     /// Ships what a stream has not shipped yet, and schedules its head.
     #[inline]
     pub fn ship(&mut self, stream: StreamId, now: SimTime, queue: &mut EventQueue<Event>) {
-        let (src, dst) = self.repl.ends(stream);
-        let topology = &mut *self.topology;
-        if let Some(a) = self.repl.ship(stream, now, || topology.sample(src, dst)) {
-            schedule_apply(queue, a);
-        }
+        ship(self.repl, self.topology, stream, now, queue);
     }
 
     /// Applies entry `index` of a stream's source log at its destination,
@@ -184,6 +180,22 @@ impl Parts<'_> {
             self.metrics.at(now, dst).conflicts += 1;
         }
         logged
+    }
+}
+
+/// Ships what a stream has not shipped yet, drawing each entry's network
+/// delay, and schedules its head.
+#[inline]
+fn ship(
+    repl: &mut Replication,
+    topology: &mut Topology,
+    stream: StreamId,
+    now: SimTime,
+    queue: &mut EventQueue<Event>,
+) {
+    let (src, dst) = repl.ends(stream);
+    if let Some(a) = repl.ship(stream, now, || topology.sample(src, dst)) {
+        schedule_apply(queue, a);
     }
 }
 
@@ -411,7 +423,7 @@ impl World {
                 let was = self.repl.is_blocked(stream);
                 self.repl.set_blocked(stream, blocked);
                 if was && !blocked {
-                    self.split().1.ship(stream, now, queue);
+                    ship(&mut self.repl, &mut self.topology, stream, now, queue);
                 }
             }
         }

@@ -11,6 +11,7 @@ mod failover;
 mod failover_props;
 mod invariants;
 mod memory;
+mod overload;
 mod queueing;
 mod replication;
 mod replication_props;
