@@ -39,7 +39,7 @@ use crate::ids::{DcId, FailureId, FaultId, MoveId, ShardId};
 use crate::kernel::{ComponentRng, EventQueue};
 use crate::metrics::{FailureRecord, GLOBAL_UNIT};
 use crate::scenario::{Dist, FailoverConfig, ReplMode};
-use crate::time::{Nanos, SimTime};
+use crate::time::SimTime;
 
 pub struct Controller {
     cfg: FailoverConfig,
@@ -92,10 +92,6 @@ impl Controller {
     #[inline]
     pub fn waits_for_applies(&self) -> bool {
         !self.banning.is_empty() && !self.settling
-    }
-
-    pub fn detect_after(&self) -> Nanos {
-        self.cfg.detect_after
     }
 
     /// DC `dc` died by `fault`: the record watches what it owned; the

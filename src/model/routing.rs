@@ -11,8 +11,6 @@
 //! is freed when the next version is published: the versions kept are those
 //! from the oldest copy to the newest.
 
-use std::collections::VecDeque;
-
 use crate::ids::{DcId, RegionId, ShardId};
 use crate::scenario::{GlobalReads, OnWrongDc, RoutingConfig};
 
@@ -79,7 +77,7 @@ pub enum Holder {
 pub struct Routing {
     /// The versions some holder has or may still take, from number `base`
     /// to the newest (the authoritative table).
-    versions: VecDeque<RoutingTable>,
+    versions: Vec<RoutingTable>,
     base: u32,
     /// Version number each holder has: DCs `0..n`, then regions.
     copies: Vec<u32>,
@@ -98,7 +96,7 @@ impl Routing {
         n_regions: usize,
     ) -> Routing {
         Routing {
-            versions: VecDeque::from([table]),
+            versions: vec![table],
             base: 0,
             copies: vec![0; n_dcs + n_regions],
             n_dcs,
@@ -112,7 +110,7 @@ impl Routing {
     #[inline]
     pub fn authoritative(&self) -> &RoutingTable {
         self.versions
-            .back()
+            .last()
             .expect("there is always a first version")
     }
 
@@ -134,11 +132,12 @@ impl Routing {
     pub fn publish(&mut self, table: RoutingTable) -> u32 {
         debug_assert_eq!(table.owners.len(), self.authoritative().owners.len());
         let oldest_held = self.copies.iter().copied().min().unwrap_or(self.base);
-        while self.base < oldest_held {
-            self.versions.pop_front();
-            self.base += 1;
+        if oldest_held > self.base {
+            // Few versions are kept: moving the rest down is cheap.
+            self.versions.drain(..(oldest_held - self.base) as usize);
+            self.base = oldest_held;
         }
-        self.versions.push_back(table);
+        self.versions.push(table);
         self.version()
     }
 

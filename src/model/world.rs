@@ -163,31 +163,65 @@ impl Parts<'_> {
     /// Ships what a stream has not shipped yet, and schedules its head.
     #[inline]
     pub fn ship(&mut self, stream: StreamId, now: SimTime, queue: &mut EventQueue<Event>) {
-        let (src, dst) = self.repl.ends(stream);
-        let topology = &mut *self.topology;
-        if let Some(a) = self.repl.ship(stream, now, || topology.sample(src, dst)) {
-            schedule_apply(queue, a);
-        }
+        ship(self.repl, self.topology, stream, now, queue);
     }
 
-    /// Applies entry `index` of a stream's source log at its destination,
-    /// by the stream or by a failover's recovery alike: counts it, its lag
-    /// and (once per write) its conflict, and checks FIFO order.
+    /// Applies entry `index` of a stream's source log at its destination
+    /// (see `apply_replicated`).
     #[inline]
     pub fn apply_replicated(&mut self, now: SimTime, stream: StreamId, index: u64) -> LogEntry {
-        let (src, dst) = self.repl.ends(stream);
-        self.checker.applied(stream, index);
-        let (logged, outcome) = self.repl.apply(self.storage, src, dst, index);
-        self.metrics.totals.replicated += 1;
-        self.metrics
-            .record_lag(src, dst, now, now.since(logged.written));
-        if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
-            && !self.repl.mark_conflicted(src, index)
-        {
-            self.metrics.totals.conflicts += 1;
-            self.metrics.at(now, dst).conflicts += 1;
-        }
-        logged
+        apply_replicated(
+            self.repl,
+            self.storage,
+            self.metrics,
+            self.checker,
+            now,
+            stream,
+            index,
+        )
+    }
+}
+
+/// Applies entry `index` of a stream's source log at its destination, by
+/// the stream or by a failover's recovery alike: counts it, its lag and
+/// (once per write) its conflict, and checks FIFO order.
+#[inline]
+fn apply_replicated(
+    repl: &mut Replication,
+    storage: &mut Storage,
+    metrics: &mut Metrics,
+    checker: &mut Checker,
+    now: SimTime,
+    stream: StreamId,
+    index: u64,
+) -> LogEntry {
+    let (src, dst) = repl.ends(stream);
+    checker.applied(stream, index);
+    let (logged, outcome) = repl.apply(storage, src, dst, index);
+    metrics.totals.replicated += 1;
+    metrics.record_lag(src, dst, now, now.since(logged.written));
+    if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
+        && !repl.mark_conflicted(src, index)
+    {
+        metrics.totals.conflicts += 1;
+        metrics.at(now, dst).conflicts += 1;
+    }
+    logged
+}
+
+/// Ships what a stream has not shipped yet, drawing each entry's network
+/// delay, and schedules its head.
+#[inline]
+fn ship(
+    repl: &mut Replication,
+    topology: &mut Topology,
+    stream: StreamId,
+    now: SimTime,
+    queue: &mut EventQueue<Event>,
+) {
+    let (src, dst) = repl.ends(stream);
+    if let Some(a) = repl.ship(stream, now, || topology.sample(src, dst)) {
+        schedule_apply(queue, a);
     }
 }
 
@@ -417,7 +451,7 @@ impl World {
                 let was = self.repl.is_blocked(stream);
                 self.repl.set_blocked(stream, blocked);
                 if was && !blocked {
-                    self.split().1.ship(stream, now, queue);
+                    ship(&mut self.repl, &mut self.topology, stream, now, queue);
                 }
             }
         }

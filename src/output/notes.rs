@@ -89,6 +89,13 @@ pub fn overload(o: &Outcome) -> Vec<String> {
             }
         }
     }
+    if t.queue_full > 0 {
+        out.push(format!(
+            "{} refused because a waiting room was full (`queue`: {} places unless a datacenter sets it)",
+            plural(t.queue_full, "request was", "requests were"),
+            crate::model::datacenter::DEFAULT_QUEUE
+        ));
+    }
     if t.in_flight_at_end > 0 {
         out.push(format!(
             "{} still in flight when the run ended: arrivals outpaced service (an overloaded DC) or waited on a DC that never answered; lengthen simulation.drain or lower workload.rate",

@@ -17,6 +17,7 @@ mod fuzz;
 mod golden;
 mod invariants;
 mod memory;
+mod overload;
 mod plots;
 mod queueing;
 mod reference;

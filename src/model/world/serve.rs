@@ -103,7 +103,7 @@ impl World {
         for d in 0..self.n_dcs {
             if d != dc.idx() {
                 let stream = self.repl.stream_id(dc, DcId(d as u16));
-                self.split().1.ship(stream, now, queue);
+                super::ship(&mut self.repl, &mut self.topology, stream, now, queue);
             }
         }
         if waits {
