@@ -103,6 +103,12 @@ pub enum Event {
     BanDeadline {
         mv: MoveId,
     },
+    /// The push of table `version` to `dc` has not been confirmed within
+    /// `routing.push_timeout`.
+    PushTimeout {
+        dc: DcId,
+        version: u32,
+    },
 }
 
 pub struct World {
@@ -133,6 +139,12 @@ pub struct World {
     controller: Controller,
     checker: Checker,
     pub metrics: Metrics,
+    /// `replication.election_timeout`: a dead leader's units elect a new
+    /// one after it; `None`, the data layer follows the traffic switch.
+    election: Option<crate::time::Nanos>,
+    /// Per unit (each shard, then the global dataset): when its data
+    /// leader exists again after the last election began.
+    leader_at: Vec<SimTime>,
 }
 
 /// The parts of the world the controller (and the replication code shared
@@ -228,6 +240,9 @@ impl World {
             propagation: cfg.routing.propagation.clone(),
             propagation_rng: stream(cfg.seed, rng_ids::PROPAGATION),
             shards,
+            push_timeout: cfg.routing.push_timeout,
+            push_retries: cfg.routing.push_retries,
+            n_dcs: n,
         });
         let mut world = World {
             n_dcs: n,
@@ -256,6 +271,8 @@ impl World {
             controller,
             checker: Checker::new(n),
             metrics,
+            election: cfg.replication.election_timeout,
+            leader_at: vec![SimTime::ZERO; shards + 1],
         };
         world.edges.refresh_nearest();
         world
@@ -351,6 +368,9 @@ impl World {
                 let (ctl, mut p) = self.split();
                 ctl.switchover(now, fault, shards, to, &mut p, q);
             }
+            (FaultKind::PushFailure { dc }, edge) => {
+                self.routing.set_push_failing(dc, edge == FaultEdge::Starts);
+            }
             _ => {}
         }
         self.metrics.failures[fault.idx()].note(now, edge == FaultEdge::Starts);
@@ -364,6 +384,7 @@ impl World {
         }
         self.topology.set_dc(dc, false);
         self.fail_requests_at(now, dc);
+        self.start_elections(now, dc);
         let (ctl, mut p) = self.split();
         ctl.dc_died(now, dc, fault, &mut p, q);
     }
@@ -456,6 +477,10 @@ impl Model for World {
             Event::BanDeadline { mv } => {
                 let (ctl, mut p) = self.split();
                 ctl.on_ban_deadline(now, mv, &mut p, q);
+            }
+            Event::PushTimeout { dc, version } => {
+                let (ctl, mut p) = self.split();
+                ctl.on_push_timeout(now, dc, version, &mut p, q);
             }
         }
     }

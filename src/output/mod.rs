@@ -53,6 +53,11 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "unrecovered_shards",
     "semi_sync_fallbacks",
     "invariant_violations",
+    "redirected",
+    "edge_corrected",
+    "no_leader",
+    "push_failures",
+    "push_rollbacks",
 ];
 
 pub const LATENCY_COLUMNS: &[&str] = &["kind", "quantile", "latency_ms"];
@@ -110,6 +115,8 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "repl_lag_p99_ms",
     "utilisation",
     "forwarded",
+    "redirected",
+    "edge_corrected",
 ];
 
 pub const DCS_COLUMNS: &[&str] = &[
@@ -217,6 +224,11 @@ pub fn summary_row(o: &Outcome) -> Vec<String> {
     );
     row.push(t.semi_sync_fallbacks.to_string());
     row.push(t.invariant_violations.to_string());
+    row.push(t.redirected.to_string());
+    row.push(t.edge_corrected.to_string());
+    row.push(t.no_leader.to_string());
+    row.push(t.push_failures.to_string());
+    row.push(t.push_rollbacks.to_string());
     row
 }
 
@@ -338,6 +350,8 @@ pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<Vec<P
                 },
                 utilisation(r.busy_ns, o.servers[d], span),
                 r.forwarded.to_string(),
+                r.redirected.to_string(),
+                r.edge_corrected.to_string(),
             ]);
         }
     }

@@ -125,6 +125,7 @@ fn brief(c: &Config) -> String {
             FaultKind::Switchover { shards, to } => {
                 format!("switchover of {} shards to {}", shards.len(), name(*to))
             }
+            FaultKind::PushFailure { dc } => format!("rule pushes to {} fail", name(*dc)),
         };
         let _ = writeln!(
             s,

@@ -11,6 +11,7 @@ mod docs;
 mod failover;
 mod failover_props;
 mod invariants;
+mod mechanisms;
 mod memory;
 mod queueing;
 mod reference;
