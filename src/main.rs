@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use multiactive::model::run_with_progress;
-use multiactive::output::{self, Perf};
+use multiactive::output;
 use multiactive::scenario::{self, Config, ScenarioError};
 use multiactive::sweep::{self, Plan, SweepError};
 
@@ -259,28 +258,19 @@ fn run(cfg: &Config, out: Option<PathBuf>) -> Result<(), Failure> {
     });
     let bar = progress_bar();
     let started = Instant::now();
-    let outcome = run_with_progress(cfg, &mut |f| {
+    let mut progress = |f: f64| {
         if let Some(b) = &bar
             && started.elapsed() > Duration::from_secs(1)
         {
             b.set_position((f * 1000.0) as u64);
         }
-    });
-    let wall = started.elapsed().as_secs_f64();
+    };
+    let (outcome, perf) = output::run_into(cfg, &out, output::PerfFile::Write, &mut progress)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("cannot write into {}: {e}", out.display())))?;
+    let wall = perf.wall_s;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let perf = Perf {
-        wall_s: wall,
-        peak_rss_mb: output::peak_rss_mb(),
-    };
-    let write = || -> std::io::Result<()> {
-        output::write_run(&out, &outcome, cfg)?;
-        output::write_perf(&out, &outcome, &perf)?;
-        Ok(())
-    };
-    write()
-        .map_err(|e| Failure::Other(anyhow::anyhow!("cannot write into {}: {e}", out.display())))?;
     let t = &outcome.metrics.totals;
     eprintln!(
         "{}: seed {}: {} requests ({} ok, {} failed, {} rejected), {} forwarded, {} misrouted; {} events in {:.2}s ({:.0} events/s, {:.0} requests/s); results in {}",

@@ -269,8 +269,7 @@ pub fn execute(
             if dir.exists() {
                 fs::remove_dir_all(&dir).map_err(io(&dir))?;
             }
-            let outcome = crate::run(cfg);
-            output::write_run(&dir, &outcome, cfg).map_err(io(&dir))?;
+            output::run_into(cfg, &dir, output::PerfFile::Omit, &mut |_| {}).map_err(io(&dir))?;
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress(n, total);
             Ok::<(), SweepError>(())

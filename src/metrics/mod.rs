@@ -1,27 +1,50 @@
 //! What a run measured: counters, HDR latency histograms and time buckets.
 //!
 //! Everything here has a fixed size once the run starts (histograms, one
-//! row per DC, one row per bucket and DC), so memory does not grow with the
-//! number of requests simulated.
+//! row per DC), so memory does not grow with the number of requests
+//! simulated. The time series (one row per bucket and DC) is either kept
+//! whole in memory (`model::run`, for tests and notebooks) or streamed to a
+//! [`SeriesSink`] as buckets close, holding only a short window of open
+//! buckets, so memory does not grow with simulated duration either.
 
 use hdrhistogram::Histogram;
 
 use crate::ids::DcId;
-use crate::time::{Nanos, SimTime};
 
-/// The largest latency a histogram tells apart: one hour.
-const MAX_LATENCY: u64 = 3_600 * crate::time::NS_PER_S;
+mod failure;
+use crate::time::{Nanos, SimTime};
+pub use failure::{FailureRecord, GLOBAL_UNIT};
+
 /// Three significant digits: quantiles within 0.1%.
 const SIGFIG: u8 = 3;
 
+/// A latency histogram (nanoseconds). It grows to hold whatever value is
+/// recorded (any `u64` below 2^62 ns, far beyond a run's length), so no
+/// latency is ever capped: a 4,500 s latency is reported as 4,500 s.
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_max(MAX_LATENCY, SIGFIG).expect("valid histogram bounds")
+    let mut h = Histogram::new_with_bounds(1, 2 << 30, SIGFIG).expect("valid histogram bounds");
+    h.auto(true);
+    h
 }
 
 /// A histogram for replication lag: microsecond resolution keeps it small
-/// (one per stream, one per DC for the time series).
+/// (one per stream, one per DC for the time series). It grows like
+/// [`new_histogram`]: no lag is capped.
 pub fn new_lag_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1_000, MAX_LATENCY, SIGFIG).expect("valid histogram bounds")
+    let mut h = Histogram::new_with_bounds(1_000, 2 << 30, SIGFIG).expect("valid histogram bounds");
+    h.auto(true);
+    h
+}
+
+/// Records `v`, growing `h` to hold it. (`saturating_record` would clamp
+/// to the current top even though the histogram can grow.) Growing fails
+/// only where `usize` cannot index the counts, not on a 64-bit machine.
+#[inline]
+fn record(h: &mut Histogram<u64>, v: u64) {
+    if h.record(v).is_err() {
+        debug_assert!(false, "histogram cannot grow to {v}");
+        h.saturating_record(v);
+    }
 }
 
 /// Kinds of request, for per-kind latency.
@@ -139,11 +162,31 @@ struct RollingP99 {
     hist: Histogram<u64>,
 }
 
+/// Where closed time buckets go when the time series streams out.
+pub trait SeriesSink: Send {
+    /// Bucket `bucket` (starting at `bucket * bucket_ns`) is closed: its
+    /// rows, one per DC in DC order. Buckets arrive in order, each once.
+    fn bucket(&mut self, bucket: usize, rows: &[BucketRow]);
+    /// No more buckets: flush, and report the first write error, if any.
+    fn finish(&mut self) -> std::io::Result<()>;
+}
+
+/// Buckets the model runs ahead between two closings of the streamed time
+/// series: the window of open buckets is about this long.
+const WINDOW: usize = 64;
+
 pub struct Metrics {
     pub totals: Totals,
     pub latency: [Histogram<u64>; 2],
     pub dcs: Vec<DcTotals>,
+    /// Rows of buckets `first_open..`, `n_dcs` per bucket: every bucket
+    /// when kept in memory (`first_open` stays 0; all of them once the run
+    /// is closed), the open window when streaming.
     pub buckets: Vec<BucketRow>,
+    first_open: usize,
+    sink: Option<Box<dyn SeriesSink>>,
+    /// The first error of the sink, reported by [`Metrics::series_result`].
+    series_error: Option<std::io::Error>,
     pub bucket_ns: Nanos,
     pub n_dcs: usize,
     pub n_buckets: usize,
@@ -155,135 +198,6 @@ pub struct Metrics {
     pub failures: Vec<FailureRecord>,
 }
 
-/// The global dataset, among a failure's affected shards.
-pub const GLOBAL_UNIT: u32 = u32::MAX;
-
-/// What one fault did: when it was noticed and acted on, what it moved,
-/// what data it put at risk (RPO) and how long writes took to come back (RTO).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FailureRecord {
-    pub kind: &'static str,
-    /// What failed: a DC, `a-b` for a link, the groups of a partition, the
-    /// shards of a switchover.
-    pub target: String,
-    pub start: SimTime,
-    pub end: Option<SimTime>,
-    pub detected: Option<SimTime>,
-    pub switched: Option<SimTime>,
-    /// Where the affected shards went.
-    pub moved_to: Option<DcId>,
-    /// Affected shards (`GLOBAL_UNIT` for the global dataset).
-    pub units: Vec<u32>,
-    /// Per unit: a write arrived after the start / the first one acknowledged.
-    pub attempted: Vec<bool>,
-    pub first_ack: Vec<Option<SimTime>>,
-    pub rpo_writes: u64,
-    /// The oldest write counted in `rpo_writes`.
-    pub rpo_oldest: Option<SimTime>,
-    /// A ban that ended at `max_ban` rather than when replication caught up.
-    pub ban_timed_out: bool,
-    /// Writes to the moved shards (acknowledged or not) the target lacked
-    /// when it took over; they replicate if their DC comes back.
-    pub stranded: u64,
-    pub started: bool,
-}
-
-impl FailureRecord {
-    pub fn new(f: &crate::scenario::FaultConfig, names: &[&str]) -> FailureRecord {
-        use crate::scenario::FaultKind as K;
-        let target = match &f.kind {
-            K::DcDown { dc } | K::ClockJump { dc, .. } | K::PushFailure { dc } => {
-                names[dc.idx()].to_string()
-            }
-            K::LinkDown { a, b } | K::SlowLink { a, b, .. } => {
-                format!("{}-{}", names[a.idx()], names[b.idx()])
-            }
-            K::ReplicationStall { from, to } => {
-                format!("{}->{}", names[from.idx()], names[to.idx()])
-            }
-            K::Partition { groups } => groups
-                .iter()
-                .map(|g| {
-                    g.iter()
-                        .map(|d| names[d.idx()])
-                        .collect::<Vec<_>>()
-                        .join("+")
-                })
-                .collect::<Vec<_>>()
-                .join("|"),
-            K::Switchover { shards, to } => {
-                format!("{} shards to {}", shards.len(), names[to.idx()])
-            }
-        };
-        FailureRecord::blank(f.kind.name(), target, SimTime(f.at))
-    }
-
-    /// A record of `kind` on `target` starting at `start`, nothing observed yet.
-    pub fn blank(kind: &'static str, target: String, start: SimTime) -> FailureRecord {
-        FailureRecord {
-            kind,
-            target,
-            start,
-            end: None,
-            detected: None,
-            switched: None,
-            moved_to: None,
-            units: Vec::new(),
-            attempted: Vec::new(),
-            first_ack: Vec::new(),
-            rpo_writes: 0,
-            rpo_oldest: None,
-            ban_timed_out: false,
-            stranded: 0,
-            started: false,
-        }
-    }
-
-    /// The fault started or healed at `now`.
-    pub fn note(&mut self, now: SimTime, start: bool) {
-        if start {
-            self.started = true;
-            self.start = now;
-        } else {
-            self.end = Some(now);
-        }
-    }
-
-    /// Starts watching `units` for the first acknowledged write.
-    pub fn watch(&mut self, units: Vec<u32>) {
-        self.attempted = vec![false; units.len()];
-        self.first_ack = vec![None; units.len()];
-        self.units = units;
-    }
-
-    /// RPO: from the oldest write at risk to the failure; defined once
-    /// shards have moved (0 when nothing was at risk).
-    pub fn rpo_ns(&self) -> Option<Nanos> {
-        self.switched?;
-        Some(self.rpo_oldest.map_or(0, |t| self.start.since(t)))
-    }
-
-    /// (RTO, units left out for having no write attempts, units attempted
-    /// but never written again). RTO is `None` when nothing was attempted or
-    /// some attempted unit never recovered.
-    pub fn rto(&self) -> (Option<Nanos>, usize, usize) {
-        let mut worst = None;
-        let mut left_out = 0;
-        let mut unrecovered = 0;
-        for (i, attempted) in self.attempted.iter().enumerate() {
-            match (attempted, self.first_ack[i]) {
-                (false, _) => left_out += 1,
-                (true, None) => unrecovered += 1,
-                (true, Some(t)) => worst = Some(worst.unwrap_or(0).max(t.since(self.start))),
-            }
-        }
-        if unrecovered > 0 {
-            worst = None;
-        }
-        (worst, left_out, unrecovered)
-    }
-}
-
 impl Metrics {
     /// Metrics for `n_dcs` DCs over `[0, end]` in buckets of `bucket_ns`.
     pub fn new(n_dcs: usize, end: SimTime, bucket_ns: Nanos) -> Metrics {
@@ -292,7 +206,12 @@ impl Metrics {
             totals: Totals::default(),
             latency: [new_histogram(), new_histogram()],
             dcs: vec![DcTotals::default(); n_dcs],
-            buckets: vec![BucketRow::default(); n_buckets * n_dcs],
+            // Grown as buckets are written: a streamed series never holds
+            // more than its open window.
+            buckets: Vec::new(),
+            first_open: 0,
+            sink: None,
+            series_error: None,
             bucket_ns,
             n_dcs,
             n_buckets,
@@ -312,48 +231,149 @@ impl Metrics {
     #[inline]
     pub fn record_lag(&mut self, src: DcId, dst: DcId, now: SimTime, lag: Nanos) {
         let lag = lag.max(1_000);
-        self.lag_all.saturating_record(lag);
-        self.streams[src.idx() * self.n_dcs + dst.idx()]
-            .get_or_insert_with(|| StreamLag {
+        record(&mut self.lag_all, lag);
+        let stream =
+            self.streams[src.idx() * self.n_dcs + dst.idx()].get_or_insert_with(|| StreamLag {
                 src,
                 dst,
                 lag: new_lag_histogram(),
-            })
-            .lag
-            .saturating_record(lag);
+            });
+        record(&mut stream.lag, lag);
         let b = ((now.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
         if self.rolling[dst.idx()].bucket != b {
             self.flush_lag(dst.idx());
             self.rolling[dst.idx()].bucket = b;
         }
-        self.rolling[dst.idx()].hist.saturating_record(lag);
+        record(&mut self.rolling[dst.idx()].hist, lag);
     }
 
     fn flush_lag(&mut self, dc: usize) {
         let r = &mut self.rolling[dc];
         if !r.hist.is_empty() {
-            self.buckets[r.bucket * self.n_dcs + dc].repl_lag_p99_ns =
-                r.hist.value_at_quantile(0.99);
+            let p99 = r.hist.value_at_quantile(0.99);
             r.hist.reset();
+            let b = r.bucket;
+            self.slot(b, dc).repl_lag_p99_ns = p99;
         }
     }
 
-    /// Closes the time series: the last buckets' lag quantiles.
+    /// Streams the time series into `sink` from now on instead of keeping
+    /// it: call before the run starts.
+    pub fn stream_to(&mut self, sink: Box<dyn SeriesSink>) {
+        debug_assert!(self.buckets.is_empty(), "streaming starts before the run");
+        self.sink = Some(sink);
+    }
+
+    /// When streaming: the time the model may run to before the next
+    /// [`Metrics::advance`] (a few dozen buckets ahead). Otherwise never.
+    pub fn flush_horizon(&self) -> SimTime {
+        if self.sink.is_none() {
+            return SimTime(u64::MAX);
+        }
+        SimTime(((self.first_open + WINDOW) as u64).saturating_mul(self.bucket_ns))
+    }
+
+    /// Nothing will be recorded before `t` any more: streams out every
+    /// bucket that ends by `t` (all but the last, which later times share).
+    pub fn advance(&mut self, t: SimTime) {
+        if self.sink.is_some() {
+            let upto = ((t.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
+            self.close_before(upto);
+        }
+    }
+
+    /// Streams out buckets `first_open..upto`.
+    fn close_before(&mut self, upto: usize) {
+        if upto <= self.first_open {
+            return;
+        }
+        for dc in 0..self.n_dcs {
+            if self.rolling[dc].bucket < upto {
+                self.flush_lag(dc);
+            }
+        }
+        let n = self.n_dcs;
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        let empty = vec![BucketRow::default(); n];
+        for b in self.first_open..upto {
+            let i = (b - self.first_open) * n;
+            sink.bucket(b, self.buckets.get(i..i + n).unwrap_or(&empty));
+        }
+        let closed = ((upto - self.first_open) * n).min(self.buckets.len());
+        self.buckets.drain(..closed);
+        self.first_open = upto;
+    }
+
+    /// Closes the time series: the last buckets' lag quantiles and, when
+    /// streaming, every bucket not streamed yet, then flushes the sink.
     pub fn close(&mut self) {
         for dc in 0..self.n_dcs {
             self.flush_lag(dc);
         }
+        if self.sink.is_none() {
+            self.buckets
+                .resize(self.n_buckets * self.n_dcs, BucketRow::default());
+        } else {
+            self.close_before(self.n_buckets);
+            if let Some(mut sink) = self.sink.take()
+                && let Err(e) = sink.finish()
+            {
+                self.series_error = Some(e);
+            }
+        }
+    }
+
+    /// Whether the time series streamed out (and is not held here).
+    pub fn streamed(&self) -> bool {
+        self.first_open > 0 || self.sink.is_some()
+    }
+
+    /// The outcome of writing the streamed time series.
+    pub fn series_result(&self) -> std::io::Result<()> {
+        match &self.series_error {
+            None => Ok(()),
+            Some(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        }
+    }
+
+    /// The row of bucket `b` and `dc`, growing the open window when streaming.
+    #[inline]
+    fn slot(&mut self, b: usize, dc: usize) -> &mut BucketRow {
+        debug_assert!(b >= self.first_open, "bucket {b} written after it closed");
+        let i = (b.max(self.first_open) - self.first_open) * self.n_dcs + dc;
+        if i >= self.buckets.len() {
+            let rows = (i / self.n_dcs + 1) * self.n_dcs;
+            self.buckets.resize(rows, BucketRow::default());
+        }
+        &mut self.buckets[i]
     }
 
     /// The row of `dc` in the bucket holding `t` (the last bucket for later times).
     #[inline]
     pub fn at(&mut self, t: SimTime, dc: DcId) -> &mut BucketRow {
         let b = ((t.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
-        &mut self.buckets[b * self.n_dcs + dc.idx()]
+        self.slot(b, dc.idx())
     }
 
+    /// The row of bucket `bucket` and `dc`, when the series is kept in memory.
+    /// (A bucket nothing was written to yet reads as zeros.)
     pub fn row(&self, bucket: usize, dc: usize) -> &BucketRow {
-        &self.buckets[bucket * self.n_dcs + dc]
+        const EMPTY: BucketRow = BucketRow {
+            requests: 0,
+            ok: 0,
+            failed: 0,
+            rejected: 0,
+            misrouted: 0,
+            forwarded: 0,
+            conflicts: 0,
+            redirected: 0,
+            edge_corrected: 0,
+            busy_ns: 0,
+            repl_lag_p99_ns: 0,
+        };
+        self.buckets.get(bucket * self.n_dcs + dc).unwrap_or(&EMPTY)
     }
 
     /// Adds server-busy time `[start, start + len)` of `dc`, split over buckets.
@@ -381,7 +401,7 @@ impl Metrics {
 
     #[inline]
     pub fn record_latency(&mut self, kind: Kind, latency: Nanos) {
-        self.latency[kind as usize].saturating_record(latency.max(1));
+        record(&mut self.latency[kind as usize], latency.max(1));
     }
 
     /// All kinds together.
@@ -411,6 +431,50 @@ pub struct Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Collects what a streaming `Metrics` sends out.
+    type Received = std::sync::Arc<std::sync::Mutex<Vec<(usize, Vec<BucketRow>)>>>;
+    struct Collect(Received);
+
+    impl SeriesSink for Collect {
+        fn bucket(&mut self, bucket: usize, rows: &[BucketRow]) {
+            self.0.lock().unwrap().push((bucket, rows.to_vec()));
+        }
+        fn finish(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_streamed_series_sends_each_bucket_once_in_order() {
+        let got = std::sync::Arc::default();
+        let mut m = Metrics::new(2, SimTime(200_000), 1_000);
+        m.stream_to(Box::new(Collect(std::sync::Arc::clone(&got))));
+        assert_eq!(m.flush_horizon(), SimTime(64_000));
+        m.at(SimTime(500), DcId(1)).ok += 1;
+        // Busy from 63.5 us to 65.5 us: across the first flush.
+        m.add_busy(DcId(0), SimTime(63_500), 2_000);
+        m.record_lag(DcId(0), DcId(1), SimTime(63_900), 5_000);
+        m.advance(SimTime(64_000));
+        assert_eq!(got.lock().unwrap().len(), 64, "buckets 0..64 closed");
+        assert_eq!(m.flush_horizon(), SimTime(128_000));
+        m.at(SimTime(64_100), DcId(0)).failed += 1;
+        // Later than the end: the last bucket.
+        m.at(SimTime(900_000), DcId(1)).rejected += 1;
+        m.close();
+        let got = got.lock().unwrap();
+        let order: Vec<usize> = got.iter().map(|(b, _)| *b).collect();
+        assert_eq!(order, (0..=200).collect::<Vec<_>>());
+        assert_eq!(got[0].1[1].ok, 1);
+        assert_eq!(got[63].1[0].busy_ns, 500);
+        assert_eq!(got[64].1[0].busy_ns, 1_000);
+        assert_eq!(got[65].1[0].busy_ns, 500);
+        // 5 us at the lag histograms' resolution (512 ns steps).
+        assert_eq!(got[63].1[1].repl_lag_p99_ns, 5_119);
+        assert_eq!(got[64].1[0].failed, 1);
+        assert_eq!(got[200].1[1].rejected, 1);
+        assert!(m.streamed() && m.buckets.is_empty());
+    }
 
     #[test]
     fn busy_time_splits_across_buckets() {

@@ -23,6 +23,7 @@ pub mod checker;
 pub mod controller;
 pub mod datacenter;
 pub mod faults;
+pub mod footprint;
 pub mod replication;
 pub mod routing;
 pub mod sharding;
@@ -73,16 +74,37 @@ pub fn run(cfg: &Config) -> Outcome {
 /// Runs a scenario, calling `progress` with the fraction of simulated time
 /// done every few hundred thousand events.
 pub fn run_with_progress(cfg: &Config, progress: &mut dyn FnMut(f64)) -> Outcome {
+    run_streaming(cfg, None, progress)
+}
+
+/// Runs a scenario; with `series`, the time series streams into it as
+/// buckets close instead of staying in `Outcome::metrics`, so memory does
+/// not grow with simulated duration. The events are the same either way.
+pub fn run_streaming(
+    cfg: &Config,
+    series: Option<Box<dyn crate::metrics::SeriesSink>>,
+    progress: &mut dyn FnMut(f64),
+) -> Outcome {
     let mut world = World::new(cfg);
+    if let Some(s) = series {
+        world.metrics.stream_to(s);
+    }
     let mut queue = EventQueue::with_capacity(1024);
     world.start(&mut queue);
     let end = world.end();
     let mut events = 0;
     loop {
-        let handled = run_until(&mut world, &mut queue, end, PROGRESS_EVERY);
+        let until = end.min(world.metrics.flush_horizon());
+        let handled = run_until(&mut world, &mut queue, until, PROGRESS_EVERY);
         events += handled;
+        let done_to = if handled < PROGRESS_EVERY {
+            until
+        } else {
+            queue.now()
+        };
+        world.metrics.advance(done_to);
         progress(queue.now().ns() as f64 / end.ns().max(1) as f64);
-        if handled < PROGRESS_EVERY {
+        if handled < PROGRESS_EVERY && until >= end {
             break;
         }
     }

@@ -83,6 +83,22 @@ pub struct Storage {
 }
 
 impl Storage {
+    /// Bytes one DC's copy of one key takes with `n_dcs` DCs: one element
+    /// of each vector below (`meta` has `2 × DCs`, debug builds' `received`
+    /// `DCs`). `footprint` sizes a run from it.
+    pub const fn bytes_per_copy(n_dcs: usize) -> usize {
+        let debug = if cfg!(debug_assertions) {
+            n_dcs * size_of::<u32>()
+        } else {
+            0
+        };
+        size_of::<u16>()
+            + size_of::<i64>()
+            + size_of::<u32>()
+            + 2 * n_dcs * size_of::<u32>()
+            + debug
+    }
+
     /// Storage for the DCs named `names` (in `[[datacenter]]` order).
     pub fn new(names: &[&str], keys: u64, resolve: Resolve) -> Storage {
         let n_dcs = names.len();

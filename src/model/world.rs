@@ -12,7 +12,7 @@
 //! them is the `Controller`'s, and every invariant is watched by the
 //! `Checker`.
 
-mod acks;
+pub(crate) mod acks;
 mod audit;
 mod request;
 mod serve;

@@ -92,7 +92,9 @@ struct Series {
 }
 
 fn read_series(dir: &Path) -> Result<Series, Box<dyn Error>> {
-    let (h, rows) = read_table(&dir.join("timeseries.csv"))?;
+    // Row by row: a long run's time series need not fit in memory as text.
+    let mut reader = csv::Reader::from_path(dir.join("timeseries.csv"))?;
+    let h: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
     let [t, req, ok, failed, rejected, mis, lag] = [
         "t_s",
         "requests",
@@ -113,7 +115,8 @@ fn read_series(dir: &Path) -> Result<Series, Box<dyn Error>> {
         misrouted: Vec::new(),
         lag_p99_ms: Vec::new(),
     };
-    for r in &rows {
+    for r in reader.records() {
+        let r = r?;
         let time = num(&r[t]).unwrap_or(0.0);
         if s.t.last() != Some(&time) {
             s.t.push(time);

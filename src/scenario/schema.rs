@@ -8,10 +8,11 @@
 
 use super::keys::{Default, Key, Section, Type};
 use super::readers::{
-    Ctx, FILE_START, duration, int, join, name, positive_duration, show_duration,
+    Ctx, FILE_START, duration, int, join, name, positive_duration, show_duration, string,
 };
 use super::tree::{self, Node, Origin, Problem, Sources, Table, Val};
 use super::*;
+use crate::model::footprint::{DEFAULT_LIMIT, parse_size};
 use crate::time::{MAX_DURATION, NS_PER_S};
 
 /// The longest run (`duration + drain`): half the longest duration, so that
@@ -68,12 +69,26 @@ const BUCKET_KEY: Key = Key::new(
     "the time-series resolution: one row per DC per bucket (at most 10,000,000 buckets)",
 );
 
+const MEMORY_LIMIT: Key = Key::new(
+    "memory_limit",
+    Type::Other("a size such as \"8GiB\" or \"512MiB\""),
+    Default::Absent("16GiB"),
+    "the most memory the run's fixed state (every DC's copy of every key, acknowledgement marks, histograms) may need; a scenario above it is refused with the arithmetic",
+);
+
 pub(super) const SIMULATION_SECTION: Section = Section {
     path: "simulation",
     array: false,
     variant: None,
     about: "The run as a whole: its name, seed and length.",
-    keys: &[NAME, SEED_KEY, DURATION, DRAIN_KEY, BUCKET_KEY],
+    keys: &[
+        NAME,
+        SEED_KEY,
+        DURATION,
+        DRAIN_KEY,
+        BUCKET_KEY,
+        MEMORY_LIMIT,
+    ],
 };
 
 /// Reads and validates the whole scenario.
@@ -129,7 +144,8 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let sim = read_simulation(cx, section("simulation"), stem);
     let topo = topology::read(cx, root);
     let names = readers::DcNames(topo.dcs.iter().map(|d| d.name.as_str()).collect());
-    let workload = workload::read_workload(cx, section("workload"), topo.dcs.len());
+    let limit = sim.as_ref().map_or(DEFAULT_LIMIT, |s| s.memory_limit);
+    let workload = workload::read_workload(cx, section("workload"), topo.dcs.len(), limit);
     let sharding = sharding::read(cx, section("sharding"), &names, &topo.regions);
     let regions_decide = sharding
         .as_ref()
@@ -178,6 +194,7 @@ struct Simulation {
     bucket: Nanos,
     /// `--set` gave the duration or the drain: a shortened run.
     end_overridden: bool,
+    memory_limit: u64,
 }
 
 fn read_simulation(cx: &mut Ctx, n: &Node, stem: &str) -> Option<Simulation> {
@@ -198,6 +215,17 @@ fn read_simulation(cx: &mut Ctx, n: &Node, stem: &str) -> Option<Simulation> {
     let bucket = t
         .get(BUCKET_KEY.name)
         .map_or(Some(BUCKET), |v| positive_duration(cx, v, &k(&BUCKET_KEY)));
+    let memory_limit = match t.get(MEMORY_LIMIT.name) {
+        None => Some(DEFAULT_LIMIT),
+        Some(v) => match string(cx, v, &k(&MEMORY_LIMIT)).map(parse_size) {
+            Some(Ok(l)) => Some(l),
+            Some(Err(e)) => {
+                cx.err(v.at, &k(&MEMORY_LIMIT), e);
+                None
+            }
+            None => None,
+        },
+    };
     let (dur, drain) = (dur?, drain?);
     if dur + drain > MAX_RUN {
         // At the larger of the two: the one to shorten.
@@ -232,6 +260,7 @@ fn read_simulation(cx: &mut Ctx, n: &Node, stem: &str) -> Option<Simulation> {
         duration: dur,
         drain,
         bucket: bucket?,
+        memory_limit: memory_limit?,
         end_overridden: [DURATION, DRAIN_KEY].iter().any(|k| {
             t.get(k.name)
                 .is_some_and(|v| matches!(v.at, Origin::Set(_)))

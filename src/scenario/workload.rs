@@ -14,10 +14,6 @@ pub(super) const MAX_KEYS: i128 = 1_000_000_000;
 pub(super) const MAX_RATE: f64 = 1e8;
 /// A Zipf exponent beyond this sends every request to one key.
 const MAX_ZIPF_S: f64 = 100.0;
-/// Every DC keeps every key with a version vector of one entry per DC
-/// (`model::storage`: 14 + 4 × DCs bytes a copy); a keyspace whose state
-/// would pass this is refused rather than left to abort the run.
-const MAX_STATE_BYTES: u128 = 16 << 30;
 
 /// Half the requests write: a pessimistic mix that exercises replication.
 const WRITES: f64 = 0.5;
@@ -183,7 +179,12 @@ fn fraction(cx: &mut Ctx, t: &Table, key: &Key, default: f64) -> Option<f64> {
     })
 }
 
-pub(super) fn read_workload(cx: &mut Ctx, n: &Node, dcs: usize) -> Option<WorkloadConfig> {
+pub(super) fn read_workload(
+    cx: &mut Ctx,
+    n: &Node,
+    dcs: usize,
+    limit: u64,
+) -> Option<WorkloadConfig> {
     let t = cx.table(n, "workload", WORKLOAD_SECTION.keys)?;
     let keys = cx
         .need(t, n.at, "workload", &KEYS)
@@ -213,7 +214,7 @@ pub(super) fn read_workload(cx: &mut Ctx, n: &Node, dcs: usize) -> Option<Worklo
         global_keys: global_keys? as u64,
         locality: locality?,
     };
-    check_state_size(cx, &w, dcs, n);
+    check_state_size(cx, &w, dcs, n, limit);
     Some(w)
 }
 
@@ -309,25 +310,20 @@ pub(super) fn read_requests(
     out
 }
 
-/// Refuses a keyspace whose replicas would not fit in memory.
-fn check_state_size(cx: &mut Ctx, w: &WorkloadConfig, dcs: usize, section: &Node) {
-    let copies = (w.keys as u128 + w.global_keys as u128) * dcs as u128;
-    let bytes = copies * (14 + 4 * dcs as u128);
-    if bytes > MAX_STATE_BYTES {
+/// Refuses a run whose fixed state (`model::footprint`) would not fit in
+/// `simulation.memory_limit`, rather than let it abort.
+fn check_state_size(cx: &mut Ctx, w: &WorkloadConfig, dcs: usize, section: &Node, limit: u64) {
+    use crate::model::footprint::Footprint;
+    let keys = w.keys.saturating_add(w.global_keys);
+    let what = format!(
+        "{} keys and {} global keys in each of {dcs} datacenters",
+        w.keys, w.global_keys
+    );
+    if let Err(e) = Footprint::of(dcs, keys).check(&what, dcs, limit) {
         let at = match &section.val {
             Val::Table(t) => t.get("keys").map_or(section.at, |k| k.at),
             _ => section.at,
         };
-        cx.err(
-            at,
-            "workload.keys",
-            format!(
-                "{} keys (and {} global keys) in each of {dcs} datacenters need about {} GiB of replica state; expected at most {} GiB: choose fewer keys",
-                w.keys,
-                w.global_keys,
-                bytes >> 30,
-                MAX_STATE_BYTES >> 30
-            ),
-        );
+        cx.err(at, "workload.keys", e);
     }
 }

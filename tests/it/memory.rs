@@ -46,3 +46,160 @@ fn peak_memory_does_not_grow_with_tenfold_duration() {
         "peak memory grew from {short:.1} MB to {long:.1} MB"
     );
 }
+
+/// Runs the default scenario for `duration` with no traffic under a 512 MB
+/// address-space limit; returns the run folder (kept alive by the guard).
+fn long_quiet_run(duration: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    // `ulimit -v` (KiB) sets the address-space limit, as `prlimit --as`.
+    let script = format!(
+        "ulimit -v {}; exec '{BIN}' run --out '{}' --set simulation.duration={duration} --set workload.rate=0",
+        512 << 10,
+        tmp.path().join("run").display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{duration}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tmp
+}
+
+fn perf_peak(dir: &std::path::Path) -> f64 {
+    let perf = std::fs::read_to_string(dir.join("perf.csv")).unwrap();
+    let row: Vec<&str> = perf.lines().nth(1).unwrap().split(',').collect();
+    row[8].parse().unwrap()
+}
+
+/// A 100-hour run (360,005 one-second buckets, 1,080,015 time-series rows)
+/// finishes under a 512 MB limit with all its files, and the simulation's
+/// peak memory is the same as a 10-hour run's: the time series streams to
+/// disk as buckets close. (Held in memory, 100 h of buckets alone took
+/// 78 MB and their text rows several hundred more.)
+#[test]
+fn a_long_run_finishes_under_a_memory_limit_with_all_its_files() {
+    let short = long_quiet_run("10h");
+    let long = long_quiet_run("100h");
+    let dir = long.path().join("run");
+    for f in [
+        "summary.csv",
+        "timeseries.csv",
+        "dcs.csv",
+        "streams.csv",
+        "failures.csv",
+        "latency.csv",
+        "report.md",
+        "perf.csv",
+        "timeline.svg",
+        "timeline.png",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let series = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let lines: Vec<&str> = series.lines().collect();
+    // Buckets 0 .. 360,004 (the one starting at the end is cut), 3 DCs.
+    assert_eq!(lines.len(), 1 + 360_005 * 3);
+    assert!(
+        lines[lines.len() - 1].starts_with("360004.000,sz,"),
+        "{}",
+        lines[lines.len() - 1]
+    );
+    let (a, b) = (perf_peak(&short.path().join("run")), perf_peak(&dir));
+    assert!(
+        b <= a + 2.0,
+        "simulation peak grew from {a:.1} MB (10 h) to {b:.1} MB (100 h)"
+    );
+}
+
+/// `n` DCs fully meshed, `keys` keys drawn uniformly, half the requests
+/// writes: enough writes in one second that every page of every replica
+/// is written (so resident memory is all of the allocated state).
+fn shape(n: usize, keys: u64, rate: f64) -> String {
+    crate::common::mesh(n, rate, "1s", "")
+        .replace(
+            "keys = 100000",
+            &format!("keys = {keys}\npopularity = \"uniform\""),
+        )
+        .replace("writes = 0.3", "writes = 0.5")
+}
+
+/// The memory guard's estimate (`model::footprint`, from the sizes the
+/// model allocates) is within 25% of the measured peak on four shapes,
+/// from replicas dominating (3 DCs, 10^6 keys) to stream histograms
+/// dominating (50 DCs fully meshed). Measured when written (debug build,
+/// estimate / peak in MiB): 3×10^6 keys 183.2 / 179.3, 10×150k 215.9 /
+/// 213.2, 30×15k 268.1 / 266.9, 50×5k 428.9 / 430.1.
+#[test]
+fn the_memory_estimate_matches_the_measured_peak() {
+    use multiactive::model::footprint::Footprint;
+    for (n, keys, rate) in [
+        (3, 1_000_000, 50_000.0),
+        (10, 150_000, 50_000.0),
+        (30, 15_000, 50_000.0),
+        (50, 5_000, 50_000.0),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("shape.toml");
+        std::fs::write(&file, shape(n, keys, rate)).unwrap();
+        let out = Command::new(BIN)
+            .arg("run")
+            .arg(&file)
+            .arg("--out")
+            .arg(tmp.path().join("run"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let peak = perf_peak(&tmp.path().join("run"));
+        let estimate = Footprint::of(n, keys).total() as f64 / (1 << 20) as f64;
+        eprintln!("{n} DCs, {keys} keys: estimate {estimate:.1} MiB, peak {peak:.1} MiB");
+        assert!(
+            (estimate - peak).abs() <= 0.25 * peak,
+            "{n} DCs, {keys} keys: estimate {estimate:.1} MiB, peak {peak:.1} MiB"
+        );
+    }
+}
+
+/// A state above the limit is refused at load time with the arithmetic;
+/// the limit can be raised (or lowered) by `simulation.memory_limit`.
+#[test]
+fn a_state_above_the_limit_is_refused_with_the_numbers() {
+    use multiactive::model::footprint::{DEFAULT_LIMIT, Footprint};
+    let load = |keys: &str, limit: Option<&str>| {
+        let mut sets = vec![format!("workload.keys={keys}")];
+        if let Some(l) = limit {
+            sets.push(format!("simulation.memory_limit=\"{l}\""));
+        }
+        multiactive::scenario::load_str("t.toml", "t", &shape(50, 1, 10.0), &sets)
+    };
+    // 50 DCs: 414 bytes a copy in release, 614 in debug (its reorder
+    // check), 32 per key for the ack marks: 10^6 keys (and the default
+    // 1,000 global keys) need 19.6 GiB (28.9 GiB in debug).
+    let f = Footprint::of(50, 1_000_000);
+    assert!(f.total() > DEFAULT_LIMIT);
+    let err = load("1_000_000", None).unwrap_err().to_string();
+    for part in [
+        "workload.keys",
+        "1000000 keys and 1000 global keys in each of 50 datacenters",
+        &multiactive::model::footprint::size(f.total()),
+        "above the limit of 16.0 GiB",
+        "simulation.memory_limit",
+    ] {
+        assert!(err.contains(part), "{part:?} not in {err}");
+    }
+    assert!(load("1_000_000", Some("64GiB")).is_ok());
+    // 10^4 keys (about 0.3 GiB with the histograms) fit the default but
+    // not a 100 MB limit.
+    assert!(load("10_000", None).is_ok());
+    let err = load("10_000", Some("100MB")).unwrap_err().to_string();
+    assert!(err.contains("above the limit of 95.4 MiB"), "{err}");
+    let err = load("10_000", Some("lots")).unwrap_err().to_string();
+    assert!(
+        err.contains("simulation.memory_limit") && err.contains("expected a size"),
+        "{err}"
+    );
+}

@@ -12,7 +12,7 @@ use crate::time::{Nanos, SimTime};
 
 /// An acknowledged write to a key, and when it was acknowledged.
 #[derive(Clone, Copy, Default)]
-struct AckedWrite {
+pub(crate) struct AckedWrite {
     version: VersionId,
     at: u64,
 }

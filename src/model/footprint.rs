@@ -1,0 +1,166 @@
+//! How much memory a run's fixed state takes, from the sizes the model
+//! allocates: every DC's copy of every key (`storage`), each key's two
+//! acknowledgement marks (`world`), and the lag histograms of every
+//! replication stream and DC (`metrics`). `scenario` refuses a scenario
+//! whose state would not fit in the memory limit (`simulation.memory_limit`,
+//! [`DEFAULT_LIMIT`] unless set).
+//!
+//! What traffic adds on top (requests in flight, replication backlogs,
+//! the open buckets of the time series) grows with load and latency, not
+//! with the shape, and is not counted: a healthy run keeps it to a few MB.
+
+use std::mem::size_of;
+
+use super::storage::Storage;
+use super::world::acks::AckedWrite;
+use crate::metrics::{StreamLag, new_histogram, new_lag_histogram};
+
+/// The limit when a scenario sets none: 16 GiB.
+pub const DEFAULT_LIMIT: u64 = 16 << 30;
+
+/// The program itself (code, the plotting font, allocator and buffers):
+/// measured as the peak of a run with a handful of keys.
+pub const BASE: u64 = 8 << 20;
+
+/// A run's fixed state, in bytes, by part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    /// Every DC's copy of every key.
+    pub storage: u64,
+    /// Two acknowledgement marks per key (stale-read detection).
+    pub acks: u64,
+    /// Lag histograms: one per stream (all of them used, at most), one per
+    /// DC for the time series, the run's own; the latency histograms.
+    pub histograms: u64,
+}
+
+impl Footprint {
+    /// The state of a run of `n_dcs` DCs holding `keys` keys (users and
+    /// global keys together).
+    pub fn of(n_dcs: usize, keys: u64) -> Footprint {
+        let n = n_dcs as u64;
+        let copies = keys.saturating_mul(n);
+        let storage = copies.saturating_mul(Storage::bytes_per_copy(n_dcs) as u64);
+        let acks = keys.saturating_mul(size_of::<[AckedWrite; 2]>() as u64);
+        let lag = histogram_bytes(&new_lag_histogram());
+        let slot = size_of::<Option<StreamLag>>() as u64;
+        let streams = n * n.saturating_sub(1) * lag + n * n * slot;
+        let histograms = streams + (n + 1) * lag + 3 * histogram_bytes(&new_histogram());
+        Footprint {
+            storage,
+            acks,
+            histograms,
+        }
+    }
+
+    /// All of it, with the program's own [`BASE`].
+    pub fn total(&self) -> u64 {
+        BASE.saturating_add(self.storage)
+            .saturating_add(self.acks)
+            .saturating_add(self.histograms)
+    }
+
+    /// `Err` with the arithmetic when the state does not fit in `limit`;
+    /// `what` names the keys and DCs (`"10 keys in each of 3 datacenters"`).
+    pub fn check(&self, what: &str, n_dcs: usize, limit: u64) -> Result<(), String> {
+        if self.total() <= limit {
+            return Ok(());
+        }
+        Err(format!(
+            "{what} need about {} of memory ({} of replicas: {} bytes per key and datacenter; {} of acknowledgement marks; {} of lag histograms; {} for the program), above the limit of {}: choose fewer keys or datacenters, or raise simulation.memory_limit",
+            size(self.total()),
+            size(self.storage),
+            Storage::bytes_per_copy(n_dcs),
+            size(self.acks),
+            size(self.histograms),
+            size(BASE),
+            size(limit),
+        ))
+    }
+}
+
+/// The bytes of a histogram's counts.
+fn histogram_bytes(h: &hdrhistogram::Histogram<u64>) -> u64 {
+    (h.distinct_values() * size_of::<u64>()) as u64
+}
+
+/// A byte count for people: `1.5 GiB`, `300.0 MiB`, `12 bytes`.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 4] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ];
+    for (unit, scale) in UNITS {
+        if bytes >= scale {
+            return format!("{:.1} {unit}", bytes as f64 / scale as f64);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// Reads a memory size: a number of bytes, or a number with a unit
+/// (`KiB`, `MiB`, `GiB`, `TiB`, or `KB`, `MB`, `GB`, `TB` in powers of
+/// ten), such as `"8GiB"` or `"512 MiB"`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(t.len());
+    let (num, unit) = (t[..split].replace('_', ""), t[split..].trim());
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("expected a size such as \"8GiB\", found \"{text}\""))?;
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        _ => {
+            return Err(format!(
+                "unknown unit \"{unit}\": expected B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"
+            ));
+        }
+    };
+    let bytes = v * scale as f64;
+    if !(1.0..1e19).contains(&bytes) {
+        return Err(format!(
+            "expected a size from 1 byte to below 10^19 bytes, found \"{text}\""
+        ));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_and_print() {
+        assert_eq!(parse_size("8GiB"), Ok(8 << 30));
+        assert_eq!(parse_size("512 MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("8 GB/s").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("-1GiB").is_err());
+        assert_eq!(size(3 << 29), "1.5 GiB");
+        assert_eq!(size(12), "12 bytes");
+    }
+
+    #[test]
+    fn storage_grows_with_the_square_of_the_dcs() {
+        // 2 + 8 + 4 bytes, then 8 per DC (16 in debug builds).
+        let per_dc = if cfg!(debug_assertions) { 12 } else { 8 };
+        assert_eq!(Storage::bytes_per_copy(50), 14 + per_dc * 50);
+        let f = Footprint::of(50, 1_000_000);
+        assert_eq!(f.storage, 50_000_000 * (14 + per_dc as u64 * 50));
+        assert_eq!(f.acks, 32_000_000);
+    }
+}
