@@ -19,6 +19,7 @@ pub const KINDS: &[&str] = &[
     "replication_stall",
     "clock_jump",
     "switchover",
+    "push_failure",
 ];
 
 /// Why `cfg` cannot host fault kind `kind`, if it cannot.
@@ -31,6 +32,9 @@ pub fn cannot_host(cfg: &Config, kind: &str) -> Option<String> {
         "dc_down" | "partition" | "replication_stall" | "switchover" if dcs < 2 => Some(format!(
             "it needs two datacenters and the scenario has {dcs}"
         )),
+        "push_failure" if cfg.routing.push_timeout.is_none() => Some(
+            "it needs routing.push_timeout (a push that cannot fail has nothing to lose)".into(),
+        ),
         _ => None,
     }
 }
@@ -127,6 +131,7 @@ impl Drawer {
                 let by = if r.random_range(0..2) == 0 { by } else { -by };
                 (FaultKind::ClockJump { dc: dc(r), by }, duration)
             }
+            "push_failure" => (FaultKind::PushFailure { dc: dc(r) }, duration),
             _ => {
                 let shards = cfg.sharding.shards;
                 let lo = r.random_range(0..shards);
@@ -212,6 +217,7 @@ pub fn describe(cfg: &Config, faults: &[FaultConfig]) -> String {
                 FaultKind::Switchover { shards, to } => {
                     format!("switchover {} to {}", ranges(shards), dc(to))
                 }
+                FaultKind::PushFailure { dc: d } => format!("push_failure {}", dc(d)),
             };
             let lasting = f.duration.map_or_else(String::new, |d| {
                 format!(" for {}", time::format_duration(d as i64))
@@ -233,7 +239,9 @@ pub fn to_toml(cfg: &Config, faults: &[FaultConfig]) -> String {
     for f in faults {
         s += &format!("[[fault]]\nkind = \"{}\"\n", f.kind.name());
         match &f.kind {
-            FaultKind::DcDown { dc: d } => s += &format!("dc = {}\n", dc(d)),
+            FaultKind::DcDown { dc: d } | FaultKind::PushFailure { dc: d } => {
+                s += &format!("dc = {}\n", dc(d))
+            }
             FaultKind::LinkDown { a, b } => s += &format!("between = [{}, {}]\n", dc(a), dc(b)),
             FaultKind::Partition { groups } => {
                 let g: Vec<String> = groups

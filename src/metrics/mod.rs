@@ -96,6 +96,20 @@ pub struct Totals {
     pub misrouted_writes: u64,
     /// Broken invariants the model's checker found: must stay 0.
     pub invariant_violations: u64,
+    /// Requests a router told the client to re-send to the owner (first
+    /// correction only).
+    pub redirected: u64,
+    /// Requests the region's edge (`entry = "owner"`) sent to a DC other
+    /// than the one DNS would have chosen.
+    pub edge_corrected: u64,
+    /// Writes refused because their shard's data leader was still being
+    /// elected (in `rejected`).
+    pub no_leader: u64,
+    /// Pushes of a table version that did not reach a DC within
+    /// `routing.push_timeout` (each attempt counts).
+    pub push_failures: u64,
+    /// Rollbacks after a push ran out of retries.
+    pub push_rollbacks: u64,
 }
 
 /// One time bucket of one DC.
@@ -110,6 +124,10 @@ pub struct BucketRow {
     pub misrouted: u64,
     pub forwarded: u64,
     pub conflicts: u64,
+    /// Requests this DC's router redirected (first correction only).
+    pub redirected: u64,
+    /// Requests an edge sent here instead of the DNS choice.
+    pub edge_corrected: u64,
     /// Server-busy nanoseconds.
     pub busy_ns: u64,
     /// p99 of the replication lag of writes applied here in this bucket.
@@ -360,6 +378,8 @@ impl Metrics {
             misrouted: 0,
             forwarded: 0,
             conflicts: 0,
+            redirected: 0,
+            edge_corrected: 0,
             busy_ns: 0,
             repl_lag_p99_ns: 0,
             unapplied_age_ns: 0,

@@ -46,6 +46,8 @@ pub mod rng_ids {
     pub const REQUESTS: u64 = 2;
     /// The control plane's pushes of routing-table versions.
     pub const PROPAGATION: u64 = 3;
+    /// DNS's random choice of entry DC (`routing.entry = "random"`).
+    pub const DNS: u64 = 4;
     const SERVICE: u64 = 1 << 32;
     const LINK: u64 = 2 << 32;
     const ACCESS: u64 = 3 << 32;

@@ -64,6 +64,8 @@ pub enum Target {
 pub enum Route {
     Serve,
     Forward(DcId),
+    /// The client is told the owner and re-sends the request there.
+    Redirect(DcId),
     Reject,
 }
 
@@ -85,6 +87,8 @@ pub struct Routing {
     on_wrong_dc: OnWrongDc,
     write_guard: bool,
     global_reads: GlobalReads,
+    /// Per DC: `push_failure` faults making pushes to it fail now.
+    push_failing: Vec<u32>,
 }
 
 impl Routing {
@@ -103,6 +107,7 @@ impl Routing {
             on_wrong_dc: cfg.on_wrong_dc,
             write_guard: cfg.write_guard,
             global_reads,
+            push_failing: vec![0; n_dcs],
         }
     }
 
@@ -184,6 +189,24 @@ impl Routing {
         &self.versions[(v - self.base) as usize]
     }
 
+    /// A `push_failure` fault on `dc` starts (`true`) or heals.
+    pub fn set_push_failing(&mut self, dc: DcId, failing: bool) {
+        let c = &mut self.push_failing[dc.idx()];
+        *c = if failing { *c + 1 } else { c.saturating_sub(1) };
+    }
+
+    /// Whether pushes of table versions to `dc` fail now.
+    #[inline]
+    pub fn push_fails(&self, dc: DcId) -> bool {
+        self.push_failing[dc.idx()] > 0
+    }
+
+    /// The version number holder `h` has.
+    #[inline]
+    pub fn copy_version(&self, h: Holder) -> u32 {
+        self.copies[self.holder_index(h)]
+    }
+
     /// Where the router at `dc` sends a request for `target`.
     ///
     /// Global writes always go to the global owner, and global reads too
@@ -208,6 +231,7 @@ impl Routing {
         }
         match self.on_wrong_dc {
             OnWrongDc::Forward => Route::Forward(owner),
+            OnWrongDc::Redirect => Route::Redirect(owner),
             OnWrongDc::ServeLocal => Route::Serve,
             OnWrongDc::Reject => Route::Reject,
         }

@@ -104,6 +104,12 @@ pub enum Event {
     BanDeadline {
         mv: MoveId,
     },
+    /// The push of table `version` to `dc` has not been confirmed within
+    /// `routing.push_timeout`.
+    PushTimeout {
+        dc: DcId,
+        version: u32,
+    },
 }
 
 pub struct World {
@@ -137,6 +143,12 @@ pub struct World {
     /// The next bucket close at which each DC's oldest unapplied write is
     /// sampled (`backlog`).
     next_sample: u64,
+    /// `replication.election_timeout`: a dead leader's units elect a new
+    /// one after it; `None`, the data layer follows the traffic switch.
+    election: Option<crate::time::Nanos>,
+    /// Per unit (each shard, then the global dataset): when its data
+    /// leader exists again after the last election began.
+    leader_at: Vec<SimTime>,
 }
 
 /// The parts of the world the controller (and the replication code shared
@@ -266,6 +278,9 @@ impl World {
             propagation: cfg.routing.propagation.clone(),
             propagation_rng: stream(cfg.seed, rng_ids::PROPAGATION),
             shards,
+            push_timeout: cfg.routing.push_timeout,
+            push_retries: cfg.routing.push_retries,
+            n_dcs: n,
         });
         let mut world = World {
             n_dcs: n,
@@ -295,6 +310,8 @@ impl World {
             checker: Checker::new(n),
             metrics,
             next_sample: cfg.bucket,
+            election: cfg.replication.election_timeout,
+            leader_at: vec![SimTime::ZERO; shards + 1],
         };
         world.edges.refresh_nearest();
         world
@@ -391,6 +408,9 @@ impl World {
                 let (ctl, mut p) = self.split();
                 ctl.switchover(now, fault, shards, to, &mut p, q);
             }
+            (FaultKind::PushFailure { dc }, edge) => {
+                self.routing.set_push_failing(dc, edge == FaultEdge::Starts);
+            }
             _ => {}
         }
         self.metrics.failures[fault.idx()].note(now, edge == FaultEdge::Starts);
@@ -404,6 +424,7 @@ impl World {
         }
         self.topology.set_dc(dc, false);
         self.fail_requests_at(now, dc);
+        self.start_elections(now, dc);
         let (ctl, mut p) = self.split();
         ctl.dc_died(now, dc, fault, &mut p, q);
     }
@@ -497,6 +518,10 @@ impl Model for World {
             Event::BanDeadline { mv } => {
                 let (ctl, mut p) = self.split();
                 ctl.on_ban_deadline(now, mv, &mut p, q);
+            }
+            Event::PushTimeout { dc, version } => {
+                let (ctl, mut p) = self.split();
+                ctl.on_push_timeout(now, dc, version, &mut p, q);
             }
         }
     }

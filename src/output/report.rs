@@ -18,45 +18,24 @@ use crate::time::format_duration;
 /// Where a reader finds what each metric and column means.
 pub const MEANINGS: &str = "docs/metrics.md";
 
-// The scenario's spellings of its enums. TODO(integrator): when every
-// config enum implements `Display` with these spellings, use it instead.
+// The scenario's spellings of its enums: each enum's one name table.
 fn shard_key(k: ShardKey) -> &'static str {
-    match k {
-        ShardKey::Hash => "hash",
-        ShardKey::Range => "range",
-        ShardKey::Geo => "geo",
-    }
+    k.name()
 }
 fn entry(e: Entry) -> &'static str {
-    match e {
-        Entry::Nearest => "nearest",
-        Entry::Owner => "owner",
-    }
+    e.name()
 }
 fn on_wrong_dc(o: OnWrongDc) -> &'static str {
-    match o {
-        OnWrongDc::Forward => "forward",
-        OnWrongDc::ServeLocal => "serve_local",
-        OnWrongDc::Reject => "reject",
-    }
+    o.name()
 }
 fn resolve(r: Resolve) -> &'static str {
-    match r {
-        Resolve::Lww => "lww",
-        Resolve::OriginPriority => "origin_priority",
-    }
+    r.name()
 }
 fn procedure(p: Procedure) -> &'static str {
-    match p {
-        Procedure::Switch => "switch",
-        Procedure::BanThenSwitch => "ban_then_switch",
-    }
+    p.name()
 }
 fn global_reads(g: GlobalReads) -> &'static str {
-    match g {
-        GlobalReads::Owner => "owner",
-        GlobalReads::Local => "local",
-    }
+    g.name()
 }
 
 /// A duration as a scenario writes it, quoted: `"1.5s"`, `"0s"`.
@@ -255,6 +234,7 @@ fn brief(c: &Config) -> String {
             FaultKind::Switchover { shards, to } => {
                 format!("{} shards, {}", shards.len(), kv("to", q(name(*to))))
             }
+            FaultKind::PushFailure { dc } => format!("rule pushes to {} fail", name(*dc)),
         };
         let _ = writeln!(
             s,

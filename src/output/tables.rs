@@ -72,6 +72,11 @@ table! {
         unrecovered_shards: usize,
         semi_sync_fallbacks: u64,
         invariant_violations: u64,
+        redirected: u64,
+        edge_corrected: u64,
+        no_leader: u64,
+        push_failures: u64,
+        push_rollbacks: u64,
     }
 }
 
@@ -118,6 +123,8 @@ table! {
         repl_lag_p99_ms: String,
         utilisation: String,
         forwarded: u64,
+        redirected: u64,
+        edge_corrected: u64,
         repl_unapplied_age_ms: String,
     }
 }
@@ -255,6 +262,11 @@ pub fn summary_row(o: &Outcome) -> SummaryRow {
         unrecovered_shards: m.failures.iter().map(|f| f.rto().2).sum(),
         semi_sync_fallbacks: t.semi_sync_fallbacks,
         invariant_violations: t.invariant_violations,
+        redirected: t.redirected,
+        edge_corrected: t.edge_corrected,
+        no_leader: t.no_leader,
+        push_failures: t.push_failures,
+        push_rollbacks: t.push_rollbacks,
     }
 }
 
@@ -390,6 +402,8 @@ impl SeriesShape {
                 },
                 utilisation: utilisation(r.busy_ns, self.servers[d], span),
                 forwarded: r.forwarded,
+                redirected: r.redirected,
+                edge_corrected: r.edge_corrected,
                 repl_unapplied_age_ms: ms3(r.unapplied_age_ns),
             })
     }

@@ -30,6 +30,7 @@ names! {
         ReplicationStall = "replication_stall",
         ClockJump = "clock_jump",
         Switchover = "switchover",
+        PushFailure = "push_failure",
     }
 }
 
@@ -42,6 +43,7 @@ pub enum FaultKind {
     ReplicationStall { from: DcId, to: DcId },
     ClockJump { dc: DcId, by: i64 },
     Switchover { shards: Vec<ShardId>, to: DcId },
+    PushFailure { dc: DcId },
 }
 
 impl FaultKind {
@@ -54,6 +56,7 @@ impl FaultKind {
             FaultKind::ReplicationStall { .. } => FaultType::ReplicationStall,
             FaultKind::ClockJump { .. } => FaultType::ClockJump,
             FaultKind::Switchover { .. } => FaultType::Switchover,
+            FaultKind::PushFailure { .. } => FaultType::PushFailure,
         }
     }
 
@@ -170,6 +173,12 @@ const MOVE_TO: Key = Key::new(
     KeyDefault::Required,
     "the datacenter the shards move to",
 );
+const PUSH_DC: Key = Key::new(
+    "dc",
+    DC_NAME,
+    KeyDefault::Required,
+    "the datacenter that routing-table pushes do not reach",
+);
 
 impl FaultType {
     /// The keys of this kind besides `kind`, `at` and `for`.
@@ -182,6 +191,7 @@ impl FaultType {
             FaultType::ReplicationStall => &[FROM, STALL_TO],
             FaultType::ClockJump => &[JUMP_DC, BY],
             FaultType::Switchover => &[SHARDS_KEY, MOVE_TO],
+            FaultType::PushFailure => &[PUSH_DC],
         }
     }
 
@@ -201,6 +211,9 @@ impl FaultType {
             }
             FaultType::Switchover => {
                 "A planned move of shards between healthy datacenters (a drill), run with the failover procedure."
+            }
+            FaultType::PushFailure => {
+                "Pushes of new routing tables to a datacenter fail: the controller retries them and, out of retries, rolls back (needs `routing.push_timeout`; without it pushes always arrive)."
             }
         }
     }
@@ -232,6 +245,8 @@ pub(super) struct Run<'a> {
     pub end_overridden: bool,
     /// Each DC's clock skew.
     pub skews: Vec<i64>,
+    /// `routing.push_timeout` is set (a `push_failure` has an effect).
+    pub pushes_time_out: bool,
 }
 
 pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig> {
@@ -406,6 +421,18 @@ fn read_kind(cx: &mut Ctx, f: &Fault, kind: FaultType, run: &Run) -> Option<Faul
             let to = f.dc(cx, names, &MOVE_TO);
             s.zip(to)
                 .map(|(shards, to)| FaultKind::Switchover { shards, to })
+        }
+        FaultType::PushFailure => {
+            let dc = f.dc(cx, names, &PUSH_DC)?;
+            if !run.pushes_time_out {
+                cx.err(
+                    f.at,
+                    &join(f.path, KIND.name),
+                    "a push_failure fault needs `routing.push_timeout`: without it pushes always arrive and the fault would change nothing",
+                );
+                return None;
+            }
+            Some(FaultKind::PushFailure { dc })
         }
     }
 }

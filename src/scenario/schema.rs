@@ -160,6 +160,8 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
         end: sim.as_ref().map(|s| s.duration + s.drain),
         end_overridden: sim.as_ref().is_some_and(|s| s.end_overridden),
         skews: topo.dcs.iter().map(|d| d.clock_skew).collect(),
+        // Unknown when `[routing]` has a problem of its own: not reported twice.
+        pushes_time_out: routing.as_ref().is_none_or(|r| r.push_timeout.is_some()),
     };
     let faults = faults::read(cx, root.get("fault"), &run);
     let requests =

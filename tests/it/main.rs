@@ -16,6 +16,7 @@ mod failover_props;
 mod fuzz;
 mod golden;
 mod invariants;
+mod mechanisms;
 mod memory;
 mod overload;
 mod plots;
