@@ -107,6 +107,7 @@ pub fn run_streaming(
         }
     }
     events += world.settle(&mut queue);
+    events += world.cancelled_events();
     Outcome {
         scenario: cfg.name.clone(),
         seed: cfg.seed,

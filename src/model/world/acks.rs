@@ -2,6 +2,13 @@
 //! write's origin, ack timeouts (semi-sync falls back to async), the
 //! client's ack of a write, and the newest acknowledged writes per key that
 //! stale reads are judged against.
+//!
+//! Every ack timeout has the same length, so each origin DC's timeouts
+//! fire in the order they were set: they wait in the origin's lane of the
+//! event queue, with only the earliest in the heap. A timeout whose write
+//! got its acks in the meantime is dropped when its turn comes instead of
+//! firing; it still counts among the run's events (`cancelled_timeouts`),
+//! so the event count does not depend on how timers are kept.
 
 use super::{Event, ReqHandle, World, schedule_apply};
 use crate::ids::{DcId, StreamId};
@@ -26,6 +33,8 @@ pub(super) struct Acks {
     semi_sync_degraded: Vec<bool>,
     /// `[key]`: the two newest acknowledged writes.
     newest: Vec<[AckedWrite; 2]>,
+    /// Ack timeouts due by the end of the drain that were dropped unfired.
+    pub(super) cancelled_timeouts: u64,
 }
 
 impl Acks {
@@ -37,6 +46,7 @@ impl Acks {
             mode: cfg.replication.mode,
             semi_sync_degraded: vec![false; n],
             newest: vec![[AckedWrite::default(); 2]; keys as usize],
+            cancelled_timeouts: 0,
         }
     }
 
@@ -123,6 +133,39 @@ impl World {
             return;
         }
         self.complete_write(now, req);
+    }
+
+    /// Sets request `req`'s ack timeout; its write was accepted at `dc`.
+    #[inline]
+    pub(super) fn set_ack_timeout(
+        &mut self,
+        now: SimTime,
+        req: ReqHandle,
+        dc: DcId,
+        queue: &mut EventQueue<Event>,
+    ) {
+        queue.schedule_in_lane(
+            dc.idx(),
+            now.after(self.acks.timeout),
+            Event::AckTimeout { req, dc },
+        );
+    }
+
+    /// `dc`'s earliest ack timeout was handled: the next one whose write
+    /// still waits for acks goes into the heap.
+    #[inline]
+    pub(super) fn next_ack_timeout(&mut self, dc: DcId, queue: &mut EventQueue<Event>) {
+        let (requests, acks, end) = (&self.requests, &mut self.acks, self.end);
+        queue.lane_fired(dc.idx(), |at, e| {
+            let Event::AckTimeout { req, .. } = *e else {
+                return false;
+            };
+            let done = requests.get(req).is_none_or(|r| r.awaiting == 0);
+            if done && at <= end {
+                acks.cancelled_timeouts += 1;
+            }
+            done
+        });
     }
 
     pub(super) fn on_ack_timeout(&mut self, now: SimTime, req: ReqHandle) {
