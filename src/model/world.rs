@@ -255,7 +255,7 @@ impl World {
                 .collect(),
             edges: Edges::new(cfg),
             requests: Slab::default(),
-            acks: Acks::new(cfg, keys),
+            acks: Acks::new(cfg),
             unacked: Vec::new(),
             scripted: cfg.requests.clone(),
             down: vec![0; n],

@@ -31,21 +31,23 @@ pub(super) struct Acks {
     mode: ReplMode,
     /// Semi-sync origins that timed out and acknowledge as async for now.
     semi_sync_degraded: Vec<bool>,
-    /// `[key]`: the two newest acknowledged writes.
+    /// `[storage record]`: the two newest acknowledged writes of the key
+    /// (an acknowledged key was written, so it has a record); grown as
+    /// keys are first acknowledged.
     newest: Vec<[AckedWrite; 2]>,
     /// Ack timeouts due by the end of the drain that were dropped unfired.
     pub(super) cancelled_timeouts: u64,
 }
 
 impl Acks {
-    pub(super) fn new(cfg: &Config, keys: u64) -> Acks {
+    pub(super) fn new(cfg: &Config) -> Acks {
         let n = cfg.datacenters.len();
         Acks {
             needed: acks_needed(cfg.replication.mode, n),
             timeout: cfg.replication.ack_timeout,
             mode: cfg.replication.mode,
             semi_sync_degraded: vec![false; n],
-            newest: vec![[AckedWrite::default(); 2]; keys as usize],
+            newest: Vec::new(),
             cancelled_timeouts: 0,
         }
     }
@@ -205,15 +207,22 @@ impl World {
     fn acknowledge(&mut self, now: SimTime, r: &super::request::Request) {
         self.checker.ack_sent(r.served_at, self.is_up(r.served_at));
         let key = self.stored_key(r.target, r.spec.key);
-        let newest = &mut self.acks.newest[key as usize];
-        newest[1] = newest[0];
-        newest[0] = AckedWrite {
-            version: VersionId {
-                origin: r.served_at.0,
-                seq: r.seq,
-            },
-            at: now.ns(),
-        };
+        // The write gave the key its record (if it had none).
+        if let Some(rec) = self.storage.record(key) {
+            if rec >= self.acks.newest.len() {
+                let written = self.storage.written();
+                self.acks.newest.resize(written, [AckedWrite::default(); 2]);
+            }
+            let newest = &mut self.acks.newest[rec];
+            newest[1] = newest[0];
+            newest[0] = AckedWrite {
+                version: VersionId {
+                    origin: r.served_at.0,
+                    seq: r.seq,
+                },
+                at: now.ns(),
+            };
+        }
         self.repl.mark_acked(r.served_at, r.log_index);
         self.controller
             .note_recovery(now, r.target, r.start, &mut self.metrics.failures);
@@ -224,7 +233,14 @@ impl World {
     #[inline]
     pub(super) fn check_stale(&mut self, dc: DcId, key: u32, began: SimTime) {
         self.metrics.dcs[dc.idx()].reads += 1;
-        let newest = self.acks.newest[key as usize]
+        let Some(marks) = self
+            .storage
+            .record(key)
+            .and_then(|rec| self.acks.newest.get(rec))
+        else {
+            return; // no acknowledged write to the key
+        };
+        let newest = marks
             .iter()
             .find(|m| m.at <= began.ns() && m.version.seq > 0);
         if let Some(m) = newest
