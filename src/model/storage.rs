@@ -74,9 +74,15 @@ const TS: usize = 1;
 const OWN: usize = 3;
 const META: usize = 4;
 
+/// Words at the start of each record that storage keeps for its user (the
+/// key's newest acknowledged writes, see `world::acks`), so that a read
+/// finds them next to the copy it compares them with.
+pub const ANNEX: usize = 8;
+
 /// Storage is key-major and holds only keys written so far: a key's first
-/// write (local or replicated) gives it a *record*, the copies of all DCs
-/// side by side, so that everything one key needs is close together. A key
+/// write (local or replicated) gives it a *record*, its annex and the
+/// copies of all DCs side by side, so that everything one key needs is
+/// close together. A key
 /// never written costs its 4-byte slot in the index, which is zeroed memory
 /// the system hands out lazily: untouched pages cost nothing.
 pub struct Storage {
@@ -86,9 +92,12 @@ pub struct Storage {
     slot: Vec<u32>,
     /// `[record]`: the key.
     written: Vec<u32>,
-    /// `[record][dc]`: one copy, `stride` words (see `ORIGIN`..`META`).
+    /// `[record]`: the annex (`ANNEX` words), then `[dc]`: one copy,
+    /// `stride` words each (see `ORIGIN`..`META`).
     cells: Vec<u32>,
     stride: usize,
+    /// Words per record: `ANNEX + DCs × stride`.
+    record_len: usize,
     /// The meta vector of a key never written.
     zeros: Vec<u32>,
     resolve: Resolve,
@@ -136,6 +145,7 @@ impl Storage {
             written: Vec::new(),
             cells: Vec::new(),
             stride: META + 2 * n_dcs,
+            record_len: ANNEX + n_dcs * (META + 2 * n_dcs),
             zeros: vec![0; 2 * n_dcs],
             resolve,
             name_rank,
@@ -180,6 +190,7 @@ impl Storage {
         self.written.push(key);
         // At most `keys` records (< 2^32, the key type): the slot fits.
         self.slot[key as usize] = r as u32 + 1;
+        self.cells.extend([0; ANNEX]);
         for _ in 0..self.n {
             self.cells.push(u32::from(NONE));
             let ts = i64::MIN as u64;
@@ -196,7 +207,24 @@ impl Storage {
     /// Start of `dc`'s copy in record `r`.
     #[inline]
     fn cell(&self, r: usize, dc: DcId) -> usize {
-        (r * self.n + dc.idx()) * self.stride
+        r * self.record_len + ANNEX + dc.idx() * self.stride
+    }
+
+    /// The annex of record `r`.
+    #[inline]
+    pub fn annex(&self, r: usize) -> &[u32; ANNEX] {
+        let at = r * self.record_len;
+        self.cells[at..at + ANNEX]
+            .try_into()
+            .expect("a record starts with its annex")
+    }
+
+    #[inline]
+    pub fn annex_mut(&mut self, r: usize) -> &mut [u32; ANNEX] {
+        let at = r * self.record_len;
+        (&mut self.cells[at..at + ANNEX])
+            .try_into()
+            .expect("a record starts with its annex")
     }
 
     /// Start of `dc`'s copy of `key`, if the key was ever written.

@@ -13,7 +13,7 @@
 use super::{Event, ReqHandle, World, schedule_apply};
 use crate::ids::{DcId, StreamId};
 use crate::kernel::EventQueue;
-use crate::model::storage::VersionId;
+use crate::model::storage::{ANNEX, VersionId};
 use crate::scenario::{Config, ReplMode};
 use crate::time::{Nanos, SimTime};
 
@@ -24,6 +24,32 @@ pub(crate) struct AckedWrite {
     at: u64,
 }
 
+impl AckedWrite {
+    /// The two newest acknowledged writes of a key, kept in its storage
+    /// record's annex: per write, origin, sequence number, time (two words).
+    #[inline]
+    fn load(annex: &[u32; ANNEX]) -> [AckedWrite; 2] {
+        let one = |w: &[u32]| AckedWrite {
+            version: VersionId {
+                origin: w[0] as u16,
+                seq: w[1],
+            },
+            at: u64::from(w[2]) | (u64::from(w[3]) << 32),
+        };
+        [one(&annex[..4]), one(&annex[4..])]
+    }
+
+    #[inline]
+    fn store(marks: [AckedWrite; 2], annex: &mut [u32; ANNEX]) {
+        for (m, w) in marks.iter().zip(annex.chunks_exact_mut(4)) {
+            w[0] = u32::from(m.version.origin);
+            w[1] = m.version.seq;
+            w[2] = m.at as u32;
+            w[3] = (m.at >> 32) as u32;
+        }
+    }
+}
+
 pub(super) struct Acks {
     /// Remote acks a write needs before the client's ack.
     needed: u16,
@@ -31,10 +57,6 @@ pub(super) struct Acks {
     mode: ReplMode,
     /// Semi-sync origins that timed out and acknowledge as async for now.
     semi_sync_degraded: Vec<bool>,
-    /// `[storage record]`: the two newest acknowledged writes of the key
-    /// (an acknowledged key was written, so it has a record); grown as
-    /// keys are first acknowledged.
-    newest: Vec<[AckedWrite; 2]>,
     /// Ack timeouts due by the end of the drain that were dropped unfired.
     pub(super) cancelled_timeouts: u64,
 }
@@ -47,7 +69,6 @@ impl Acks {
             timeout: cfg.replication.ack_timeout,
             mode: cfg.replication.mode,
             semi_sync_degraded: vec![false; n],
-            newest: Vec::new(),
             cancelled_timeouts: 0,
         }
     }
@@ -207,21 +228,19 @@ impl World {
     fn acknowledge(&mut self, now: SimTime, r: &super::request::Request) {
         self.checker.ack_sent(r.served_at, self.is_up(r.served_at));
         let key = self.stored_key(r.target, r.spec.key);
-        // The write gave the key its record (if it had none).
+        // The key's newest acknowledged writes live in its storage record
+        // (the write gave it one if it had none).
         if let Some(rec) = self.storage.record(key) {
-            if rec >= self.acks.newest.len() {
-                let written = self.storage.written();
-                self.acks.newest.resize(written, [AckedWrite::default(); 2]);
-            }
-            let newest = &mut self.acks.newest[rec];
-            newest[1] = newest[0];
-            newest[0] = AckedWrite {
+            let annex = self.storage.annex_mut(rec);
+            let [newest, _] = AckedWrite::load(annex);
+            let acked = AckedWrite {
                 version: VersionId {
                     origin: r.served_at.0,
                     seq: r.seq,
                 },
                 at: now.ns(),
             };
+            AckedWrite::store([acked, newest], annex);
         }
         self.repl.mark_acked(r.served_at, r.log_index);
         self.controller
@@ -233,13 +252,10 @@ impl World {
     #[inline]
     pub(super) fn check_stale(&mut self, dc: DcId, key: u32, began: SimTime) {
         self.metrics.dcs[dc.idx()].reads += 1;
-        let Some(marks) = self
-            .storage
-            .record(key)
-            .and_then(|rec| self.acks.newest.get(rec))
-        else {
-            return; // no acknowledged write to the key
+        let Some(rec) = self.storage.record(key) else {
+            return; // never written, so no acknowledged write
         };
+        let marks = AckedWrite::load(self.storage.annex(rec));
         let newest = marks
             .iter()
             .find(|m| m.at <= began.ns() && m.version.seq > 0);
