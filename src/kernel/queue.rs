@@ -89,7 +89,7 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `at`. Scheduling in the past is a broken
     /// invariant of the model, not an input error: such an event fires now
     /// (time never runs backwards) and is counted (`scheduled_in_past`).
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, at: SimTime, event: E) {
         let entry = self.entry(at, event);
         self.push(entry);
@@ -98,12 +98,8 @@ impl<E> EventQueue<E> {
     /// The heap entry of `event` at `at`, with the next sequence number.
     #[inline]
     fn entry(&mut self, at: SimTime, event: E) -> Entry<E> {
-        let at = if at < self.now {
-            self.past += 1;
-            self.now
-        } else {
-            at
-        };
+        self.past += u64::from(at < self.now);
+        let at = at.max(self.now);
         if self.next_seq == u32::MAX {
             self.renumber();
         }
