@@ -8,6 +8,14 @@
 //! cache line. Before the counter would wrap, the pending entries are
 //! renumbered 0, 1, 2, ... in their `(time, seq)` order; order between them,
 //! and so the heap, is unchanged, and later events number on from there.
+//!
+//! *Lanes* hold timers that fire in the order they are set (all of one
+//! length, say): only a lane's earliest timer sits in the heap, the others
+//! wait in the lane with the sequence number they got when set. When the
+//! model handles a lane's head it calls `lane_fired`, which moves the next
+//! timer into the heap, dropping on the way the ones the model no longer
+//! needs (cancelled). Events pop exactly as if every timer had gone into
+//! the heap when set, minus the cancelled ones, and the heap stays small.
 
 use crate::time::{Nanos, SimTime};
 
@@ -20,6 +28,13 @@ struct Entry<E> {
     time: u64,
     seq: u32,
     event: E,
+}
+
+/// Timers of one lane not yet in the heap, earliest first.
+struct Lane<E> {
+    waiting: std::collections::VecDeque<Entry<E>>,
+    /// The lane's earliest timer is in the heap.
+    head_out: bool,
 }
 
 /// Whether `a` fires before `b`. Keys are unique (`seq` is), so this is a
@@ -40,6 +55,7 @@ pub struct EventQueue<E> {
     /// Events scheduled before `now` (moved to `now`): a broken invariant of
     /// the model, counted for the model's checker to report.
     past: u64,
+    lanes: Vec<Lane<E>>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -60,6 +76,7 @@ impl<E> EventQueue<E> {
             scheduled: 0,
             now: SimTime::ZERO,
             past: 0,
+            lanes: Vec::new(),
         }
     }
 
@@ -74,6 +91,13 @@ impl<E> EventQueue<E> {
     /// (time never runs backwards) and is counted (`scheduled_in_past`).
     #[inline(always)]
     pub fn schedule(&mut self, at: SimTime, event: E) {
+        let entry = self.entry(at, event);
+        self.push(entry);
+    }
+
+    /// The heap entry of `event` at `at`, with the next sequence number.
+    #[inline]
+    fn entry(&mut self, at: SimTime, event: E) -> Entry<E> {
         self.past += u64::from(at < self.now);
         let at = at.max(self.now);
         if self.next_seq == u32::MAX {
@@ -82,11 +106,52 @@ impl<E> EventQueue<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.scheduled += 1;
-        self.push(Entry {
+        Entry {
             time: at.0,
             seq,
             event,
-        });
+        }
+    }
+
+    /// Sets a timer in lane `lane` (lanes are numbered from 0 and made on
+    /// first use). A lane's timers must be set in the order they fire (`at`
+    /// never earlier than the lane's last); the model then calls
+    /// `lane_fired` whenever it handles one of them.
+    #[inline]
+    pub fn schedule_in_lane(&mut self, lane: usize, at: SimTime, event: E) {
+        if lane >= self.lanes.len() {
+            self.lanes.resize_with(lane + 1, || Lane {
+                waiting: std::collections::VecDeque::new(),
+                head_out: false,
+            });
+        }
+        let entry = self.entry(at, event);
+        let l = &mut self.lanes[lane];
+        debug_assert!(l.waiting.back().is_none_or(|b| b.time <= entry.time));
+        if l.head_out {
+            l.waiting.push_back(entry);
+        } else {
+            l.head_out = true;
+            push(&mut self.heap, entry);
+        }
+    }
+
+    /// The model handled lane `lane`'s head: the lane's next timer for
+    /// which `cancelled(time, event)` is false goes into the heap; the
+    /// cancelled ones before it are dropped.
+    #[inline]
+    pub fn lane_fired(&mut self, lane: usize, mut cancelled: impl FnMut(SimTime, &E) -> bool) {
+        let Some(l) = self.lanes.get_mut(lane) else {
+            return;
+        };
+        l.head_out = false;
+        while let Some(e) = l.waiting.pop_front() {
+            if !cancelled(SimTime(e.time), &e.event) {
+                l.head_out = true;
+                push(&mut self.heap, e);
+                return;
+            }
+        }
     }
 
     /// Schedules `event` `delay` nanoseconds after now.
@@ -108,11 +173,13 @@ impl<E> EventQueue<E> {
         self.heap.first().map(|e| SimTime(e.time))
     }
 
+    /// Events pending, the timers waiting in lanes included.
     #[inline]
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.lanes.iter().map(|l| l.waiting.len()).sum::<usize>()
     }
 
+    /// No event pending (a lane's timers wait only behind its head).
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
@@ -128,27 +195,33 @@ impl<E> EventQueue<E> {
         self.scheduled
     }
 
-    /// Gives the pending entries the sequence numbers 0..len in their
-    /// `(time, seq)` order. Ranks keep every comparison between entries as it
-    /// was, so the heap stays valid. Runs once per 2^32 schedules.
+    /// Gives the pending entries (the heap's and the lanes') the sequence
+    /// numbers 0..len in their `(time, seq)` order. Ranks keep every
+    /// comparison between entries as it was, so the heap and the lanes stay
+    /// valid. Runs once per 2^32 schedules.
     #[cold]
     fn renumber(&mut self) {
-        let mut order: Vec<u32> = (0..self.heap.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| {
-            let e = &self.heap[i as usize];
-            (e.time, e.seq)
-        });
-        for (rank, &i) in order.iter().enumerate() {
-            self.heap[i as usize].seq = rank as u32;
+        let mut keys: Vec<(u64, u32)> = self.heap.iter().map(|e| (e.time, e.seq)).collect();
+        for l in &self.lanes {
+            keys.extend(l.waiting.iter().map(|e| (e.time, e.seq)));
         }
-        self.next_seq = self.heap.len() as u32;
+        keys.sort_unstable();
+        // Keys are unique and all present: the search always finds its key.
+        let rank = |e: &Entry<E>| keys.binary_search(&(e.time, e.seq)).unwrap_or_else(|i| i) as u32;
+        for e in self.heap.iter_mut() {
+            e.seq = rank(e);
+        }
+        for l in self.lanes.iter_mut() {
+            for e in l.waiting.iter_mut() {
+                e.seq = rank(e);
+            }
+        }
+        self.next_seq = keys.len() as u32;
     }
 
     #[inline]
     fn push(&mut self, entry: Entry<E>) {
-        self.heap.push(entry);
-        let last = self.heap.len() - 1;
-        sift_up(&mut self.heap, last);
+        push(&mut self.heap, entry);
     }
 
     /// Removes the root; the last entry takes its place. That entry almost
@@ -191,6 +264,13 @@ impl<E> EventQueue<E> {
         sift_up(h, i);
         Some(top)
     }
+}
+
+#[inline(always)]
+fn push<E>(heap: &mut Vec<Entry<E>>, entry: Entry<E>) {
+    heap.push(entry);
+    let last = heap.len() - 1;
+    sift_up(heap, last);
 }
 
 /// Moves `h[i]` up while it fires before its parent.
@@ -362,6 +442,78 @@ mod tests {
                 reference.push(Reverse((t + d, q.scheduled(), e)));
                 q.schedule_in(d, e);
             }
+        }
+    }
+
+    /// Timers in lanes (a fixed delay per lane, some cancelled while they
+    /// wait) pop exactly like the same timers put straight into the heap,
+    /// less cancelled ones (a timer cancelled once it is its lane's head
+    /// still pops, for the model to ignore), also across a renumbering.
+    #[test]
+    fn lanes_pop_like_the_heap_minus_cancelled_timers() {
+        use rand::RngExt;
+        use std::collections::BTreeSet;
+
+        let mut rng = crate::kernel::stream(13, 0);
+        for round in 0..100u32 {
+            // Payload: (lane or none, id).
+            let mut laned: EventQueue<(Option<usize>, u32)> = EventQueue::new();
+            let mut plain: EventQueue<(Option<usize>, u32)> = EventQueue::new();
+            if round % 10 == 0 {
+                laned.next_seq = u32::MAX - 50;
+                plain.next_seq = u32::MAX - 50;
+            }
+            let mut cancelled = BTreeSet::new();
+            let mut live = Vec::new();
+            let mut got = Vec::new();
+            let spread = 1 + u64::from(round % 7);
+            let pop = |laned: &mut EventQueue<_>, cancelled: &BTreeSet<u32>| {
+                let (t, e) = laned.pop()?;
+                if let (Some(lane), _) = e {
+                    laned.lane_fired(lane, |_, e: &(Option<usize>, u32)| cancelled.contains(&e.1));
+                }
+                Some((t, e))
+            };
+            for id in 0..500u32 {
+                match rng.random_range(0..4u32) {
+                    0 | 1 => {
+                        let at = SimTime(laned.now().0 + rng.random_range(0..spread * 3));
+                        laned.schedule(at, (None, id));
+                        plain.schedule(at, (None, id));
+                    }
+                    2 => {
+                        let lane = rng.random_range(0..3usize);
+                        let at = laned.now().after(spread * (1 + lane as u64));
+                        laned.schedule_in_lane(lane, at, (Some(lane), id));
+                        plain.schedule(at, (Some(lane), id));
+                        live.push(id);
+                    }
+                    _ => {
+                        if !live.is_empty() {
+                            let i = rng.random_range(0..live.len());
+                            cancelled.insert(live.swap_remove(i));
+                        }
+                        if let Some((t, e)) = pop(&mut laned, &cancelled) {
+                            live.retain(|&id| id != e.1);
+                            got.push((t, e));
+                        }
+                    }
+                }
+            }
+            assert!(laned.len() <= plain.len());
+            got.extend(std::iter::from_fn(|| pop(&mut laned, &cancelled)));
+            let all: Vec<_> = std::iter::from_fn(|| plain.pop()).collect();
+            // Cancelled timers mostly never reach the heap.
+            assert!(
+                cancelled.is_empty() || got.len() < all.len(),
+                "round {round}"
+            );
+            let want: Vec<_> = all
+                .into_iter()
+                .filter(|(_, e)| !(e.0.is_some() && cancelled.contains(&e.1)))
+                .collect();
+            got.retain(|(_, e)| !(e.0.is_some() && cancelled.contains(&e.1)));
+            assert_eq!(got, want, "round {round}");
         }
     }
 }

@@ -5,6 +5,10 @@
 //! whose state would not fit in the memory limit (`simulation.memory_limit`,
 //! [`DEFAULT_LIMIT`] unless set).
 //!
+//! Storage and marks are made as keys are first written, so this is the
+//! state once every key has been: a bound a run reaches only if its
+//! workload writes them all.
+//!
 //! What traffic adds on top (requests in flight, replication backlogs,
 //! the open buckets of the time series) grows with load and latency, not
 //! with the shape, and is not counted: a healthy run keeps it to a few MB.

@@ -111,6 +111,7 @@ pub fn run_streaming(
         }
     }
     events += world.settle(&mut queue);
+    events += world.cancelled_events();
     let mut outcome = Outcome {
         scenario: cfg.name.clone(),
         seed: cfg.seed,

@@ -217,6 +217,17 @@ impl Replication {
     #[inline]
     pub fn after_apply(&mut self, stream: StreamId) -> Option<ApplyAt> {
         let (src, _) = self.ends(stream);
+        // The log's first entry can go only once the streams that held it
+        // (those at `base`, the least `next_apply` after a trim) applied
+        // it: only such an apply needs the scan over the source's streams.
+        if self.streams[stream.idx()].next_apply == self.logs[src.idx()].base + 1 {
+            self.trim(src);
+        }
+        self.schedule_head(stream)
+    }
+
+    /// Drops the entries of `src`'s log every stream of it has applied.
+    fn trim(&mut self, src: DcId) {
         let n = self.n;
         let first = src.idx() * n;
         let applied = (0..n)
@@ -231,7 +242,6 @@ impl Replication {
             log.vvs.drain(..width);
             log.base += 1;
         }
-        self.schedule_head(stream)
     }
 
     /// Marks a write's log entry as found in conflict; returns whether it
@@ -298,6 +308,8 @@ impl Replication {
         let st = &mut self.streams[id];
         debug_assert!(st.blocked, "recovery reads a blocked stream only");
         if st.next_apply >= upto {
+            // Recovery moved the stream on without `after_apply`.
+            self.trim(src);
             return None;
         }
         let index = st.next_apply;
@@ -362,5 +374,59 @@ impl Replication {
 
     pub fn n(&self) -> usize {
         self.n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::storage::VersionId;
+
+    fn entry(seq: u32) -> LogEntry {
+        LogEntry {
+            write: WriteRec {
+                key: 0,
+                origin: DcId(0),
+                seq,
+                ts: 0,
+                based_on: VersionId::INITIAL,
+            },
+            written: SimTime(0),
+            waiting: None,
+            conflicted: false,
+            acked: false,
+        }
+    }
+
+    /// An entry leaves the log once both of its streams applied it, by
+    /// their own applies or by a recovery that took the laggard's.
+    #[test]
+    fn the_log_drops_what_every_stream_applied() {
+        let mut r = Replication::new(3, 6, None);
+        let (a, b, c) = (DcId(0), DcId(1), DcId(2));
+        for seq in 1..=4 {
+            r.append(entry(seq), &[0; 6]);
+        }
+        let (ab, ac) = (r.stream_id(a, b), r.stream_id(a, c));
+        let apply = |r: &mut Replication, s: StreamId, at: u64| {
+            let next = r.ship(s, SimTime(at), || 1);
+            let epoch = next.map_or(0, |n| n.epoch);
+            let i = r.take_head(s, epoch, SimTime(at + 1));
+            r.after_apply(s);
+            i
+        };
+        assert_eq!(apply(&mut r, ab, 0), Some(0));
+        assert_eq!(apply(&mut r, ab, 2), Some(1));
+        assert_eq!(r.logs[0].entries.len(), 4, "c applied nothing yet");
+        assert_eq!(apply(&mut r, ac, 4), Some(0));
+        assert_eq!((r.logs[0].base, r.logs[0].entries.len()), (1, 3));
+        // c is cut off; a recovery hands it entries 1..4 directly.
+        r.set_blocked(ac, true);
+        let got: Vec<u64> = std::iter::from_fn(|| r.take_recovered(a, c, 4)).collect();
+        assert_eq!(got, vec![1, 2, 3]);
+        assert_eq!(r.logs[0].base, 2, "b's head (entry 2) still holds the rest");
+        assert_eq!(apply(&mut r, ab, 6), Some(2));
+        assert_eq!(apply(&mut r, ab, 8), Some(3));
+        assert_eq!((r.logs[0].base, r.logs[0].entries.len()), (4, 0));
     }
 }

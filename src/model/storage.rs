@@ -14,8 +14,9 @@
 //! basis of `lost_writes`. Version vector and lineage counts travel together
 //! as the value's *meta* vector, `2 × DCs` numbers.
 //!
-//! Memory per key and DC: 2 (origin) + 8 (timestamp) + 4 (own write count)
-//! + 8 × DCs (version vector and lineage counts) bytes.
+//! Memory per written key and DC: 4 (origin) + 8 (timestamp) + 4 (own
+//! write count) + 8 × DCs (version vector and lineage counts) bytes; per
+//! key never written, a 4-byte index slot in lazily mapped zeroed memory.
 
 use crate::ids::DcId;
 use crate::scenario::Resolve;
@@ -65,27 +66,55 @@ pub enum Applied {
     ConflictLost,
 }
 
+/// One DC's copy of one key: origin of the current value (`NONE` if none),
+/// its timestamp (two words), the DC's own write count, then the meta
+/// vector (`2 × DCs`).
+const ORIGIN: usize = 0;
+const TS: usize = 1;
+const OWN: usize = 3;
+const META: usize = 4;
+
+/// Words at the start of each record that storage keeps for its user (the
+/// key's newest acknowledged writes, see `world::acks`), so that a read
+/// finds them next to the copy it compares them with.
+pub const ANNEX: usize = 8;
+
+/// Storage is key-major and holds only keys written so far: a key's first
+/// write (local or replicated) gives it a *record*, its annex and the
+/// copies of all DCs side by side, so that everything one key needs is
+/// close together. A key
+/// never written costs its 4-byte slot in the index, which is zeroed memory
+/// the system hands out lazily: untouched pages cost nothing.
 pub struct Storage {
     n: usize,
     keys: usize,
-    origin: Vec<u16>,
-    ts: Vec<i64>,
-    own: Vec<u32>,
-    /// `[dc][key]`: the version vector (`n`), then the lineage counts (`n`).
-    meta: Vec<u32>,
+    /// `[key]`: 1 + the key's record number; 0 for a key never written.
+    slot: Vec<u32>,
+    /// `[record]`: the key.
+    written: Vec<u32>,
+    /// `[record]`: the annex (`ANNEX` words), then `[dc]`: one copy,
+    /// `stride` words each (see `ORIGIN`..`META`).
+    cells: Vec<u32>,
+    stride: usize,
+    /// Words per record: `ANNEX + DCs × stride`.
+    record_len: usize,
+    /// The meta vector of a key never written.
+    zeros: Vec<u32>,
     resolve: Resolve,
     /// Each DC's rank when DCs are sorted by name: LWW's tie-break.
     name_rank: Vec<u16>,
     /// Debug builds check that replication never reorders one origin's
-    /// writes to a key: `[dc][key][origin]`, the last sequence number received.
+    /// writes to a key: `[record][dc][origin]`, the last sequence number received.
     #[cfg(debug_assertions)]
     received: Vec<u32>,
 }
 
 impl Storage {
-    /// Bytes one DC's copy of one key takes with `n_dcs` DCs: one element
-    /// of each vector below (`meta` has `2 × DCs`, debug builds' `received`
-    /// `DCs`). `footprint` sizes a run from it.
+    /// Bytes one DC's copy of one key takes with `n_dcs` DCs, about: the
+    /// origin, timestamp, own count and meta vector (`2 × DCs`), debug
+    /// builds' `received` (`DCs`). `footprint` sizes a run from it as if
+    /// every key were written (the origin counted as 2 bytes where a
+    /// record gives it 4): an upper bound unless nearly all keys are.
     pub const fn bytes_per_copy(n_dcs: usize) -> usize {
         let debug = if cfg!(debug_assertions) {
             n_dcs * size_of::<u32>()
@@ -112,47 +141,136 @@ impl Storage {
         Storage {
             n: n_dcs,
             keys,
-            origin: vec![NONE; n_dcs * keys],
-            ts: vec![i64::MIN; n_dcs * keys],
-            own: vec![0; n_dcs * keys],
-            meta: vec![0; n_dcs * keys * 2 * n_dcs],
+            slot: vec![0; keys],
+            written: Vec::new(),
+            cells: Vec::new(),
+            stride: META + 2 * n_dcs,
+            record_len: ANNEX + n_dcs * (META + 2 * n_dcs),
+            zeros: vec![0; 2 * n_dcs],
             resolve,
             name_rank,
             #[cfg(debug_assertions)]
-            received: vec![0; n_dcs * keys * n_dcs],
+            received: Vec::new(),
         }
     }
 
+    /// The record of `key`, if it was ever written.
     #[inline]
-    fn cell(&self, dc: DcId, key: u32) -> usize {
-        dc.idx() * self.keys + key as usize
+    pub fn record(&self, key: u32) -> Option<usize> {
+        match self.slot[key as usize] {
+            0 => None,
+            s => Some(s as usize - 1),
+        }
     }
 
-    /// Start of `dc`'s meta vector for `key`.
+    /// Keys written so far (records `0..written()`).
     #[inline]
-    fn at(&self, dc: DcId, key: u32) -> usize {
-        self.cell(dc, key) * 2 * self.n
+    pub fn written(&self) -> usize {
+        self.written.len()
+    }
+
+    /// The keys ever written, in the order they were first written.
+    pub fn written_keys(&self) -> &[u32] {
+        &self.written
+    }
+
+    /// The record of `key`, made now if this is its first write.
+    #[inline]
+    fn record_or_new(&mut self, key: u32) -> usize {
+        if let Some(r) = self.record(key) {
+            return r;
+        }
+        self.new_record(key)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_record(&mut self, key: u32) -> usize {
+        let r = self.written.len();
+        self.written.push(key);
+        // At most `keys` records (< 2^32, the key type): the slot fits.
+        self.slot[key as usize] = r as u32 + 1;
+        self.cells.extend([0; ANNEX]);
+        for _ in 0..self.n {
+            self.cells.push(u32::from(NONE));
+            let ts = i64::MIN as u64;
+            self.cells.push(ts as u32);
+            self.cells.push((ts >> 32) as u32);
+            self.cells.extend(std::iter::repeat_n(0, 1 + 2 * self.n));
+        }
+        #[cfg(debug_assertions)]
+        self.received
+            .extend(std::iter::repeat_n(0, self.n * self.n));
+        r
+    }
+
+    /// Start of `dc`'s copy in record `r`.
+    #[inline]
+    fn cell(&self, r: usize, dc: DcId) -> usize {
+        r * self.record_len + ANNEX + dc.idx() * self.stride
+    }
+
+    /// The annex of record `r`.
+    #[inline]
+    pub fn annex(&self, r: usize) -> &[u32; ANNEX] {
+        let at = r * self.record_len;
+        self.cells[at..at + ANNEX]
+            .try_into()
+            .expect("a record starts with its annex")
     }
 
     #[inline]
-    pub fn current(&self, dc: DcId, key: u32) -> VersionId {
-        let s = self.cell(dc, key);
-        let origin = self.origin[s];
+    pub fn annex_mut(&mut self, r: usize) -> &mut [u32; ANNEX] {
+        let at = r * self.record_len;
+        (&mut self.cells[at..at + ANNEX])
+            .try_into()
+            .expect("a record starts with its annex")
+    }
+
+    /// Start of `dc`'s copy of `key`, if the key was ever written.
+    #[inline]
+    fn cell_of(&self, dc: DcId, key: u32) -> Option<usize> {
+        self.record(key).map(|r| self.cell(r, dc))
+    }
+
+    #[inline]
+    fn ts_at(&self, c: usize) -> i64 {
+        (u64::from(self.cells[c + TS]) | (u64::from(self.cells[c + TS + 1]) << 32)) as i64
+    }
+
+    #[inline]
+    fn set_ts(&mut self, c: usize, ts: i64) {
+        self.cells[c + TS] = ts as u64 as u32;
+        self.cells[c + TS + 1] = ((ts as u64) >> 32) as u32;
+    }
+
+    /// The value identity of the copy at `c`.
+    #[inline]
+    fn current_at(&self, c: usize) -> VersionId {
+        let origin = self.cells[c + ORIGIN] as u16;
         if origin == NONE {
             return VersionId::INITIAL;
         }
         VersionId {
             origin,
-            seq: self.meta[self.at(dc, key) + origin as usize],
+            seq: self.cells[c + META + origin as usize],
         }
+    }
+
+    #[inline]
+    pub fn current(&self, dc: DcId, key: u32) -> VersionId {
+        self.cell_of(dc, key)
+            .map_or(VersionId::INITIAL, |c| self.current_at(c))
     }
 
     /// The meta vector (version vector, then lineage counts) of `dc`'s
     /// current value of `key`: what a write produced there carries along.
     #[inline]
     pub fn meta(&self, dc: DcId, key: u32) -> &[u32] {
-        let m = self.at(dc, key);
-        &self.meta[m..m + 2 * self.n]
+        match self.cell_of(dc, key) {
+            Some(c) => &self.cells[c + META..c + self.stride],
+            None => &self.zeros,
+        }
     }
 
     /// The version vector of `dc`'s current value of `key`.
@@ -170,27 +288,27 @@ impl Storage {
     /// Whether `dc`'s value of `key` has seen write `seq` of `origin`.
     #[inline]
     pub fn includes(&self, dc: DcId, key: u32, origin: DcId, seq: u32) -> bool {
-        self.meta[self.at(dc, key) + origin.idx()] >= seq
+        self.meta(dc, key)[origin.idx()] >= seq
     }
 
     /// Writes `origin` has made to `key` so far.
     pub fn own_writes(&self, origin: DcId, key: u32) -> u32 {
-        self.own[self.cell(origin, key)]
+        self.cell_of(origin, key).map_or(0, |c| self.cells[c + OWN])
     }
 
     /// Applies a client's write at `dc`, whose clock reads `clock`.
     #[inline]
     pub fn write_local(&mut self, dc: DcId, key: u32, clock: i64) -> WriteRec {
-        let s = self.cell(dc, key);
-        let m = self.at(dc, key);
-        let based_on = self.current(dc, key);
-        let ts = clock.max(self.ts[s].saturating_add(1));
-        self.own[s] += 1;
-        let seq = self.own[s];
-        self.origin[s] = dc.0;
-        self.ts[s] = ts;
-        self.meta[m + dc.idx()] = seq;
-        self.meta[m + self.n + dc.idx()] += 1;
+        let r = self.record_or_new(key);
+        let c = self.cell(r, dc);
+        let based_on = self.current_at(c);
+        let ts = clock.max(self.ts_at(c).saturating_add(1));
+        self.cells[c + OWN] += 1;
+        let seq = self.cells[c + OWN];
+        self.cells[c + ORIGIN] = u32::from(dc.0);
+        self.set_ts(c, ts);
+        self.cells[c + META + dc.idx()] = seq;
+        self.cells[c + META + self.n + dc.idx()] += 1;
         WriteRec {
             key,
             origin: dc,
@@ -203,12 +321,12 @@ impl Storage {
     /// Applies a write replicated to `dc`; `meta` is the write's own meta vector.
     #[inline]
     pub fn apply_remote(&mut self, dc: DcId, w: &WriteRec, meta: &[u32]) -> Applied {
-        let s = self.cell(dc, w.key);
-        let m = self.at(dc, w.key);
+        let r = self.record_or_new(w.key);
+        let c = self.cell(r, dc);
         let n = self.n;
         #[cfg(debug_assertions)]
         {
-            let last = &mut self.received[s * n + w.origin.idx()];
+            let last = &mut self.received[(r * n + dc.idx()) * n + w.origin.idx()];
             assert!(
                 w.seq > *last,
                 "replication reordered {}'s writes to key {}: {} after {}",
@@ -219,12 +337,13 @@ impl Storage {
             );
             *last = w.seq;
         }
-        if self.meta[m + w.origin.idx()] >= w.seq {
+        let m = c + META;
+        if self.cells[m + w.origin.idx()] >= w.seq {
             return Applied::Stale;
         }
-        let current = self.current(dc, w.key);
+        let current = self.current_at(c);
         let dominates = || {
-            self.meta[m..m + n]
+            self.cells[m..m + n]
                 .iter()
                 .zip(&meta[..n])
                 .all(|(have, new)| new >= have)
@@ -236,15 +355,15 @@ impl Storage {
             // missed versions in between (they come later, from their own
             // origin's stream). Not a conflict.
             Applied::FastForward
-        } else if self.wins(w, current, self.ts[s]) {
+        } else if self.wins(w, current, self.ts_at(c)) {
             Applied::ConflictWon
         } else {
             Applied::ConflictLost
         };
         if outcome != Applied::ConflictLost {
-            self.origin[s] = w.origin.0;
-            self.ts[s] = w.ts;
-            self.meta[m..m + 2 * n].copy_from_slice(meta);
+            self.cells[c + ORIGIN] = u32::from(w.origin.0);
+            self.set_ts(c, w.ts);
+            self.cells[m..m + 2 * n].copy_from_slice(meta);
         }
         outcome
     }
@@ -269,5 +388,48 @@ impl Storage {
 
     pub fn keys(&self) -> usize {
         self.keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys get a record on their first write, local or replicated, and
+    /// only then; a key never written reads as the initial value.
+    #[test]
+    fn records_are_made_on_first_write_only() {
+        let mut s = Storage::new(&["a", "b", "c"], 10_000_000, Resolve::Lww);
+        let (a, b) = (DcId(0), DcId(1));
+        assert_eq!(s.written(), 0);
+        assert_eq!(s.current(b, 42), VersionId::INITIAL);
+        assert_eq!(s.meta(b, 42), &[0; 6]);
+        assert_eq!(s.own_writes(a, 42), 0);
+        assert!(!s.includes(b, 42, a, 1));
+        let w = s.write_local(a, 9_999_999, 5);
+        assert_eq!(s.written_keys(), &[9_999_999]);
+        let meta = s.meta(a, 9_999_999).to_vec();
+        assert_eq!(meta, vec![1, 0, 0, 1, 0, 0]);
+        assert_eq!(s.apply_remote(b, &w, &meta), Applied::InOrder);
+        assert_eq!(s.written(), 1, "the replicated apply used the same record");
+        // A replicated write to a key its destination never wrote makes the record.
+        let w2 = WriteRec {
+            key: 7,
+            origin: a,
+            seq: 1,
+            ts: -3,
+            based_on: VersionId::INITIAL,
+        };
+        assert_eq!(
+            s.apply_remote(b, &w2, &[1, 0, 0, 1, 0, 0]),
+            Applied::InOrder
+        );
+        assert_eq!(s.written_keys(), &[9_999_999, 7]);
+        assert_eq!(s.current(b, 7), VersionId { origin: 0, seq: 1 });
+        assert_eq!(s.current(a, 7), VersionId::INITIAL);
+        // The timestamp survives the two-word split, negative ones included.
+        let w3 = s.write_local(b, 7, -10);
+        assert_eq!(w3.ts, -2, "one above the replicated value's -3");
+        assert_eq!(w3.based_on, VersionId { origin: 0, seq: 1 });
     }
 }

@@ -49,7 +49,14 @@ impl Popular {
             None => rng.random_range(0..self.n) as u32,
             Some(z) => {
                 let rank = z.sample(rng) - 1;
-                ((rank as u128 * self.stride as u128) % self.n as u128) as u32
+                // rank and stride are below n; below 2^32 (keys are u32)
+                // their product fits in a u64, and u64 division is far
+                // cheaper than u128's.
+                if self.n <= 1 << 32 {
+                    ((rank * self.stride) % self.n) as u32
+                } else {
+                    ((rank as u128 * self.stride as u128) % self.n as u128) as u32
+                }
             }
         }
     }

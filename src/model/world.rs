@@ -69,9 +69,11 @@ pub enum Event {
     Ack {
         req: ReqHandle,
     },
-    /// Request `req`'s write gives up waiting for acks.
+    /// Request `req`'s write, accepted at `dc`, gives up waiting for acks.
+    /// (A timer of `dc`'s lane in the queue: see `acks`.)
     AckTimeout {
         req: ReqHandle,
+        dc: DcId,
     },
     FaultStarts {
         fault: FaultId,
@@ -302,7 +304,7 @@ impl World {
                 .collect(),
             edges: Edges::new(cfg),
             requests: Slab::default(),
-            acks: Acks::new(cfg, keys),
+            acks: Acks::new(cfg),
             unacked: Vec::new(),
             scripted: cfg.requests.clone(),
             down: vec![0; n],
@@ -348,6 +350,12 @@ impl World {
 
     pub fn traffic_end(&self) -> SimTime {
         self.traffic_end
+    }
+
+    /// Events of the run that were dropped unhandled: ack timeouts of
+    /// writes that had their acks (see `acks`). They count as events.
+    pub fn cancelled_events(&self) -> u64 {
+        self.acks.cancelled_timeouts
     }
 
     /// Puts the first events in the queue.
@@ -501,7 +509,10 @@ impl Model for World {
             Event::Served { req, dc } => self.on_served(now, req, dc, q),
             Event::ReplApply { stream, epoch } => self.on_repl_apply(now, stream, epoch, q),
             Event::Ack { req } => self.on_ack(now, req),
-            Event::AckTimeout { req } => self.on_ack_timeout(now, req),
+            Event::AckTimeout { req, dc } => {
+                self.on_ack_timeout(now, req);
+                self.next_ack_timeout(dc, q);
+            }
             Event::FaultStarts { fault } => self.on_fault(now, fault, FaultEdge::Starts, q),
             Event::FaultHeals { fault } => self.on_fault(now, fault, FaultEdge::Heals, q),
             Event::TableArrives { holder, version } => self.routing.arrive(holder, version),

@@ -20,6 +20,9 @@ fn peak_mb(duration: &str) -> f64 {
         // The same outage in both runs: a dead DC's backlog is data, not a
         // leak, and must not be what the comparison measures.
         .args(["--set", "fault.0.at=5s", "--set", "fault.0.for=5s"])
+        // Storage grows with the keys written until every key is: few
+        // keys, so that both runs have written them all early on.
+        .args(["--set", "workload.keys=1000"])
         .output()
         .unwrap();
     assert!(
@@ -113,8 +116,7 @@ fn a_long_run_finishes_under_a_memory_limit_with_all_its_files() {
 }
 
 /// `n` DCs fully meshed, `keys` keys drawn uniformly, half the requests
-/// writes: enough writes in one second that every page of every replica
-/// is written (so resident memory is all of the allocated state).
+/// writes for one second.
 fn shape(n: usize, keys: u64, rate: f64) -> String {
     crate::common::mesh(n, rate, "1s", "")
         .replace(
@@ -125,19 +127,23 @@ fn shape(n: usize, keys: u64, rate: f64) -> String {
 }
 
 /// The memory guard's estimate (`model::footprint`, from the sizes the
-/// model allocates) is within 25% of the measured peak on four shapes,
-/// from replicas dominating (3 DCs, 10^6 keys) to stream histograms
-/// dominating (50 DCs fully meshed). Measured when written (debug build,
-/// estimate / peak in MiB): 3×10^6 keys 183.2 / 179.3, 10×150k 215.9 /
+/// model allocates) is the state with every key written: storage holds
+/// only keys written so far, so the estimate bounds the measured peak (with
+/// 25% for noise) on four shapes, from replicas dominating (3 DCs, 10^6
+/// keys) to stream histograms dominating (50 DCs fully meshed), and is
+/// within 25% of it where one second's writes reach nearly every key (50
+/// DCs, 5,000 keys: 25,000 uniform writes miss e^-5 of the keys). Measured
+/// when written (debug build, estimate / peak in MiB, before storage was
+/// allocated on first write): 3×10^6 keys 183.2 / 179.3, 10×150k 215.9 /
 /// 213.2, 30×15k 268.1 / 266.9, 50×5k 428.9 / 430.1.
 #[test]
 fn the_memory_estimate_matches_the_measured_peak() {
     use multiactive::model::footprint::Footprint;
-    for (n, keys, rate) in [
-        (3, 1_000_000, 50_000.0),
-        (10, 150_000, 50_000.0),
-        (30, 15_000, 50_000.0),
-        (50, 5_000, 50_000.0),
+    for (n, keys, rate, all_written) in [
+        (3, 1_000_000, 50_000.0, false),
+        (10, 150_000, 50_000.0, false),
+        (30, 15_000, 50_000.0, false),
+        (50, 5_000, 50_000.0, true),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("shape.toml");
@@ -158,9 +164,15 @@ fn the_memory_estimate_matches_the_measured_peak() {
         let estimate = Footprint::of(n, keys).total() as f64 / (1 << 20) as f64;
         eprintln!("{n} DCs, {keys} keys: estimate {estimate:.1} MiB, peak {peak:.1} MiB");
         assert!(
-            (estimate - peak).abs() <= 0.25 * peak,
-            "{n} DCs, {keys} keys: estimate {estimate:.1} MiB, peak {peak:.1} MiB"
+            peak <= 1.25 * estimate,
+            "{n} DCs, {keys} keys: estimate {estimate:.1} MiB below the peak {peak:.1} MiB"
         );
+        if all_written {
+            assert!(
+                (estimate - peak).abs() <= 0.25 * peak,
+                "{n} DCs, {keys} keys: estimate {estimate:.1} MiB, peak {peak:.1} MiB"
+            );
+        }
     }
 }
 

@@ -2,11 +2,18 @@
 //! write's origin, ack timeouts (semi-sync falls back to async), the
 //! client's ack of a write, and the newest acknowledged writes per key that
 //! stale reads are judged against.
+//!
+//! Every ack timeout has the same length, so each origin DC's timeouts
+//! fire in the order they were set: they wait in the origin's lane of the
+//! event queue, with only the earliest in the heap. A timeout whose write
+//! got its acks in the meantime is dropped when its turn comes instead of
+//! firing; it still counts among the run's events (`cancelled_timeouts`),
+//! so the event count does not depend on how timers are kept.
 
 use super::{Event, ReqHandle, World, schedule_apply};
 use crate::ids::{DcId, StreamId};
 use crate::kernel::EventQueue;
-use crate::model::storage::VersionId;
+use crate::model::storage::{ANNEX, VersionId};
 use crate::scenario::{Config, ReplMode};
 use crate::time::{Nanos, SimTime};
 
@@ -17,6 +24,32 @@ pub(crate) struct AckedWrite {
     at: u64,
 }
 
+impl AckedWrite {
+    /// The two newest acknowledged writes of a key, kept in its storage
+    /// record's annex: per write, origin, sequence number, time (two words).
+    #[inline]
+    fn load(annex: &[u32; ANNEX]) -> [AckedWrite; 2] {
+        let one = |w: &[u32]| AckedWrite {
+            version: VersionId {
+                origin: w[0] as u16,
+                seq: w[1],
+            },
+            at: u64::from(w[2]) | (u64::from(w[3]) << 32),
+        };
+        [one(&annex[..4]), one(&annex[4..])]
+    }
+
+    #[inline]
+    fn store(marks: [AckedWrite; 2], annex: &mut [u32; ANNEX]) {
+        for (m, w) in marks.iter().zip(annex.chunks_exact_mut(4)) {
+            w[0] = u32::from(m.version.origin);
+            w[1] = m.version.seq;
+            w[2] = m.at as u32;
+            w[3] = (m.at >> 32) as u32;
+        }
+    }
+}
+
 pub(super) struct Acks {
     /// Remote acks a write needs before the client's ack.
     needed: u16,
@@ -24,19 +57,19 @@ pub(super) struct Acks {
     mode: ReplMode,
     /// Semi-sync origins that timed out and acknowledge as async for now.
     semi_sync_degraded: Vec<bool>,
-    /// `[key]`: the two newest acknowledged writes.
-    newest: Vec<[AckedWrite; 2]>,
+    /// Ack timeouts due by the end of the drain that were dropped unfired.
+    pub(super) cancelled_timeouts: u64,
 }
 
 impl Acks {
-    pub(super) fn new(cfg: &Config, keys: u64) -> Acks {
+    pub(super) fn new(cfg: &Config) -> Acks {
         let n = cfg.datacenters.len();
         Acks {
             needed: acks_needed(cfg.replication.mode, n),
             timeout: cfg.replication.ack_timeout,
             mode: cfg.replication.mode,
             semi_sync_degraded: vec![false; n],
-            newest: vec![[AckedWrite::default(); 2]; keys as usize],
+            cancelled_timeouts: 0,
         }
     }
 
@@ -133,6 +166,39 @@ impl World {
         self.complete_write(now, req);
     }
 
+    /// Sets request `req`'s ack timeout; its write was accepted at `dc`.
+    #[inline]
+    pub(super) fn set_ack_timeout(
+        &mut self,
+        now: SimTime,
+        req: ReqHandle,
+        dc: DcId,
+        queue: &mut EventQueue<Event>,
+    ) {
+        queue.schedule_in_lane(
+            dc.idx(),
+            now.after(self.acks.timeout),
+            Event::AckTimeout { req, dc },
+        );
+    }
+
+    /// `dc`'s earliest ack timeout was handled: the next one whose write
+    /// still waits for acks goes into the heap.
+    #[inline]
+    pub(super) fn next_ack_timeout(&mut self, dc: DcId, queue: &mut EventQueue<Event>) {
+        let (requests, acks, end) = (&self.requests, &mut self.acks, self.end);
+        queue.lane_fired(dc.idx(), |at, e| {
+            let Event::AckTimeout { req, .. } = *e else {
+                return false;
+            };
+            let done = requests.get(req).is_none_or(|r| r.awaiting == 0);
+            if done && at <= end {
+                acks.cancelled_timeouts += 1;
+            }
+            done
+        });
+    }
+
     pub(super) fn on_ack_timeout(&mut self, now: SimTime, req: ReqHandle) {
         let Some(&r) = self.requests.get(req) else {
             return;
@@ -170,15 +236,20 @@ impl World {
     fn acknowledge(&mut self, now: SimTime, r: &super::request::Request) {
         self.checker.ack_sent(r.served_at, self.is_up(r.served_at));
         let key = self.stored_key(r.target, r.spec.key);
-        let newest = &mut self.acks.newest[key as usize];
-        newest[1] = newest[0];
-        newest[0] = AckedWrite {
-            version: VersionId {
-                origin: r.served_at.0,
-                seq: r.seq,
-            },
-            at: now.ns(),
-        };
+        // The key's newest acknowledged writes live in its storage record
+        // (the write gave it one if it had none).
+        if let Some(rec) = self.storage.record(key) {
+            let annex = self.storage.annex_mut(rec);
+            let [newest, _] = AckedWrite::load(annex);
+            let acked = AckedWrite {
+                version: VersionId {
+                    origin: r.served_at.0,
+                    seq: r.seq,
+                },
+                at: now.ns(),
+            };
+            AckedWrite::store([acked, newest], annex);
+        }
         self.repl.mark_acked(r.served_at, r.log_index);
         self.controller
             .note_recovery(now, r.target, r.start, &mut self.metrics.failures);
@@ -189,7 +260,11 @@ impl World {
     #[inline]
     pub(super) fn check_stale(&mut self, dc: DcId, key: u32, began: SimTime) {
         self.metrics.dcs[dc.idx()].reads += 1;
-        let newest = self.acks.newest[key as usize]
+        let Some(rec) = self.storage.record(key) else {
+            return; // never written, so no acknowledged write
+        };
+        let marks = AckedWrite::load(self.storage.annex(rec));
+        let newest = marks
             .iter()
             .find(|m| m.at <= began.ns() && m.version.seq > 0);
         if let Some(m) = newest

@@ -112,7 +112,7 @@ impl World {
             }
         }
         if waits {
-            queue.schedule(now.after(self.acks.timeout), Event::AckTimeout { req });
+            self.set_ack_timeout(now, req, dc, queue);
         } else {
             self.complete_write(now, req);
         }
