@@ -96,6 +96,11 @@ pub struct Totals {
     pub misrouted_writes: u64,
     /// Broken invariants the model's checker found: must stay 0.
     pub invariant_violations: u64,
+    /// Writes refused because a stream from their DC lagged more than
+    /// `replication.max_lag` (in `rejected`).
+    pub lag_refused: u64,
+    /// Writes refused by a move's record fence at its target (in `rejected`).
+    pub fence_rejected: u64,
 }
 
 /// One time bucket of one DC.

@@ -38,8 +38,8 @@ use super::workload::{RequestSpec, Workload};
 use crate::ids::{DcId, FaultId, MoveId, StreamId};
 use crate::kernel::{EventQueue, Model, stream};
 use crate::metrics::{FailureRecord, Metrics};
-use crate::scenario::{Config, FaultKind, ScriptedRequest};
-use crate::time::SimTime;
+use crate::scenario::{Config, FaultKind, Fence, ScriptedRequest};
+use crate::time::{Nanos, SimTime};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -132,6 +132,11 @@ pub struct World {
     down: Vec<u32>,
     controller: Controller,
     checker: Checker,
+    /// `replication.max_lag`: writes wait for no stream lagging beyond it.
+    max_lag: Option<Nanos>,
+    /// Under `failover.fence = "record"`: per stored key, when it was last
+    /// written anywhere (ns, 0: never); empty otherwise.
+    last_written: Vec<u64>,
     pub metrics: Metrics,
 }
 
@@ -255,6 +260,12 @@ impl World {
             down: vec![0; n],
             controller,
             checker: Checker::new(n),
+            max_lag: cfg.replication.max_lag,
+            last_written: if cfg.failover.fence == Fence::Record {
+                vec![0; keys as usize]
+            } else {
+                Vec::new()
+            },
             metrics,
         };
         world.edges.refresh_nearest();

@@ -72,6 +72,8 @@ table! {
         unrecovered_shards: usize,
         semi_sync_fallbacks: u64,
         invariant_violations: u64,
+        lag_refused: u64,
+        fence_rejected: u64,
     }
 }
 
@@ -252,6 +254,8 @@ pub fn summary_row(o: &Outcome) -> SummaryRow {
         unrecovered_shards: m.failures.iter().map(|f| f.rto().2).sum(),
         semi_sync_fallbacks: t.semi_sync_fallbacks,
         invariant_violations: t.invariant_violations,
+        lag_refused: t.lag_refused,
+        fence_rejected: t.fence_rejected,
     }
 }
 

@@ -35,6 +35,8 @@ const DECIDE_AFTER: Nanos = 0;
 const PROCEDURE: Procedure = Procedure::BanThenSwitch;
 /// Writes stay banned at most this long while replication catches up.
 const MAX_BAN: Nanos = 30 * NS_PER_S;
+/// Today's whole-shard ban unless the scenario asks for Eleme's record fence.
+const FENCE: Fence = Fence::Shard;
 /// Shards come home only when the scenario asks: failback is a decision.
 const FAILBACK: bool = false;
 /// `failover.target`'s word besides a DC name.
@@ -83,6 +85,17 @@ names! {
     }
 }
 
+names! {
+    /// What `ban_then_switch` holds back while a move's target catches up.
+    pub enum Fence {
+        /// Every write to the moving shards, everywhere, until the switch.
+        Shard = "shard",
+        /// At the target, after an immediate switch, only writes to records
+        /// last modified before the move began.
+        Record = "record",
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoutingConfig {
     pub entry: Entry,
@@ -100,6 +113,9 @@ pub struct ReplicationConfig {
     pub ack_timeout: Nanos,
     /// Writes per second one stream applies; `None`: unlimited.
     pub apply_rate: Option<f64>,
+    /// A DC refuses writes while one of its outgoing streams (to a live DC)
+    /// lags more than this; `None`: never.
+    pub max_lag: Option<Nanos>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +131,7 @@ pub struct FailoverConfig {
     pub decide_after: Nanos,
     pub procedure: Procedure,
     pub max_ban: Nanos,
+    pub fence: Fence,
     pub target: FailoverTarget,
     pub failback: bool,
 }
@@ -181,12 +198,25 @@ const ACK_TIMEOUT_KEY: Key = Key::new(
     "how long a write waits for the remote acks its mode needs; then it fails under `quorum` and `sync` (it stays applied at its origin and replicates) and is acknowledged under `semi_sync`, whose DC falls back to async",
 );
 
+const MAX_LAG_KEY: Key = Key::new(
+    "max_lag",
+    Type::PositiveDuration,
+    Default::Absent("no limit"),
+    "a DC refuses writes (`lag_refused`) while any of its streams to a live DC lags more than this: the age of the oldest write the destination has not applied (MSHA's DTS delay policy); bounds RPO at the cost of availability",
+);
+
 pub(super) const REPLICATION_SECTION: Section = Section {
     path: "replication",
     array: false,
     variant: None,
     about: "How writes reach the other DCs: each origin's log is pulled by one stream per destination, in order.",
-    keys: &[MODE_KEY, RESOLVE_KEY, APPLY_RATE, ACK_TIMEOUT_KEY],
+    keys: &[
+        MODE_KEY,
+        RESOLVE_KEY,
+        APPLY_RATE,
+        ACK_TIMEOUT_KEY,
+        MAX_LAG_KEY,
+    ],
 };
 
 const AUTO_KEY: Key = Key::new(
@@ -219,6 +249,12 @@ const MAX_BAN_KEY: Key = Key::new(
     Default::Duration(MAX_BAN),
     "the longest a ban waits for replication to catch up",
 );
+const FENCE_KEY: Key = Key::new(
+    "fence",
+    Type::OneOf(Fence::SPELLINGS),
+    Default::Name(FENCE.name()),
+    "what `ban_then_switch` holds back: writes to the whole moving shards everywhere until the switch (`shard`), or (`record`, Eleme's fence) it switches at once and the target refuses only writes to records last modified before the move began, until it has applied what the sources logged before then (at most `max_ban`)",
+);
 const TARGET: Key = Key::new(
     "target",
     Type::Other("\"nearest\" or a datacenter name"),
@@ -243,6 +279,7 @@ pub(super) const FAILOVER_SECTION: Section = Section {
         DECIDE_AFTER_KEY,
         PROCEDURE_KEY,
         MAX_BAN_KEY,
+        FENCE_KEY,
         TARGET,
         FAILBACK_KEY,
     ],
@@ -288,12 +325,19 @@ pub(super) fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConf
     let ack_timeout = t.get(ACK_TIMEOUT_KEY.name).map_or(Some(ACK_TIMEOUT), |v| {
         positive_duration(cx, v, "replication.ack_timeout")
     });
+    let max_lag = t
+        .get(MAX_LAG_KEY.name)
+        .map(|v| positive_duration(cx, v, "replication.max_lag"));
     Some(ReplicationConfig {
         mode: mode?,
         resolve: resolve?,
         ack_timeout: ack_timeout?,
         apply_rate: match rate {
             Some(r) => Some(r?),
+            None => None,
+        },
+        max_lag: match max_lag {
+            Some(l) => Some(l?),
             None => None,
         },
     })
@@ -307,6 +351,16 @@ pub(super) fn read_failover(cx: &mut Ctx, n: &Node, names: &DcNames) -> Option<F
     let decide = wait(cx, t, F, &DECIDE_AFTER_KEY, DECIDE_AFTER);
     let procedure = choice_or(cx, t, F, PROCEDURE_KEY.name, PROCEDURE);
     let max_ban = wait(cx, t, F, &MAX_BAN_KEY, MAX_BAN);
+    let fence = choice_or(cx, t, F, FENCE_KEY.name, FENCE);
+    if let (Some(Fence::Record), Some(Procedure::Switch), Some(v)) =
+        (fence, procedure, t.get(FENCE_KEY.name))
+    {
+        cx.err(
+            v.at,
+            "failover.fence",
+            "a record fence is a way to ban: it needs procedure = \"ban_then_switch\" (`switch` holds nothing back)",
+        );
+    }
     let target = match t.get(TARGET.name) {
         None => Some(FailoverTarget::Nearest),
         Some(v) => match &v.val {
@@ -323,6 +377,7 @@ pub(super) fn read_failover(cx: &mut Ctx, n: &Node, names: &DcNames) -> Option<F
         decide_after: decide?,
         procedure: procedure?,
         max_ban: max_ban?,
+        fence: fence?,
         target: target?,
         failback: failback?,
     })

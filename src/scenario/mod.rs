@@ -26,8 +26,8 @@ pub mod workload;
 use std::path::Path;
 
 pub use control::{
-    Entry, FailoverConfig, FailoverTarget, OnWrongDc, Procedure, ReplMode, ReplicationConfig,
-    Resolve, RoutingConfig,
+    Entry, FailoverConfig, FailoverTarget, Fence, OnWrongDc, Procedure, ReplMode,
+    ReplicationConfig, Resolve, RoutingConfig,
 };
 pub use dist::Dist;
 pub use dist_table::DistKind;

@@ -12,6 +12,10 @@ struct Case {
     n: usize,
     mode: &'static str,
     procedure: &'static str,
+    /// `failover.fence` (used by `ban_then_switch` only).
+    fence: &'static str,
+    /// `replication.max_lag` in ms, if any.
+    max_lag: Option<u32>,
     failback: bool,
     /// (kind, dc or from, other dc, at ms, for ms (0: forever), shard)
     faults: Vec<(u8, usize, usize, u32, u32, u32)>,
@@ -24,18 +28,28 @@ fn case() -> impl Strategy<Value = Case> {
             Just(n),
             prop::sample::select(vec!["async", "semi_sync", "quorum", "sync"]),
             prop::sample::select(vec!["switch", "ban_then_switch"]),
+            prop::sample::select(vec!["shard", "record"]),
+            prop::option::of(20u32..400),
             any::<bool>(),
             prop::collection::vec((0u8..6, 0..n, 0..n, 0u32..3000, 0u32..2500, 0u32..8), 1..4),
             any::<u64>(),
         )
-            .prop_map(|(n, mode, procedure, failback, faults, seed)| Case {
-                n,
-                mode,
-                procedure,
-                failback,
-                faults,
-                seed,
-            })
+            .prop_map(
+                |(n, mode, procedure, fence, max_lag, failback, faults, seed)| Case {
+                    n,
+                    mode,
+                    procedure,
+                    fence: if procedure == "switch" {
+                        "shard"
+                    } else {
+                        fence
+                    },
+                    max_lag,
+                    failback,
+                    faults,
+                    seed,
+                },
+            )
     })
 }
 
@@ -43,8 +57,13 @@ fn scenario(c: &Case) -> String {
     let extra = format!(
         "[sharding]\nshards = 8\n[routing]\npropagation = {{ dist = \"uniform\", min = \"0ms\", max = \"200ms\" }}\n\
          [replication]\nmode = \"{}\"\nack_timeout = \"300ms\"\n\
-         [failover]\ndetect_after = \"300ms\"\ndecide_after = \"100ms\"\nprocedure = \"{}\"\nmax_ban = \"500ms\"\nfailback = {}\n",
-        c.mode, c.procedure, c.failback
+         {}[failover]\ndetect_after = \"300ms\"\ndecide_after = \"100ms\"\nprocedure = \"{}\"\nfence = \"{}\"\nmax_ban = \"500ms\"\nfailback = {}\n",
+        c.mode,
+        c.max_lag
+            .map_or(String::new(), |l| format!("max_lag = \"{l}ms\"\n")),
+        c.procedure,
+        c.fence,
+        c.failback
     );
     let mut s = common::mesh(c.n, 400.0, "3s", &extra)
         .replace("keys = 100000", "keys = 50")

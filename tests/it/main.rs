@@ -10,6 +10,7 @@ mod determinism;
 mod docs;
 mod failover;
 mod failover_props;
+mod fence;
 mod fuzz;
 mod invariants;
 mod memory;

@@ -52,6 +52,11 @@ impl World {
             self.reject(now, req, dc);
             return;
         }
+        let key = self.stored_key(r.target, r.spec.key);
+        if r.spec.write && self.write_held_back(now, dc, r.target, key) {
+            self.reject(now, req, dc);
+            return;
+        }
         if self.routing.misrouted(dc, r.target, r.spec.write) {
             self.metrics.totals.misrouted += 1;
             if r.spec.write {
@@ -60,13 +65,45 @@ impl World {
             self.metrics.dcs[dc.idx()].misrouted += 1;
             self.metrics.at(now, dc).misrouted += 1;
         }
-        let key = self.stored_key(r.target, r.spec.key);
         if !r.spec.write {
             self.check_stale(dc, key, r.start);
             self.respond(now, req);
             return;
         }
         self.write_at(now, req, dc, key, queue);
+    }
+
+    /// Whether a write to `key` at `dc` is held back (and counted): a
+    /// stream from `dc` lags beyond `replication.max_lag`, or a record fence
+    /// at `dc` covers the key. Neither costs more than a test when unused.
+    #[inline]
+    fn write_held_back(&mut self, now: SimTime, dc: DcId, target: Target, key: u32) -> bool {
+        if let Some(max) = self.max_lag
+            && self.lags_beyond(now, dc, max)
+        {
+            self.metrics.totals.lag_refused += 1;
+            return true;
+        }
+        if self.controller.fencing()
+            && let Some(reshard_at) = self.controller.fence_at(target, dc)
+        {
+            // The record's last modification anywhere (its timestamp column
+            // as the old owner holds it); never written: a new record.
+            let last = self.last_written[key as usize];
+            if last != 0 && last <= reshard_at.ns() {
+                self.metrics.totals.fence_rejected += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether a stream from `dc` to a live DC lags more than `max`.
+    fn lags_beyond(&self, now: SimTime, dc: DcId, max: Nanos) -> bool {
+        (0..self.n_dcs).any(|d| {
+            let to = DcId(d as u16);
+            to != dc && self.is_up(to) && self.repl.lag(self.repl.stream_id(dc, to), now) > max
+        })
     }
 
     /// Applies request `req`'s write to `key` at `dc`, logs it and ships it;
@@ -81,6 +118,11 @@ impl World {
     ) {
         let clock = self.faults.clock(dc, now);
         let w = self.storage.write_local(dc, key, clock);
+        if !self.last_written.is_empty() {
+            // Kept only under a record fence; 0 means never written, so a
+            // write at time 0 is noted at 1 ns.
+            self.last_written[key as usize] = now.ns().max(1);
+        }
         let needed = self.acks.needed_from(dc);
         let waits = needed > 0;
         let logged = LogEntry {
