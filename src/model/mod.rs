@@ -46,6 +46,8 @@ pub mod rng_ids {
     pub const REQUESTS: u64 = 2;
     /// The control plane's pushes of routing-table versions.
     pub const PROPAGATION: u64 = 3;
+    /// Which dataset a sharded request touches (drawn only with several).
+    pub const DATASETS: u64 = 16;
     const SERVICE: u64 = 1 << 32;
     const LINK: u64 = 2 << 32;
     const ACCESS: u64 = 3 << 32;

@@ -109,9 +109,12 @@ pub struct World {
     n_dcs: usize,
     traffic_end: SimTime,
     end: SimTime,
-    /// Keys of the sharded dataset; the global dataset's keys follow them
-    /// in storage.
+    /// Keys of the sharded datasets (`users` each, one dataset after the
+    /// other); the global dataset's keys follow them in storage.
     sharded_keys: u64,
+    users: u64,
+    /// Sharded datasets (1 without `[[dataset]]`): the global dataset's number.
+    n_datasets: u8,
     topology: Topology,
     workload: Workload,
     sharding: Sharding,
@@ -149,6 +152,7 @@ pub struct Parts<'a> {
     pub topology: &'a mut Topology,
     pub sharding: &'a Sharding,
     pub sharded_keys: u64,
+    pub users: u64,
     /// Faults holding each DC down.
     pub down: &'a [u32],
     pub metrics: &'a mut Metrics,
@@ -185,6 +189,8 @@ impl Parts<'_> {
         if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
             && !self.repl.mark_conflicted(src, index)
         {
+            let d = self.metrics.dataset_of(logged.write.key, self.users);
+            self.metrics.datasets[d].conflicts += 1;
             self.metrics.totals.conflicts += 1;
             self.metrics.at(now, dst).conflicts += 1;
         }
@@ -212,7 +218,9 @@ impl World {
         let traffic_end = SimTime(cfg.duration);
         let end = traffic_end.after(cfg.drain);
         let names: Vec<&str> = cfg.datacenters.iter().map(|d| d.name.as_str()).collect();
-        let keys = cfg.workload.keys + cfg.workload.global_keys;
+        let n_datasets = cfg.datasets.len().max(1);
+        let sharded_keys = cfg.workload.keys * n_datasets as u64;
+        let keys = sharded_keys + cfg.workload.global_keys;
         let routing = Routing::new(
             &cfg.routing,
             cfg.sharding.global_reads,
@@ -221,6 +229,8 @@ impl World {
             cfg.regions.len(),
         );
         let mut metrics = Metrics::new(n, end, cfg.bucket);
+        metrics.datasets = vec![Default::default(); n_datasets + 1];
+        metrics.dataset_names = cfg.datasets.iter().map(|d| d.name.clone()).collect();
         metrics.failures = cfg
             .faults
             .iter()
@@ -228,7 +238,7 @@ impl World {
             .collect();
         let controller = Controller::new(ControllerOptions {
             failover: cfg.failover.clone(),
-            mode: cfg.replication.mode,
+            mode: acks::takeover_mode(cfg),
             dc_names: cfg.datacenters.iter().map(|d| d.name.clone()).collect(),
             propagation: cfg.routing.propagation.clone(),
             propagation_rng: stream(cfg.seed, rng_ids::PROPAGATION),
@@ -238,7 +248,9 @@ impl World {
             n_dcs: n,
             traffic_end,
             end,
-            sharded_keys: cfg.workload.keys,
+            sharded_keys,
+            users: cfg.workload.keys,
+            n_datasets: n_datasets as u8,
             topology: Topology::new(cfg),
             workload: Workload::new(cfg),
             sharding,
@@ -289,6 +301,7 @@ impl World {
                 topology: &mut self.topology,
                 sharding: &self.sharding,
                 sharded_keys: self.sharded_keys,
+                users: self.users,
                 down: &self.down,
                 metrics: &mut self.metrics,
                 checker: &mut self.checker,
@@ -443,6 +456,7 @@ impl Model for World {
                     key: r.key,
                     global: r.global,
                     write: r.write,
+                    dataset: if r.global { self.n_datasets } else { 0 },
                 };
                 self.admit(now, spec, q);
             }

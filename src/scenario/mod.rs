@@ -12,6 +12,7 @@
 //! re-checks what this module has accepted.
 
 pub mod control;
+pub mod datasets;
 pub mod dist;
 pub mod dist_table;
 pub mod faults;
@@ -29,6 +30,7 @@ pub use control::{
     Entry, FailoverConfig, FailoverTarget, Fence, OnWrongDc, Procedure, ReplMode,
     ReplicationConfig, Resolve, RoutingConfig,
 };
+pub use datasets::DatasetConfig;
 pub use dist::Dist;
 pub use dist_table::DistKind;
 pub use faults::{FaultConfig, FaultKind, FaultType};
@@ -128,6 +130,8 @@ pub struct Config {
     pub regions: Vec<RegionConfig>,
     pub workload: WorkloadConfig,
     pub sharding: ShardingConfig,
+    /// `[[dataset]]`s in file order; empty: the sharded data is one dataset.
+    pub datasets: Vec<DatasetConfig>,
     pub routing: RoutingConfig,
     pub replication: ReplicationConfig,
     pub failover: FailoverConfig,

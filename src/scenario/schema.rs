@@ -147,6 +147,13 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let routing = control::read_routing(cx, section("routing"));
     let replication = control::read_replication(cx, section("replication"));
     let failover = control::read_failover(cx, section("failover"), &names);
+    let datasets = datasets::read(
+        cx,
+        root.get("dataset"),
+        workload.as_ref(),
+        replication.as_ref(),
+        (topo.dcs.len(), limit),
+    );
     let run = faults::Run {
         names: &names,
         shards: sharding.as_ref().map(|s| s.shards),
@@ -169,6 +176,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
         regions: topo.regions,
         workload: workload?,
         sharding: sharding?,
+        datasets,
         routing: routing?,
         replication: replication?,
         failover: failover?,

@@ -16,6 +16,8 @@ struct Case {
     fence: &'static str,
     /// `replication.max_lag` in ms, if any.
     max_lag: Option<u32>,
+    /// Two `[[dataset]]`s: one of `mode` (60%), one `async` (40%).
+    classes: bool,
     failback: bool,
     /// (kind, dc or from, other dc, at ms, for ms (0: forever), shard)
     faults: Vec<(u8, usize, usize, u32, u32, u32)>,
@@ -31,11 +33,12 @@ fn case() -> impl Strategy<Value = Case> {
             prop::sample::select(vec!["shard", "record"]),
             prop::option::of(20u32..400),
             any::<bool>(),
+            any::<bool>(),
             prop::collection::vec((0u8..6, 0..n, 0..n, 0u32..3000, 0u32..2500, 0u32..8), 1..4),
             any::<u64>(),
         )
             .prop_map(
-                |(n, mode, procedure, fence, max_lag, failback, faults, seed)| Case {
+                |(n, mode, procedure, fence, max_lag, classes, failback, faults, seed)| Case {
                     n,
                     mode,
                     procedure,
@@ -45,6 +48,7 @@ fn case() -> impl Strategy<Value = Case> {
                         fence
                     },
                     max_lag,
+                    classes,
                     failback,
                     faults,
                     seed,
@@ -71,6 +75,13 @@ fn scenario(c: &Case) -> String {
             "drain = \"2s\"",
             &format!("drain = \"5s\"\nseed = {}", c.seed),
         );
+    if c.classes {
+        s += &format!(
+            "\n[[dataset]]\nname = \"strong\"\nshare = 0.6\nmode = \"{}\"\n\n\
+             [[dataset]]\nname = \"weak\"\nshare = 0.4\nmode = \"async\"\n",
+            c.mode
+        );
+    }
     for &(kind, a, b, at, len, shard) in &c.faults {
         let b = if a == b { (b + 1) % c.n } else { b };
         let (da, db) = (format!("dc{a}"), format!("dc{b}"));
@@ -102,6 +113,15 @@ proptest! {
         let t = o.metrics.totals;
         // Every request is counted exactly once.
         prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
+        // So is every dataset's, and the datasets add up to the totals.
+        let d = &o.metrics.datasets;
+        for x in d {
+            prop_assert_eq!(x.requests, x.ok + x.failed + x.rejected);
+        }
+        prop_assert_eq!(d.iter().map(|x| x.requests).sum::<u64>(), t.requests);
+        prop_assert_eq!(d.iter().map(|x| x.failed).sum::<u64>(), t.failed);
+        prop_assert_eq!(d.iter().map(|x| x.conflicts).sum::<u64>(), t.conflicts);
+        prop_assert_eq!(d.iter().map(|x| x.lost_writes).sum::<u64>(), t.lost_writes);
         // No DC that is down acknowledges a write (debug builds also assert it
         // where it would happen), and no table hands a shard to a dead DC.
         prop_assert_eq!(t.invariant_violations, 0);
@@ -119,12 +139,15 @@ proptest! {
         // With majority (or all) acks, a single DC failure loses no
         // acknowledged write: the survivors hold each one.
         let deaths = f.iter().filter(|r| r.kind == "dc_down" && r.started).count();
+        // (With two datasets, the one of that mode.)
         if (c.mode == "quorum" || c.mode == "sync") && deaths <= 1 && c.n >= 3 {
-            prop_assert_eq!(t.lost_writes, 0, "{:?}", f);
+            let lost = if c.classes { d[0].lost_writes } else { t.lost_writes };
+            prop_assert_eq!(lost, 0, "{:?}", f);
         }
         // The same seed gives the same run.
         let again = run(&cfg);
         prop_assert_eq!(again.metrics.totals, t);
+        prop_assert_eq!(&again.metrics.datasets, d);
         prop_assert_eq!(&again.metrics.failures, f);
     }
 }

@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod common;
+mod datasets;
 mod determinism;
 mod docs;
 mod failover;

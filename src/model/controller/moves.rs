@@ -357,11 +357,11 @@ impl Controller {
             moving[s.idx()] = true;
         }
         let global = m.global;
-        let sharded_keys = p.sharded_keys;
+        let (sharded_keys, users) = (p.sharded_keys, p.users);
         let sharding = p.sharding;
         let wanted = |key: u32| {
             if u64::from(key) < sharded_keys {
-                moving[sharding.shard_of(key).idx()]
+                moving[sharding.shard_of((u64::from(key) % users) as u32).idx()]
             } else {
                 global
             }

@@ -18,10 +18,11 @@ pub(crate) struct AckedWrite {
 }
 
 pub(super) struct Acks {
-    /// Remote acks a write needs before the client's ack.
-    needed: u16,
+    /// Per dataset (sharded ones, then the global one): its mode and the
+    /// remote acks a write needs before the client's ack.
+    modes: Vec<ReplMode>,
+    needed: Vec<u16>,
     pub(super) timeout: Nanos,
-    mode: ReplMode,
     /// Semi-sync origins that timed out and acknowledge as async for now.
     semi_sync_degraded: Vec<bool>,
     /// `[key]`: the two newest acknowledged writes.
@@ -32,9 +33,12 @@ impl Acks {
     pub(super) fn new(cfg: &Config, keys: u64) -> Acks {
         let n = cfg.datacenters.len();
         Acks {
-            needed: acks_needed(cfg.replication.mode, n),
+            needed: dataset_modes(cfg)
+                .iter()
+                .map(|&m| acks_needed(m, n))
+                .collect(),
+            modes: dataset_modes(cfg),
             timeout: cfg.replication.ack_timeout,
-            mode: cfg.replication.mode,
             semi_sync_degraded: vec![false; n],
             newest: vec![[AckedWrite::default(); 2]; keys as usize],
         }
@@ -42,13 +46,34 @@ impl Acks {
 
     /// Remote acks a write accepted at `dc` waits for now.
     #[inline]
-    pub(super) fn needed_from(&self, dc: DcId) -> u16 {
+    pub(super) fn needed_from(&self, dc: DcId, dataset: u8) -> u16 {
         if self.semi_sync_degraded[dc.idx()] {
             0
         } else {
-            self.needed
+            self.needed[dataset as usize]
         }
     }
+}
+
+/// Each dataset's mode: the `[[dataset]]`s' (or `replication.mode` for the
+/// one sharded dataset without them), then the global dataset's.
+fn dataset_modes(cfg: &Config) -> Vec<ReplMode> {
+    let mut modes: Vec<ReplMode> = cfg.datasets.iter().map(|d| d.mode).collect();
+    if modes.is_empty() {
+        modes.push(cfg.replication.mode);
+    }
+    modes.push(cfg.replication.mode);
+    modes
+}
+
+/// The mode whose takeover the controller performs: a new owner reads what
+/// the survivors hold (`quorum`, `sync`) if any dataset waits for a
+/// majority or for all; else `replication.mode`.
+pub(super) fn takeover_mode(cfg: &Config) -> ReplMode {
+    dataset_modes(cfg)
+        .into_iter()
+        .find(|m| matches!(m, ReplMode::Quorum | ReplMode::Sync))
+        .unwrap_or(cfg.replication.mode)
 }
 
 fn acks_needed(mode: ReplMode, n: usize) -> u16 {
@@ -133,7 +158,7 @@ impl World {
             return;
         }
         self.metrics.totals.ack_timeouts += 1;
-        if self.acks.mode == ReplMode::SemiSync {
+        if self.acks.modes[r.spec.dataset as usize] == ReplMode::SemiSync {
             // MySQL-style semi-sync: after the timeout the origin falls back
             // to async (acknowledging this write and not waiting for the next
             // ones) until a replica applies its writes again.
@@ -161,7 +186,7 @@ impl World {
     #[inline]
     fn acknowledge(&mut self, now: SimTime, r: &super::request::Request) {
         self.checker.ack_sent(r.served_at, self.is_up(r.served_at));
-        let key = self.stored_key(r.target, r.spec.key);
+        let key = self.stored_key(&r.spec);
         let newest = &mut self.acks.newest[key as usize];
         newest[1] = newest[0];
         newest[0] = AckedWrite {

@@ -259,6 +259,7 @@ impl World {
         };
         let entry_dc = self.entry_dc(&spec, target);
         self.metrics.totals.requests += 1;
+        self.metrics.datasets[spec.dataset as usize].requests += 1;
         self.metrics.at(now, entry_dc).requests += 1;
         if spec.write {
             self.controller
@@ -335,7 +336,8 @@ impl World {
 
     /// Request `req` leaves, rejected by `dc`.
     pub(super) fn reject(&mut self, now: SimTime, req: ReqHandle, dc: DcId) {
-        self.requests.remove(req);
+        let r = self.requests.remove(req);
+        self.metrics.datasets[r.spec.dataset as usize].rejected += 1;
         self.metrics.totals.rejected += 1;
         self.metrics.dcs[dc.idx()].rejected += 1;
         self.metrics.at(now, dc).rejected += 1;
@@ -344,7 +346,8 @@ impl World {
 
     /// Request `req` leaves, failed at `dc`.
     pub(super) fn fail(&mut self, now: SimTime, req: ReqHandle, dc: DcId) {
-        self.requests.remove(req);
+        let r = self.requests.remove(req);
+        self.metrics.datasets[r.spec.dataset as usize].failed += 1;
         self.metrics.totals.failed += 1;
         self.metrics.at(now, dc).failed += 1;
         self.left();

@@ -10,6 +10,7 @@ use crate::kernel::EventQueue;
 use crate::metrics::Kind;
 use crate::model::replication::LogEntry;
 use crate::model::routing::Target;
+use crate::model::workload::RequestSpec;
 use crate::time::{Nanos, SimTime};
 
 impl World {
@@ -52,7 +53,7 @@ impl World {
             self.reject(now, req, dc);
             return;
         }
-        let key = self.stored_key(r.target, r.spec.key);
+        let key = self.stored_key(&r.spec);
         if r.spec.write && self.write_held_back(now, dc, r.target, key) {
             self.reject(now, req, dc);
             return;
@@ -123,7 +124,8 @@ impl World {
             // write at time 0 is noted at 1 ns.
             self.last_written[key as usize] = now.ns().max(1);
         }
-        let needed = self.acks.needed_from(dc);
+        let dataset = self.requests.at(req).spec.dataset;
+        let needed = self.acks.needed_from(dc, dataset);
         let waits = needed > 0;
         let logged = LogEntry {
             write: w,
@@ -155,14 +157,12 @@ impl World {
         }
     }
 
-    /// Where `key` of `target`'s dataset lives in storage: the sharded
-    /// dataset's keys first, then the global one's.
+    /// Where a request's key lives in storage: the sharded datasets' keys
+    /// first (`users` each, in dataset order), then the global one's.
     #[inline]
-    pub(super) fn stored_key(&mut self, target: Target, key: u32) -> u32 {
-        match target {
-            Target::Shard(_) => key,
-            Target::Global => self.checker.narrow_u32(self.sharded_keys + u64::from(key)),
-        }
+    pub(super) fn stored_key(&mut self, spec: &RequestSpec) -> u32 {
+        let first = u64::from(spec.dataset) * self.users;
+        self.checker.narrow_u32(first + u64::from(spec.key))
     }
 
     /// Sends the response of an executed request back to the user; returns
@@ -186,6 +186,7 @@ impl World {
         let done = now.after(back);
         self.requests.remove(req);
         if done > self.end {
+            self.metrics.datasets[r.spec.dataset as usize].failed += 1;
             self.metrics.totals.failed += 1;
             self.metrics.totals.in_flight_at_end += 1;
             self.metrics.at(self.end, dc).failed += 1;
@@ -202,6 +203,7 @@ impl World {
         };
         self.metrics.record_latency(kind, done.since(r.start));
         self.metrics.totals.ok += 1;
+        self.metrics.datasets[r.spec.dataset as usize].ok += 1;
         self.metrics.dcs[dc.idx()].ok += 1;
         self.metrics.at(done, dc).ok += 1;
         self.left();
@@ -210,7 +212,7 @@ impl World {
 
     /// Notes a write applied at its origin whose client gets no ack.
     pub(super) fn note_unacked(&mut self, r: &super::request::Request) {
-        let key = self.stored_key(r.target, r.spec.key);
+        let key = self.stored_key(&r.spec);
         self.unacked.push(UnackedWrite {
             key,
             origin: r.served_at,
