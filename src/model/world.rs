@@ -64,9 +64,11 @@ pub enum Event {
         stream: StreamId,
         epoch: u32,
     },
-    /// A remote DC's ack reaches the origin of request `req`'s write.
+    /// A remote DC's ack reaches the origin of request `req`'s write;
+    /// `near`: from the origin's region, counted apart (see `acks`).
     Ack {
         req: ReqHandle,
+        near: bool,
     },
     /// Request `req`'s write gives up waiting for acks.
     AckTimeout {
@@ -463,7 +465,7 @@ impl Model for World {
             Event::Reach { req, dc } => self.on_reach(now, req, dc, q),
             Event::Served { req, dc } => self.on_served(now, req, dc, q),
             Event::ReplApply { stream, epoch } => self.on_repl_apply(now, stream, epoch, q),
-            Event::Ack { req } => self.on_ack(now, req),
+            Event::Ack { req, near } => self.on_ack(now, req, near),
             Event::AckTimeout { req } => self.on_ack_timeout(now, req),
             Event::FaultStarts { fault } => self.on_fault(now, fault, FaultEdge::Starts, q),
             Event::FaultHeals { fault } => self.on_fault(now, fault, FaultEdge::Heals, q),

@@ -22,6 +22,9 @@ pub struct DatasetConfig {
     pub share: f64,
     pub writes: f64,
     pub mode: ReplMode,
+    /// The mode toward DCs in the origin's region (same city), when it
+    /// differs: `mode` then governs the DCs of other regions.
+    pub same_region_mode: Option<ReplMode>,
 }
 
 const NAME: Key = Key::new(
@@ -49,12 +52,19 @@ const MODE: Key = Key::new(
     "when its writes are acknowledged (as `replication.mode`); the global dataset keeps `replication.mode`",
 );
 
+const SAME_REGION_MODE: Key = Key::new(
+    "same_region_mode",
+    Type::OneOf(ReplMode::SPELLINGS),
+    Default::Absent("`mode` for every DC"),
+    "the mode toward the DCs that stand in the origin's region (the same city), counted among those DCs alone; `mode` then governs the DCs of other regions, counted among them: `same_region_mode = \"sync\"` with `mode = \"async\"` is two cities, three DCs",
+);
+
 pub(super) const DATASET_SECTION: Section = Section {
     path: "dataset",
     array: true,
     variant: None,
     about: "A data class of the sharded data: one record per user, sharded like the users, with its own share of the requests, write fraction and replication mode. Without any, the sharded data is one dataset with `workload.writes` and `replication.mode`.",
-    keys: &[NAME, SHARE, WRITES, MODE],
+    keys: &[NAME, SHARE, WRITES, MODE, SAME_REGION_MODE],
 };
 
 pub(super) fn read(
@@ -94,13 +104,26 @@ pub(super) fn read(
             Some(v) => choice(cx, v, &k(&MODE)),
             None => replication.map(|r| r.mode),
         };
-        match (nm, share, writes, mode) {
-            (Some(name), Some(share), Some(writes), Some(mode)) => out.push(DatasetConfig {
+        let same_region_mode = t
+            .get(SAME_REGION_MODE.name)
+            .map(|v| choice(cx, v, &k(&SAME_REGION_MODE)));
+        match (nm, share, writes, mode, same_region_mode) {
+            (Some(name), Some(share), Some(writes), Some(mode), None) => out.push(DatasetConfig {
                 name,
                 share,
                 writes,
                 mode,
+                same_region_mode: None,
             }),
+            (Some(name), Some(share), Some(writes), Some(mode), Some(Some(near))) => {
+                out.push(DatasetConfig {
+                    name,
+                    share,
+                    writes,
+                    mode,
+                    same_region_mode: Some(near),
+                })
+            }
             _ => complete = false,
         }
     }

@@ -26,7 +26,7 @@ impl World {
             self.metrics.datasets[r.spec.dataset as usize].failed += 1;
             self.metrics.totals.in_flight_at_end += 1;
             self.metrics.at(last, r.entry_dc).failed += 1;
-            if r.awaiting > 0 {
+            if r.waits() {
                 self.note_unacked(&r);
             }
             self.left();

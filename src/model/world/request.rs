@@ -36,8 +36,11 @@ pub(super) struct Request {
     /// The DC that executed it (valid once executed).
     pub(super) served_at: DcId,
     pub(super) forwards: u8,
-    /// Remote acks still awaited.
+    /// Remote acks still awaited (from other regions when its dataset has
+    /// a mode of its own toward the origin's region; from anywhere else).
     pub(super) awaiting: u16,
+    /// Acks still awaited from the origin's own region.
+    pub(super) awaiting_near: u16,
     /// The write's sequence number at `served_at`, once applied.
     pub(super) seq: u32,
     /// The DC whose servers hold it (queued or in service).
@@ -48,6 +51,14 @@ pub(super) struct Request {
     pub(super) by_owner: bool,
     generation: u32,
     live: bool,
+}
+
+impl Request {
+    /// Whether its write still waits for remote acks.
+    #[inline]
+    pub(super) fn waits(&self) -> bool {
+        self.awaiting > 0 || self.awaiting_near > 0
+    }
 }
 
 /// In-flight requests, reusing freed slots: no allocation per request once
@@ -279,6 +290,7 @@ impl World {
                 served_at: entry_dc,
                 forwards: 0,
                 awaiting: 0,
+                awaiting_near: 0,
                 seq: 0,
                 at_servers: None,
                 log_index: 0,

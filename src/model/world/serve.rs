@@ -125,8 +125,8 @@ impl World {
             self.last_written[key as usize] = now.ns().max(1);
         }
         let dataset = self.requests.at(req).spec.dataset;
-        let needed = self.acks.needed_from(dc, dataset);
-        let waits = needed > 0;
+        let (needed, needed_near) = self.acks.needed_from(dc, dataset);
+        let waits = needed > 0 || needed_near > 0;
         let logged = LogEntry {
             write: w,
             written: now,
@@ -144,6 +144,7 @@ impl World {
         r.log_index = index;
         r.by_owner = by_owner;
         r.awaiting = needed;
+        r.awaiting_near = needed_near;
         for d in 0..self.n_dcs {
             if d != dc.idx() {
                 let stream = self.repl.stream_id(dc, DcId(d as u16));
@@ -229,11 +230,11 @@ impl World {
             .live_handles()
             .filter(|(_, r)| {
                 r.at_servers == Some(dc)
-                    || (r.awaiting > 0 && r.served_at == dc && r.at_servers.is_none())
+                    || (r.waits() && r.served_at == dc && r.at_servers.is_none())
             })
             .collect();
         for (h, r) in held {
-            if r.awaiting > 0 {
+            if r.waits() {
                 self.note_unacked(&r);
             }
             self.fail(now, h, dc);
