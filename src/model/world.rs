@@ -139,6 +139,9 @@ pub struct World {
     checker: Checker,
     /// `replication.max_lag`: writes wait for no stream lagging beyond it.
     max_lag: Option<Nanos>,
+    /// Per dataset (sharded ones, then the global one): whether the lag
+    /// ban refuses its writes.
+    lag_ban: Vec<bool>,
     /// Under `failover.fence = "record"`: per stored key, when it was last
     /// written anywhere (ns, 0: never); empty otherwise.
     last_written: Vec<u64>,
@@ -275,6 +278,11 @@ impl World {
             controller,
             checker: Checker::new(n),
             max_lag: cfg.replication.max_lag,
+            lag_ban: {
+                let mut v: Vec<bool> = cfg.datasets.iter().map(|d| d.lag_ban).collect();
+                v.resize(n_datasets + 1, true);
+                v
+            },
             last_written: if cfg.failover.fence == Fence::Record {
                 vec![0; keys as usize]
             } else {

@@ -6,7 +6,7 @@
 //! `workload.writes` and `replication.mode`, as before.
 
 use super::keys::{Default, Key, Section, Type};
-use super::readers::{Ctx, choice, join, name, probability, tables};
+use super::readers::{Ctx, boolean, choice, join, name, probability, tables};
 use super::tree::Node;
 use super::{Named, ReplMode, ReplicationConfig, WorkloadConfig};
 
@@ -25,6 +25,8 @@ pub struct DatasetConfig {
     /// The mode toward DCs in the origin's region (same city), when it
     /// differs: `mode` then governs the DCs of other regions.
     pub same_region_mode: Option<ReplMode>,
+    /// Whether `replication.max_lag` refuses its writes.
+    pub lag_ban: bool,
 }
 
 const NAME: Key = Key::new(
@@ -59,12 +61,19 @@ const SAME_REGION_MODE: Key = Key::new(
     "the mode toward the DCs that stand in the origin's region (the same city), counted among those DCs alone; `mode` then governs the DCs of other regions, counted among them: `same_region_mode = \"sync\"` with `mode = \"async\"` is two cities, three DCs",
 );
 
+const LAG_BAN: Key = Key::new(
+    "lag_ban",
+    Type::Bool,
+    Default::Bool(true),
+    "whether `replication.max_lag` refuses this dataset's writes (false: they go on while replication lags)",
+);
+
 pub(super) const DATASET_SECTION: Section = Section {
     path: "dataset",
     array: true,
     variant: None,
     about: "A data class of the sharded data: one record per user, sharded like the users, with its own share of the requests, write fraction and replication mode. Without any, the sharded data is one dataset with `workload.writes` and `replication.mode`.",
-    keys: &[NAME, SHARE, WRITES, MODE, SAME_REGION_MODE],
+    keys: &[NAME, SHARE, WRITES, MODE, SAME_REGION_MODE, LAG_BAN],
 };
 
 pub(super) fn read(
@@ -107,23 +116,30 @@ pub(super) fn read(
         let same_region_mode = t
             .get(SAME_REGION_MODE.name)
             .map(|v| choice(cx, v, &k(&SAME_REGION_MODE)));
-        match (nm, share, writes, mode, same_region_mode) {
-            (Some(name), Some(share), Some(writes), Some(mode), None) => out.push(DatasetConfig {
+        let lag_ban = t
+            .get(LAG_BAN.name)
+            .map_or(Some(true), |v| boolean(cx, v, &k(&LAG_BAN)));
+        // Absent: no mode of its own; present but invalid: a problem.
+        let same_region_mode = match same_region_mode {
+            None => Some(None),
+            Some(m) => m.map(Some),
+        };
+        match (nm, share, writes, mode, same_region_mode, lag_ban) {
+            (
+                Some(name),
+                Some(share),
+                Some(writes),
+                Some(mode),
+                Some(same_region_mode),
+                Some(lag_ban),
+            ) => out.push(DatasetConfig {
                 name,
                 share,
                 writes,
                 mode,
-                same_region_mode: None,
+                same_region_mode,
+                lag_ban,
             }),
-            (Some(name), Some(share), Some(writes), Some(mode), Some(Some(near))) => {
-                out.push(DatasetConfig {
-                    name,
-                    share,
-                    writes,
-                    mode,
-                    same_region_mode: Some(near),
-                })
-            }
             _ => complete = false,
         }
     }

@@ -78,7 +78,7 @@ fn scenario(c: &Case) -> String {
     if c.classes {
         s += &format!(
             "\n[[dataset]]\nname = \"strong\"\nshare = 0.6\nmode = \"{}\"\n\n\
-             [[dataset]]\nname = \"weak\"\nshare = 0.4\nmode = \"async\"\n",
+             [[dataset]]\nname = \"weak\"\nshare = 0.4\nmode = \"async\"\nlag_ban = false\n",
             c.mode
         );
     }

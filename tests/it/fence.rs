@@ -210,3 +210,34 @@ fn record_fence_times_out_after_max_ban_when_the_source_is_cut_off() {
     );
     assert!(f.rpo_writes > 500, "{}", f.rpo_writes);
 }
+
+#[test]
+fn lag_ban_spares_the_datasets_that_do_not_ask_for_it() {
+    // The Poisson stall above with two datasets: `orders` is banned while
+    // the stream lags, `config` (lag_ban = false) writes on. Every refused
+    // write is an order; the stranded config writes are those of the whole
+    // stall (≈ 500/s × 4 s), the orders' those of the threshold (≈ 500/s × 50 ms).
+    let extra = "[[fault]]\nkind = \"replication_stall\"\nfrom = \"a\"\nto = \"b\"\nat = \"2s\"\n\n\
+                 [[fault]]\nkind = \"dc_down\"\ndc = \"a\"\nat = \"6s\"\n\n\
+                 [failover]\ndetect_after = \"1s\"\nprocedure = \"switch\"\n\n\
+                 [replication]\nmax_lag = \"50ms\"\n\n\
+                 [[dataset]]\nname = \"config\"\nshare = 0.5\nlag_ban = false\n\n\
+                 [[dataset]]\nname = \"orders\"\nshare = 0.5\n";
+    let o = run(&cfg(&two("10ms", 100_000, 2000.0, 2, extra), &[]));
+    let (config, orders) = (&o.metrics.datasets[0], &o.metrics.datasets[1]);
+    let t = &o.metrics.totals;
+    assert!(t.lag_refused > 1_500, "{}", t.lag_refused);
+    assert_eq!(config.rejected, 0);
+    assert_eq!(orders.rejected, t.lag_refused);
+    assert!(
+        config.lost_writes > 1_500,
+        "config lost {}",
+        config.lost_writes
+    );
+    assert!(
+        orders.lost_writes < 60,
+        "orders lost {}",
+        orders.lost_writes
+    );
+    assert_eq!(t.invariant_violations, 0);
+}

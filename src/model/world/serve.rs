@@ -54,7 +54,7 @@ impl World {
             return;
         }
         let key = self.stored_key(&r.spec);
-        if r.spec.write && self.write_held_back(now, dc, r.target, key) {
+        if r.spec.write && self.write_held_back(now, dc, &r.spec, r.target, key) {
             self.reject(now, req, dc);
             return;
         }
@@ -78,8 +78,16 @@ impl World {
     /// stream from `dc` lags beyond `replication.max_lag`, or a record fence
     /// at `dc` covers the key. Neither costs more than a test when unused.
     #[inline]
-    fn write_held_back(&mut self, now: SimTime, dc: DcId, target: Target, key: u32) -> bool {
+    fn write_held_back(
+        &mut self,
+        now: SimTime,
+        dc: DcId,
+        spec: &RequestSpec,
+        target: Target,
+        key: u32,
+    ) -> bool {
         if let Some(max) = self.max_lag
+            && self.lag_ban[spec.dataset as usize]
             && self.lags_beyond(now, dc, max)
         {
             self.metrics.totals.lag_refused += 1;
