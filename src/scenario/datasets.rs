@@ -5,7 +5,7 @@
 //! synchronously. Without `[[dataset]]` the sharded data is one dataset with
 //! `workload.writes` and `replication.mode`, as before.
 
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::readers::{Ctx, boolean, choice, join, name, probability, tables};
 use super::tree::Node;
 use super::{Named, ReplMode, ReplicationConfig, WorkloadConfig};
@@ -32,39 +32,39 @@ pub struct DatasetConfig {
 const NAME: Key = Key::new(
     "name",
     Type::Name,
-    Default::Required,
+    KeyDefault::Required,
     "the dataset's name, as `datasets.csv` shows it",
 );
 const SHARE: Key = Key::new(
     "share",
     Type::Fraction,
-    Default::Required,
+    KeyDefault::Required,
     "its fraction of the sharded requests (those not on the global dataset); the datasets' shares add up to 1",
 );
 const WRITES: Key = Key::new(
     "writes",
     Type::Fraction,
-    Default::Absent("`workload.writes`"),
+    KeyDefault::Absent("`workload.writes`"),
     "the fraction of its requests that write",
 );
 const MODE: Key = Key::new(
     "mode",
     Type::OneOf(ReplMode::SPELLINGS),
-    Default::Absent("`replication.mode`"),
+    KeyDefault::Absent("`replication.mode`"),
     "when its writes are acknowledged (as `replication.mode`); the global dataset keeps `replication.mode`",
 );
 
 const SAME_REGION_MODE: Key = Key::new(
     "same_region_mode",
     Type::OneOf(ReplMode::SPELLINGS),
-    Default::Absent("`mode` for every DC"),
+    KeyDefault::Absent("`mode` for every DC"),
     "the mode toward the DCs that stand in the origin's region (the same city), counted among those DCs alone; `mode` then governs the DCs of other regions, counted among them: `same_region_mode = \"sync\"` with `mode = \"async\"` is two cities, three DCs",
 );
 
 const LAG_BAN: Key = Key::new(
     "lag_ban",
     Type::Bool,
-    Default::Bool(true),
+    KeyDefault::Bool(true),
     "whether `replication.max_lag` refuses this dataset's writes (false: they go on while replication lags)",
 );
 

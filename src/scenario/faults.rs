@@ -4,7 +4,7 @@
 //! its keys and its reader are written.
 
 use super::MAX_CLOCK_OFFSET;
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::readers::{
     Ctx, DcNames, Named, choice, duration, join, names, number, positive_duration, shard_ranges,
     show_duration, signed_duration, tables,
@@ -30,6 +30,7 @@ names! {
         ReplicationStall = "replication_stall",
         ClockJump = "clock_jump",
         Switchover = "switchover",
+        PushFailure = "push_failure",
     }
 }
 
@@ -42,6 +43,7 @@ pub enum FaultKind {
     ReplicationStall { from: DcId, to: DcId },
     ClockJump { dc: DcId, by: i64 },
     Switchover { shards: Vec<ShardId>, to: DcId },
+    PushFailure { dc: DcId },
 }
 
 impl FaultKind {
@@ -54,6 +56,7 @@ impl FaultKind {
             FaultKind::ReplicationStall { .. } => FaultType::ReplicationStall,
             FaultKind::ClockJump { .. } => FaultType::ClockJump,
             FaultKind::Switchover { .. } => FaultType::Switchover,
+            FaultKind::PushFailure { .. } => FaultType::PushFailure,
         }
     }
 
@@ -74,19 +77,19 @@ pub struct FaultConfig {
 const KIND: Key = Key::new(
     "kind",
     Type::OneOf(FaultType::SPELLINGS),
-    Default::Required,
+    KeyDefault::Required,
     "what fails: one of the kinds below",
 );
 const AT: Key = Key::new(
     "at",
     Type::Duration,
-    Default::Required,
+    KeyDefault::Required,
     "when the fault starts: before the run ends (duration + drain); when `--set` shortens the run, a fault of the file that starts after its end is left out",
 );
 const FOR: Key = Key::new(
     "for",
     Type::PositiveDuration,
-    Default::Absent("to the end of the run"),
+    KeyDefault::Absent("to the end of the run"),
     "how long the fault lasts",
 );
 
@@ -103,25 +106,25 @@ const DC_PAIR: Type = Type::Other("two datacenter names");
 const DOWN_DC: Key = Key::new(
     "dc",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the datacenter that stops",
 );
 const CUT: Key = Key::new(
     "between",
     DC_PAIR,
-    Default::Required,
+    KeyDefault::Required,
     "the two datacenters whose link is cut",
 );
 const GROUPS: Key = Key::new(
     "groups",
     Type::Other("arrays of datacenter names, such as [[\"bj\"], [\"sh\", \"sz\"]]"),
-    Default::Required,
+    KeyDefault::Required,
     "groups of datacenters that cannot reach each other: at least two, none empty, a datacenter in one group at most",
 );
 const SLOWED: Key = Key::new(
     "between",
     DC_PAIR,
-    Default::Required,
+    KeyDefault::Required,
     "the two datacenters whose link slows",
 );
 const FACTOR: Key = Key::new(
@@ -131,44 +134,50 @@ const FACTOR: Key = Key::new(
         max: MAX_SLOWDOWN,
         open_min: false,
     },
-    Default::Required,
+    KeyDefault::Required,
     "what the link's latency is multiplied by (1 or more)",
 );
 const FROM: Key = Key::new(
     "from",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the origin of the stream",
 );
 const STALL_TO: Key = Key::new(
     "to",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the destination of the stream (not its origin)",
 );
 const JUMP_DC: Key = Key::new(
     "dc",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the datacenter whose clock jumps",
 );
 const BY: Key = Key::new(
     "by",
     Type::SignedDuration,
-    Default::Required,
+    KeyDefault::Required,
     "how far the clock jumps (back again when the fault ends); with the skew and the other jumps on the datacenter, at most 10000d either way",
 );
 const SHARDS_KEY: Key = Key::new(
     "shards",
     Type::Other("shard ranges, such as \"0-9,20-29\""),
-    Default::Required,
+    KeyDefault::Required,
     "the shards that move, each listed once",
 );
 const MOVE_TO: Key = Key::new(
     "to",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the datacenter the shards move to",
+);
+const PUSH_DC: Key = Key::new(
+    "dc",
+    DC_NAME,
+    KeyDefault::Required,
+    "the datacenter that routing-table pushes do not reach",
 );
 
 impl FaultType {
@@ -182,6 +191,7 @@ impl FaultType {
             FaultType::ReplicationStall => &[FROM, STALL_TO],
             FaultType::ClockJump => &[JUMP_DC, BY],
             FaultType::Switchover => &[SHARDS_KEY, MOVE_TO],
+            FaultType::PushFailure => &[PUSH_DC],
         }
     }
 
@@ -201,6 +211,9 @@ impl FaultType {
             }
             FaultType::Switchover => {
                 "A planned move of shards between healthy datacenters (a drill), run with the failover procedure."
+            }
+            FaultType::PushFailure => {
+                "Pushes of new routing tables to a datacenter fail: the controller retries them and, out of retries, rolls back (needs `routing.push_timeout`; without it pushes always arrive)."
             }
         }
     }
@@ -232,6 +245,8 @@ pub(super) struct Run<'a> {
     pub end_overridden: bool,
     /// Each DC's clock skew.
     pub skews: Vec<i64>,
+    /// `routing.push_timeout` is set (a `push_failure` has an effect).
+    pub pushes_time_out: bool,
 }
 
 pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig> {
@@ -407,6 +422,18 @@ fn read_kind(cx: &mut Ctx, f: &Fault, kind: FaultType, run: &Run) -> Option<Faul
             s.zip(to)
                 .map(|(shards, to)| FaultKind::Switchover { shards, to })
         }
+        FaultType::PushFailure => {
+            let dc = f.dc(cx, names, &PUSH_DC)?;
+            if !run.pushes_time_out {
+                cx.err(
+                    f.at,
+                    &join(f.path, KIND.name),
+                    "a push_failure fault needs `routing.push_timeout`: without it pushes always arrive and the fault would change nothing",
+                );
+                return None;
+            }
+            Some(FaultKind::PushFailure { dc })
+        }
     }
 }
 
@@ -482,4 +509,43 @@ fn read_groups(cx: &mut Ctx, n: &Node, names: &DcNames, key: &str) -> Option<Vec
         return None;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{ScenarioError, load_str};
+
+    const BASE: &str = "[simulation]\nduration = \"10s\"\ndrain = \"1s\"\n\
+        [[datacenter]]\nname = \"a\"\nregion = \"r\"\n\
+        [[datacenter]]\nname = \"b\"\nregion = \"r\"\n\
+        [[link]]\nbetween = [\"a\", \"b\"]\nlatency = \"1ms\"\n\
+        [[region]]\nname = \"r\"\nusers = 1\nlatency = { a = \"1ms\", b = \"2ms\" }\n\
+        [workload]\nkeys = 10\nrate = 1\n\
+        [[fault]]\nkind = \"dc_down\"\ndc = \"b\"\nat = \"5s\"\n";
+
+    fn load(sets: &[&str]) -> Result<crate::scenario::Config, ScenarioError> {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        load_str("t.toml", "t", BASE, &sets)
+    }
+
+    fn message(e: ScenarioError) -> String {
+        e.diagnostics()
+            .iter()
+            .map(|d| format!("{}: {}", d.key, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_fault_after_the_end_is_refused_unless_set_shortened_the_run() {
+        assert_eq!(load(&[]).expect("valid").faults.len(), 1);
+        // The file's fault is within the run; --set moves it past the end.
+        let e = message(load(&["fault.0.at=\"12s\""]).expect_err("after the end"));
+        assert!(e.starts_with("fault.0.at: the fault starts at 12s"), "{e}");
+        // A run shortened by --set leaves the file's later fault out.
+        let short = load(&["simulation.duration=\"2s\""]).expect("shortened");
+        assert!(short.faults.is_empty());
+        // At the very end it still happens.
+        let edge = load(&["simulation.duration=\"4s\""]).expect("ends at 5s");
+        assert_eq!(edge.faults.len(), 1);
+    }
 }

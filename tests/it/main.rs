@@ -5,16 +5,23 @@
 //! binary, closed forms, hand-computed scenarios and property tests.
 
 mod bad_input;
+mod cli;
 mod common;
 mod datasets;
 mod determinism;
 mod docs;
+mod expect;
+mod explore;
 mod failover;
 mod failover_props;
 mod fence;
 mod fuzz;
+mod golden;
 mod invariants;
+mod mechanisms;
 mod memory;
+mod overload;
+mod plots;
 mod queueing;
 mod reference;
 mod replication;
