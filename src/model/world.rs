@@ -211,8 +211,11 @@ impl Parts<'_> {
 
 /// Applies entry `index` of a stream's source log at its destination, by
 /// the stream or by a failover's recovery alike: counts it, its lag and
-/// (once per write) its conflict, and checks FIFO order.
+/// (once per write) its conflict, and checks FIFO order. A free function
+/// over the parts it touches (so the stream path borrows no Parts view),
+/// hence the many arguments.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn apply_replicated(
     repl: &mut Replication,
     storage: &mut Storage,
