@@ -110,6 +110,11 @@ pub struct Totals {
     pub push_failures: u64,
     /// Rollbacks after a push ran out of retries.
     pub push_rollbacks: u64,
+    /// Writes refused because a stream from their DC lagged more than
+    /// `replication.max_lag` (in `rejected`).
+    pub lag_refused: u64,
+    /// Writes refused by a move's record fence at its target (in `rejected`).
+    pub fence_rejected: u64,
 }
 
 /// One time bucket of one DC.
@@ -148,6 +153,19 @@ pub struct DcTotals {
     pub busy_ns: u64,
     pub stale_reads: u64,
     pub reads: u64,
+}
+
+/// One dataset's counts (`datasets.csv`): its requests' outcomes and its
+/// records' conflicts and lost writes. Summed over the datasets they give
+/// the run's totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DatasetTotals {
+    pub requests: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub conflicts: u64,
+    pub lost_writes: u64,
 }
 
 /// Lag of one replication stream.
@@ -199,9 +217,21 @@ pub struct Metrics {
     rolling: Vec<RollingP99>,
     /// One per fault of the timeline, in its order, then one per failback.
     pub failures: Vec<FailureRecord>,
+    /// Per dataset: the sharded ones in `[[dataset]]` order (one without
+    /// any), then the global one.
+    pub datasets: Vec<DatasetTotals>,
+    /// The `[[dataset]]` names; empty without any (no `datasets.csv`).
+    pub dataset_names: Vec<String>,
 }
 
 impl Metrics {
+    /// The dataset a stored key belongs to: sharded datasets hold `users`
+    /// keys each, one after the other; the global dataset's keys follow.
+    #[inline]
+    pub fn dataset_of(&self, key: u32, users: u64) -> usize {
+        ((u64::from(key) / users) as usize).min(self.datasets.len() - 1)
+    }
+
     /// Metrics for `n_dcs` DCs over `[0, end]` in buckets of `bucket_ns`.
     pub fn new(n_dcs: usize, end: SimTime, bucket_ns: Nanos) -> Metrics {
         let n_buckets = (end.ns() / bucket_ns + 1) as usize;
@@ -221,6 +251,8 @@ impl Metrics {
             streams: vec![None; n_dcs * n_dcs],
             lag_all: new_lag_histogram(),
             failures: Vec::new(),
+            datasets: vec![DatasetTotals::default(); 2],
+            dataset_names: Vec::new(),
             rolling: (0..n_dcs)
                 .map(|_| RollingP99 {
                     bucket: 0,

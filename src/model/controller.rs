@@ -51,6 +51,11 @@ pub struct Controller {
     moves: Vec<Move>,
     /// The moves waiting in a ban.
     banning: Vec<MoveId>,
+    /// The moves whose record fence still holds (`fence = "record"`).
+    fencing: Vec<MoveId>,
+    /// Per unit (each shard, then the global dataset): the DC fencing its
+    /// old records and the move's start (`reshard_at`), while a fence holds.
+    fenced: Vec<Option<(DcId, SimTime)>>,
     /// After the drain: replication finishes, the controller does not act.
     settling: bool,
     /// Per unit (each shard, then the global dataset): the failure records
@@ -90,6 +95,8 @@ impl Controller {
             propagation_rng: o.propagation_rng,
             moves: Vec::new(),
             banning: Vec::new(),
+            fencing: Vec::new(),
+            fenced: vec![None; o.shards + 1],
             settling: false,
             watchers: vec![Vec::new(); o.shards + 1],
             push_timeout: o.push_timeout,
@@ -107,7 +114,23 @@ impl Controller {
     /// Whether an applied replicated write may end a ban (`on_applied_at`).
     #[inline]
     pub fn waits_for_applies(&self) -> bool {
-        !self.banning.is_empty() && !self.settling
+        (!self.banning.is_empty() || !self.fencing.is_empty()) && !self.settling
+    }
+
+    /// Whether any record fence holds now (the write path asks this first).
+    #[inline]
+    pub fn fencing(&self) -> bool {
+        !self.fencing.is_empty()
+    }
+
+    /// The `reshard_at` of the record fence `dc` holds on `target`, if any:
+    /// writes there to records last modified at or before it are refused.
+    #[inline]
+    pub fn fence_at(&self, target: Target, dc: DcId) -> Option<SimTime> {
+        match self.fenced[self.unit_of(target).0] {
+            Some((at_dc, reshard_at)) if at_dc == dc => Some(reshard_at),
+            _ => None,
+        }
     }
 
     /// DC `dc` died by `fault`: the record watches what it owned; the

@@ -48,6 +48,8 @@ pub mod rng_ids {
     pub const PROPAGATION: u64 = 3;
     /// DNS's random choice of entry DC (`routing.entry = "random"`).
     pub const DNS: u64 = 4;
+    /// Which dataset a sharded request touches (drawn only with several).
+    pub const DATASETS: u64 = 16;
     const SERVICE: u64 = 1 << 32;
     const LINK: u64 = 2 << 32;
     const ACCESS: u64 = 3 << 32;

@@ -359,6 +359,20 @@ impl Replication {
         self.logs[src.idx()].end()
     }
 
+    /// How long the oldest entry of the stream's source log that its
+    /// destination has not applied has waited at `now` (0 when none waits):
+    /// the stream's lag as a DTS-style monitor sees it.
+    #[inline]
+    pub fn lag(&self, stream: StreamId, now: SimTime) -> Nanos {
+        let (src, _) = self.ends(stream);
+        let log = &self.logs[src.idx()];
+        let next = self.streams[stream.idx()].next_apply;
+        match log.entries.get((next - log.base) as usize) {
+            Some(e) => now.since(e.written),
+            None => 0,
+        }
+    }
+
     /// Entries of `src`'s log that `dst` has not applied yet.
     pub fn backlog(&self, src: DcId, dst: DcId) -> u64 {
         let st = &self.streams[self.stream_id(src, dst).idx()];

@@ -18,6 +18,9 @@ pub struct RequestSpec {
     pub key: u32,
     pub global: bool,
     pub write: bool,
+    /// Its dataset: a `[[dataset]]` (0 when there is none), or, for the
+    /// global dataset, the number of sharded datasets.
+    pub dataset: u8,
 }
 
 /// Draws ranks 0..n, most popular first, and maps them onto keys by a fixed
@@ -142,10 +145,16 @@ pub struct Workload {
     homes: HomeRegions,
     /// Per-mille thresholds for the mix, as u64 fractions of 2^64 - 1.
     global_threshold: u64,
-    write_threshold: u64,
     global_write_threshold: u64,
     /// Requests not from the user's home region (1 - locality).
     roaming_threshold: u64,
+    /// With several `[[dataset]]`s: which one a sharded request touches
+    /// (cumulative share thresholds), from a stream of its own so that a
+    /// run without them draws exactly what it always drew.
+    pick: ComponentRng,
+    share_thresholds: Vec<u64>,
+    /// Each sharded dataset's write threshold.
+    dataset_writes: Vec<u64>,
 }
 
 fn threshold(p: f64) -> u64 {
@@ -167,12 +176,27 @@ impl Workload {
             global_keys: Popular::new(w.global_keys, w.popularity),
             homes: HomeRegions::new(cfg),
             global_threshold: threshold(w.global),
-            write_threshold: threshold(w.writes),
             global_write_threshold: threshold(w.global_writes),
             roaming_threshold: if w.locality >= 1.0 {
                 0
             } else {
                 threshold(1.0 - w.locality)
+            },
+            pick: stream(cfg.seed, rng_ids::DATASETS),
+            share_thresholds: {
+                let mut acc = 0.0;
+                cfg.datasets
+                    .iter()
+                    .map(|d| {
+                        acc += d.share;
+                        threshold(acc)
+                    })
+                    .collect()
+            },
+            dataset_writes: if cfg.datasets.is_empty() {
+                vec![threshold(w.writes)]
+            } else {
+                cfg.datasets.iter().map(|d| threshold(d.writes)).collect()
             },
         }
     }
@@ -204,14 +228,23 @@ impl Workload {
                 key,
                 global,
                 write,
+                dataset: self.dataset_writes.len() as u8,
             }
         } else {
-            let write = rng.next_u64() < self.write_threshold;
+            let dataset = if self.share_thresholds.len() > 1 {
+                let u = self.pick.next_u64();
+                let last = self.share_thresholds.len() - 1;
+                self.share_thresholds.partition_point(|&t| t <= u).min(last)
+            } else {
+                0
+            };
+            let write = rng.next_u64() < self.dataset_writes[dataset];
             RequestSpec {
                 region,
                 key: user,
                 global,
                 write,
+                dataset: dataset as u8,
             }
         }
     }

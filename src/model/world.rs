@@ -39,8 +39,8 @@ use super::workload::{RequestSpec, Workload};
 use crate::ids::{DcId, FaultId, MoveId, StreamId};
 use crate::kernel::{EventQueue, Model, stream};
 use crate::metrics::{FailureRecord, Metrics};
-use crate::scenario::{Config, FaultKind, ScriptedRequest};
-use crate::time::SimTime;
+use crate::scenario::{Config, FaultKind, Fence, ScriptedRequest};
+use crate::time::{Nanos, SimTime};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -65,9 +65,11 @@ pub enum Event {
         stream: StreamId,
         epoch: u32,
     },
-    /// A remote DC's ack reaches the origin of request `req`'s write.
+    /// A remote DC's ack reaches the origin of request `req`'s write;
+    /// `near`: from the origin's region, counted apart (see `acks`).
     Ack {
         req: ReqHandle,
+        near: bool,
     },
     /// Request `req`'s write, accepted at `dc`, gives up waiting for acks.
     /// (A timer of `dc`'s lane in the queue: see `acks`.)
@@ -118,9 +120,12 @@ pub struct World {
     n_dcs: usize,
     traffic_end: SimTime,
     end: SimTime,
-    /// Keys of the sharded dataset; the global dataset's keys follow them
-    /// in storage.
+    /// Keys of the sharded datasets (`users` each, one dataset after the
+    /// other); the global dataset's keys follow them in storage.
     sharded_keys: u64,
+    users: u64,
+    /// Sharded datasets (1 without `[[dataset]]`): the global dataset's number.
+    n_datasets: u8,
     topology: Topology,
     workload: Workload,
     sharding: Sharding,
@@ -141,6 +146,14 @@ pub struct World {
     down: Vec<u32>,
     controller: Controller,
     checker: Checker,
+    /// `replication.max_lag`: writes wait for no stream lagging beyond it.
+    max_lag: Option<Nanos>,
+    /// Per dataset (sharded ones, then the global one): whether the lag
+    /// ban refuses its writes.
+    lag_ban: Vec<bool>,
+    /// Under `failover.fence = "record"`: per stored key, when it was last
+    /// written anywhere (ns, 0: never); empty otherwise.
+    last_written: Vec<u64>,
     pub metrics: Metrics,
     /// The next bucket close at which each DC's oldest unapplied write is
     /// sampled (`backlog`).
@@ -162,6 +175,7 @@ pub struct Parts<'a> {
     pub topology: &'a mut Topology,
     pub sharding: &'a Sharding,
     pub sharded_keys: u64,
+    pub users: u64,
     /// Faults holding each DC down.
     pub down: &'a [u32],
     pub metrics: &'a mut Metrics,
@@ -192,14 +206,18 @@ impl Parts<'_> {
             now,
             stream,
             index,
+            self.users,
         )
     }
 }
 
 /// Applies entry `index` of a stream's source log at its destination, by
 /// the stream or by a failover's recovery alike: counts it, its lag and
-/// (once per write) its conflict, and checks FIFO order.
+/// (once per write) its conflict, and checks FIFO order. A free function
+/// over the parts it touches (so the stream path borrows no Parts view),
+/// hence the many arguments.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn apply_replicated(
     repl: &mut Replication,
     storage: &mut Storage,
@@ -208,6 +226,7 @@ fn apply_replicated(
     now: SimTime,
     stream: StreamId,
     index: u64,
+    users: u64,
 ) -> LogEntry {
     let (src, dst) = repl.ends(stream);
     checker.applied(stream, index);
@@ -217,6 +236,8 @@ fn apply_replicated(
     if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
         && !repl.mark_conflicted(src, index)
     {
+        let d = metrics.dataset_of(logged.write.key, users);
+        metrics.datasets[d].conflicts += 1;
         metrics.totals.conflicts += 1;
         metrics.at(now, dst).conflicts += 1;
     }
@@ -259,7 +280,9 @@ impl World {
         let traffic_end = SimTime(cfg.duration);
         let end = traffic_end.after(cfg.drain);
         let names: Vec<&str> = cfg.datacenters.iter().map(|d| d.name.as_str()).collect();
-        let keys = cfg.workload.keys + cfg.workload.global_keys;
+        let n_datasets = cfg.datasets.len().max(1);
+        let sharded_keys = cfg.workload.keys * n_datasets as u64;
+        let keys = sharded_keys + cfg.workload.global_keys;
         let routing = Routing::new(
             &cfg.routing,
             cfg.sharding.global_reads,
@@ -268,6 +291,8 @@ impl World {
             cfg.regions.len(),
         );
         let mut metrics = Metrics::new(n, end, cfg.bucket);
+        metrics.datasets = vec![Default::default(); n_datasets + 1];
+        metrics.dataset_names = cfg.datasets.iter().map(|d| d.name.clone()).collect();
         metrics.failures = cfg
             .faults
             .iter()
@@ -275,7 +300,7 @@ impl World {
             .collect();
         let controller = Controller::new(ControllerOptions {
             failover: cfg.failover.clone(),
-            mode: cfg.replication.mode,
+            mode: acks::takeover_mode(cfg),
             dc_names: cfg.datacenters.iter().map(|d| d.name.clone()).collect(),
             propagation: cfg.routing.propagation.clone(),
             propagation_rng: stream(cfg.seed, rng_ids::PROPAGATION),
@@ -288,7 +313,9 @@ impl World {
             n_dcs: n,
             traffic_end,
             end,
-            sharded_keys: cfg.workload.keys,
+            sharded_keys,
+            users: cfg.workload.keys,
+            n_datasets: n_datasets as u8,
             topology: Topology::new(cfg),
             workload: Workload::new(cfg),
             sharding,
@@ -310,6 +337,17 @@ impl World {
             down: vec![0; n],
             controller,
             checker: Checker::new(n),
+            max_lag: cfg.replication.max_lag,
+            lag_ban: {
+                let mut v: Vec<bool> = cfg.datasets.iter().map(|d| d.lag_ban).collect();
+                v.resize(n_datasets + 1, true);
+                v
+            },
+            last_written: if cfg.failover.fence == Fence::Record {
+                vec![0; keys as usize]
+            } else {
+                Vec::new()
+            },
             metrics,
             next_sample: cfg.bucket,
             election: cfg.replication.election_timeout,
@@ -336,6 +374,7 @@ impl World {
                 topology: &mut self.topology,
                 sharding: &self.sharding,
                 sharded_keys: self.sharded_keys,
+                users: self.users,
                 down: &self.down,
                 metrics: &mut self.metrics,
                 checker: &mut self.checker,
@@ -502,13 +541,14 @@ impl Model for World {
                     key: r.key,
                     global: r.global,
                     write: r.write,
+                    dataset: if r.global { self.n_datasets } else { 0 },
                 };
                 self.admit(now, spec, q);
             }
             Event::Reach { req, dc } => self.on_reach(now, req, dc, q),
             Event::Served { req, dc } => self.on_served(now, req, dc, q),
             Event::ReplApply { stream, epoch } => self.on_repl_apply(now, stream, epoch, q),
-            Event::Ack { req } => self.on_ack(now, req),
+            Event::Ack { req, near } => self.on_ack(now, req, near),
             Event::AckTimeout { req, dc } => {
                 self.on_ack_timeout(now, req);
                 self.next_ack_timeout(dc, q);

@@ -22,8 +22,9 @@ pub mod tables;
 
 pub use rundir::RunDir;
 pub use tables::{
-    DCS_COLUMNS, FAILURES_COLUMNS, LATENCY_COLUMNS, PERF_COLUMNS, Perf, STREAMS_COLUMNS,
-    SUMMARY_COLUMNS, SeriesShape, TIMESERIES_COLUMNS, failure_rows, perf_row, summary_row,
+    DATASETS_COLUMNS, DCS_COLUMNS, FAILURES_COLUMNS, LATENCY_COLUMNS, PERF_COLUMNS, Perf,
+    STREAMS_COLUMNS, SUMMARY_COLUMNS, SeriesShape, TIMESERIES_COLUMNS, failure_rows, perf_row,
+    summary_row,
 };
 
 use crate::metrics::{BucketRow, Outcome, SeriesSink};
@@ -169,6 +170,10 @@ fn write_files(dir: &Path, o: &Outcome, cfg: &Config, notes: &RunNotes) -> std::
         write_series(dir, o)?;
     }
     write_table(dir, "dcs.csv", DCS_COLUMNS, &tables::dc_rows(o))?;
+    let datasets = tables::dataset_rows(o);
+    if !datasets.is_empty() {
+        write_table(dir, "datasets.csv", DATASETS_COLUMNS, &datasets)?;
+    }
     write_table(dir, "streams.csv", STREAMS_COLUMNS, &tables::stream_rows(o))?;
     write_table(dir, "failures.csv", FAILURES_COLUMNS, &failure_rows(o))?;
     write_table(

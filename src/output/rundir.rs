@@ -15,6 +15,7 @@ fn is_run_file(name: &str) -> bool {
         "summary.csv",
         "timeseries.csv",
         "dcs.csv",
+        "datasets.csv",
         "streams.csv",
         "failures.csv",
         "latency.csv",

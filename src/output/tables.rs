@@ -77,6 +77,8 @@ table! {
         no_leader: u64,
         push_failures: u64,
         push_rollbacks: u64,
+        lag_refused: u64,
+        fence_rejected: u64,
     }
 }
 
@@ -126,6 +128,20 @@ table! {
         redirected: u64,
         edge_corrected: u64,
         repl_unapplied_age_ms: String,
+    }
+}
+
+table! {
+    /// `datasets.csv`: one row per dataset, written when the scenario
+    /// declares `[[dataset]]`s.
+    DatasetRow, DATASETS_COLUMNS {
+        dataset: String,
+        requests: u64,
+        ok: u64,
+        failed: u64,
+        rejected: u64,
+        conflicts: u64,
+        lost_writes: u64,
     }
 }
 
@@ -267,6 +283,8 @@ pub fn summary_row(o: &Outcome) -> SummaryRow {
         no_leader: t.no_leader,
         push_failures: t.push_failures,
         push_rollbacks: t.push_rollbacks,
+        lag_refused: t.lag_refused,
+        fence_rejected: t.fence_rejected,
     }
 }
 
@@ -339,6 +357,33 @@ pub fn dc_rows(o: &Outcome) -> Vec<DcRow> {
             utilisation: utilisation(t.busy_ns, o.servers[d], o.traffic_end.ns()),
             reads: t.reads,
             stale_reads: t.stale_reads,
+        })
+        .collect()
+}
+
+/// The `datasets.csv` rows: the `[[dataset]]`s in order, then `global` if
+/// any request touched the global dataset. Empty without `[[dataset]]`.
+pub fn dataset_rows(o: &Outcome) -> Vec<DatasetRow> {
+    let m = &o.metrics;
+    if m.dataset_names.is_empty() {
+        return Vec::new();
+    }
+    let names = m
+        .dataset_names
+        .iter()
+        .cloned()
+        .chain(std::iter::once("global".to_string()));
+    names
+        .zip(&m.datasets)
+        .filter(|(name, t)| name != "global" || t.requests > 0)
+        .map(|(dataset, t)| DatasetRow {
+            dataset,
+            requests: t.requests,
+            ok: t.ok,
+            failed: t.failed,
+            rejected: t.rejected,
+            conflicts: t.conflicts,
+            lost_writes: t.lost_writes,
         })
         .collect()
 }

@@ -42,6 +42,8 @@ const MAX_BAN: Nanos = 30 * NS_PER_S;
 const PUSH_RETRIES: u32 = 3;
 /// The most retries a scenario may ask for.
 const MAX_PUSH_RETRIES: i128 = 1_000_000;
+/// Today's whole-shard ban unless the scenario asks for Eleme's record fence.
+const FENCE: Fence = Fence::Shard;
 /// Shards come home only when the scenario asks: failback is a decision.
 const FAILBACK: bool = false;
 /// `failover.target`'s word besides a DC name.
@@ -92,6 +94,17 @@ names! {
     }
 }
 
+names! {
+    /// What `ban_then_switch` holds back while a move's target catches up.
+    pub enum Fence {
+        /// Every write to the moving shards, everywhere, until the switch.
+        Shard = "shard",
+        /// At the target, after an immediate switch, only writes to records
+        /// last modified before the move began.
+        Record = "record",
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoutingConfig {
     pub entry: Entry,
@@ -115,6 +128,9 @@ pub struct ReplicationConfig {
     /// A dead leader's units have a new data leader after it; `None`: as
     /// soon as the controller switches.
     pub election_timeout: Option<Nanos>,
+    /// A DC refuses writes while one of its outgoing streams (to a live DC)
+    /// lags more than this; `None`: never.
+    pub max_lag: Option<Nanos>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +146,7 @@ pub struct FailoverConfig {
     pub decide_after: Nanos,
     pub procedure: Procedure,
     pub max_ban: Nanos,
+    pub fence: Fence,
     pub target: FailoverTarget,
     pub failback: bool,
 }
@@ -224,6 +241,13 @@ const ELECTION_TIMEOUT_KEY: Key = Key::new(
     "under `quorum` or `sync` only: when a DC dies, the shards it owned have no data leader until this long after, whatever the controller does; their writes are rejected meanwhile (`no_leader`)",
 );
 
+const MAX_LAG_KEY: Key = Key::new(
+    "max_lag",
+    Type::PositiveDuration,
+    KeyDefault::Absent("no limit"),
+    "a DC refuses writes (`lag_refused`) while any of its streams to a live DC lags more than this: the age of the oldest write the destination has not applied (MSHA's DTS delay policy); bounds RPO at the cost of availability",
+);
+
 pub(super) const REPLICATION_SECTION: Section = Section {
     path: "replication",
     array: false,
@@ -235,6 +259,7 @@ pub(super) const REPLICATION_SECTION: Section = Section {
         APPLY_RATE,
         ACK_TIMEOUT_KEY,
         ELECTION_TIMEOUT_KEY,
+        MAX_LAG_KEY,
     ],
 };
 
@@ -268,6 +293,12 @@ const MAX_BAN_KEY: Key = Key::new(
     KeyDefault::Duration(MAX_BAN),
     "the longest a ban waits for replication to catch up",
 );
+const FENCE_KEY: Key = Key::new(
+    "fence",
+    Type::OneOf(Fence::SPELLINGS),
+    KeyDefault::Name(FENCE.name()),
+    "what `ban_then_switch` holds back: writes to the whole moving shards everywhere until the switch (`shard`), or (`record`, Eleme's fence) it switches at once and the target refuses only writes to records last modified before the move began, until it has applied what the sources logged before then (at most `max_ban`)",
+);
 const TARGET: Key = Key::new(
     "target",
     Type::Other("\"nearest\" or a datacenter name"),
@@ -292,6 +323,7 @@ pub(super) const FAILOVER_SECTION: Section = Section {
         DECIDE_AFTER_KEY,
         PROCEDURE_KEY,
         MAX_BAN_KEY,
+        FENCE_KEY,
         TARGET,
         FAILBACK_KEY,
     ],
@@ -367,6 +399,9 @@ pub(super) fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConf
         }
         Some(d)
     });
+    let max_lag = t
+        .get(MAX_LAG_KEY.name)
+        .map(|v| positive_duration(cx, v, "replication.max_lag"));
     Some(ReplicationConfig {
         election_timeout: match election {
             Some(e) => Some(e?),
@@ -377,6 +412,10 @@ pub(super) fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConf
         ack_timeout: ack_timeout?,
         apply_rate: match rate {
             Some(r) => Some(r?),
+            None => None,
+        },
+        max_lag: match max_lag {
+            Some(l) => Some(l?),
             None => None,
         },
     })
@@ -390,6 +429,16 @@ pub(super) fn read_failover(cx: &mut Ctx, n: &Node, names: &DcNames) -> Option<F
     let decide = wait(cx, t, F, &DECIDE_AFTER_KEY, DECIDE_AFTER);
     let procedure = choice_or(cx, t, F, PROCEDURE_KEY.name, PROCEDURE);
     let max_ban = wait(cx, t, F, &MAX_BAN_KEY, MAX_BAN);
+    let fence = choice_or(cx, t, F, FENCE_KEY.name, FENCE);
+    if let (Some(Fence::Record), Some(Procedure::Switch), Some(v)) =
+        (fence, procedure, t.get(FENCE_KEY.name))
+    {
+        cx.err(
+            v.at,
+            "failover.fence",
+            "a record fence is a way to ban: it needs procedure = \"ban_then_switch\" (`switch` holds nothing back)",
+        );
+    }
     let target = match t.get(TARGET.name) {
         None => Some(FailoverTarget::Nearest),
         Some(v) => match &v.val {
@@ -406,6 +455,7 @@ pub(super) fn read_failover(cx: &mut Ctx, n: &Node, names: &DcNames) -> Option<F
         decide_after: decide?,
         procedure: procedure?,
         max_ban: max_ban?,
+        fence: fence?,
         target: target?,
         failback: failback?,
     })

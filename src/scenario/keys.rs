@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::readers::{closest, show};
-use super::{control, dist_table, faults, schema, sharding, topology, workload};
+use super::{control, datasets, dist_table, faults, schema, sharding, topology, workload};
 use crate::time::{Nanos, format_duration};
 
 /// One scenario key.
@@ -102,6 +102,7 @@ pub fn sections() -> Vec<Section> {
         workload::WORKLOAD_SECTION,
         workload::REQUEST_SECTION,
         sharding::SHARDING_SECTION,
+        datasets::DATASET_SECTION,
         control::ROUTING_SECTION,
         control::REPLICATION_SECTION,
         control::FAILOVER_SECTION,

@@ -14,6 +14,7 @@
 //! re-checks what this module has accepted.
 
 pub mod control;
+pub mod datasets;
 pub mod dist;
 pub mod dist_table;
 pub mod expect;
@@ -29,9 +30,10 @@ pub mod tree;
 pub mod workload;
 
 pub use control::{
-    Entry, FailoverConfig, FailoverTarget, OnWrongDc, Procedure, ReplMode, ReplicationConfig,
-    Resolve, RoutingConfig,
+    Entry, FailoverConfig, FailoverTarget, Fence, OnWrongDc, Procedure, ReplMode,
+    ReplicationConfig, Resolve, RoutingConfig,
 };
+pub use datasets::DatasetConfig;
 pub use dist::Dist;
 pub use dist_table::DistKind;
 pub use faults::{FaultConfig, FaultKind, FaultType};
@@ -70,6 +72,8 @@ pub struct Config {
     pub regions: Vec<RegionConfig>,
     pub workload: WorkloadConfig,
     pub sharding: ShardingConfig,
+    /// `[[dataset]]`s in file order; empty: the sharded data is one dataset.
+    pub datasets: Vec<DatasetConfig>,
     pub routing: RoutingConfig,
     pub replication: ReplicationConfig,
     pub failover: FailoverConfig,

@@ -154,6 +154,13 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let routing = control::read_routing(cx, section("routing"));
     let replication = control::read_replication(cx, section("replication"));
     let failover = control::read_failover(cx, section("failover"), &names);
+    let datasets = datasets::read(
+        cx,
+        root.get("dataset"),
+        workload.as_ref(),
+        replication.as_ref(),
+        (topo.dcs.len(), limit),
+    );
     let run = faults::Run {
         names: &names,
         shards: sharding.as_ref().map(|s| s.shards),
@@ -179,6 +186,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
         regions: topo.regions,
         workload: workload?,
         sharding: sharding?,
+        datasets,
         routing: routing?,
         replication: replication?,
         failover: failover?,

@@ -1,8 +1,9 @@
 //! Property tests over random fault timelines that kill DCs and move shards
 //! (with network faults and failing rule pushes mixed in), under random
-//! entry and correction policies and data-leader elections: accounting, the
-//! controller's safety, and when the procedures guarantee no conflicts and
-//! no lost writes.
+//! entry and correction policies, data-leader elections, record fences,
+//! lag-triggered write bans and two datasets: accounting (per dataset too),
+//! the controller's safety, and when the procedures guarantee no conflicts
+//! and no lost writes.
 
 use crate::common;
 
@@ -14,6 +15,12 @@ struct Case {
     n: usize,
     mode: &'static str,
     procedure: &'static str,
+    /// `failover.fence` (used by `ban_then_switch` only).
+    fence: &'static str,
+    /// `replication.max_lag` in ms, if any.
+    max_lag: Option<u32>,
+    /// Two `[[dataset]]`s: one of `mode` (60%), one `async` (40%).
+    classes: bool,
     failback: bool,
     entry: &'static str,
     on_wrong_dc: &'static str,
@@ -32,6 +39,9 @@ fn case() -> impl Strategy<Value = Case> {
             Just(n),
             prop::sample::select(vec!["async", "semi_sync", "quorum", "sync"]),
             prop::sample::select(vec!["switch", "ban_then_switch"]),
+            prop::sample::select(vec!["shard", "record"]),
+            prop::option::of(20u32..400),
+            any::<bool>(),
             any::<bool>(),
             (
                 prop::sample::select(vec!["nearest", "owner", "random"]),
@@ -43,12 +53,30 @@ fn case() -> impl Strategy<Value = Case> {
             any::<u64>(),
         )
             .prop_map(
-                |(n, mode, procedure, failback, (entry, wrong, election, push), faults, seed)| {
+                |(
+                    n,
+                    mode,
+                    procedure,
+                    fence,
+                    max_lag,
+                    classes,
+                    failback,
+                    (entry, wrong, election, push),
+                    faults,
+                    seed,
+                )| {
                     let consensus = mode == "quorum" || mode == "sync";
                     Case {
                         n,
                         mode,
                         procedure,
+                        fence: if procedure == "switch" {
+                            "shard"
+                        } else {
+                            fence
+                        },
+                        max_lag,
+                        classes,
                         failback,
                         entry,
                         on_wrong_dc: wrong,
@@ -73,8 +101,15 @@ fn scenario(c: &Case) -> String {
         "[sharding]\nshards = 8\n[routing]\npropagation = {{ dist = \"uniform\", min = \"0ms\", max = \"200ms\" }}\n\
          entry = \"{}\"\non_wrong_dc = \"{}\"\n{push}\
          [replication]\nmode = \"{}\"\nack_timeout = \"300ms\"\n{election}\
-         [failover]\ndetect_after = \"300ms\"\ndecide_after = \"100ms\"\nprocedure = \"{}\"\nmax_ban = \"500ms\"\nfailback = {}\n",
-        c.entry, c.on_wrong_dc, c.mode, c.procedure, c.failback
+         {}[failover]\ndetect_after = \"300ms\"\ndecide_after = \"100ms\"\nprocedure = \"{}\"\nfence = \"{}\"\nmax_ban = \"500ms\"\nfailback = {}\n",
+        c.entry,
+        c.on_wrong_dc,
+        c.mode,
+        c.max_lag
+            .map_or(String::new(), |l| format!("max_lag = \"{l}ms\"\n")),
+        c.procedure,
+        c.fence,
+        c.failback
     );
     let mut s = common::mesh(c.n, 400.0, "3s", &extra)
         .replace("keys = 100000", "keys = 50")
@@ -82,6 +117,13 @@ fn scenario(c: &Case) -> String {
             "drain = \"2s\"",
             &format!("drain = \"5s\"\nseed = {}", c.seed),
         );
+    if c.classes {
+        s += &format!(
+            "\n[[dataset]]\nname = \"strong\"\nshare = 0.6\nmode = \"{}\"\n\n\
+             [[dataset]]\nname = \"weak\"\nshare = 0.4\nmode = \"async\"\nlag_ban = false\n",
+            c.mode
+        );
+    }
     for &(kind, a, b, at, len, shard) in &c.faults {
         let b = if a == b { (b + 1) % c.n } else { b };
         let (da, db) = (format!("dc{a}"), format!("dc{b}"));
@@ -114,6 +156,15 @@ proptest! {
         let t = o.metrics.totals;
         // Every request is counted exactly once.
         prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
+        // So is every dataset's, and the datasets add up to the totals.
+        let d = &o.metrics.datasets;
+        for x in d {
+            prop_assert_eq!(x.requests, x.ok + x.failed + x.rejected);
+        }
+        prop_assert_eq!(d.iter().map(|x| x.requests).sum::<u64>(), t.requests);
+        prop_assert_eq!(d.iter().map(|x| x.failed).sum::<u64>(), t.failed);
+        prop_assert_eq!(d.iter().map(|x| x.conflicts).sum::<u64>(), t.conflicts);
+        prop_assert_eq!(d.iter().map(|x| x.lost_writes).sum::<u64>(), t.lost_writes);
         // No DC that is down acknowledges a write (debug builds also assert it
         // where it would happen), and no table hands a shard to a dead DC.
         prop_assert_eq!(t.invariant_violations, 0);
@@ -124,9 +175,9 @@ proptest! {
         // (docs/concepts.md, "A dead DC"). Otherwise, with the ban waiting for
         // replication and one writer per shard (the guard on), nothing
         // conflicts.
+        let lacked = f.iter().any(|r| r.stranded > 0 || r.ban_timed_out);
         // A DC a push did not reach, and a rollback, leave two writers per
         // shard for a while: conflicts and losses by design too.
-        let lacked = f.iter().any(|r| r.stranded > 0 || r.ban_timed_out);
         let pushes_failed = t.push_failures > 0;
         if c.procedure == "ban_then_switch" && !lacked && !pushes_failed {
             prop_assert_eq!(t.conflicts, 0, "{:?}", f);
@@ -134,8 +185,10 @@ proptest! {
         // With majority (or all) acks, a single DC failure loses no
         // acknowledged write: the survivors hold each one.
         let deaths = f.iter().filter(|r| r.kind == "dc_down" && r.started).count();
+        // (With two datasets, the one of that mode.)
         if (c.mode == "quorum" || c.mode == "sync") && deaths <= 1 && c.n >= 3 && !pushes_failed {
-            prop_assert_eq!(t.lost_writes, 0, "{:?}", f);
+            let lost = if c.classes { d[0].lost_writes } else { t.lost_writes };
+            prop_assert_eq!(lost, 0, "{:?}", f);
         }
         // Each layer's corrections are counted only where it is used.
         if c.entry != "owner" {
@@ -154,6 +207,7 @@ proptest! {
         // The same seed gives the same run.
         let again = run(&cfg);
         prop_assert_eq!(again.metrics.totals, t);
+        prop_assert_eq!(&again.metrics.datasets, d);
         prop_assert_eq!(&again.metrics.failures, f);
     }
 }

@@ -7,12 +7,14 @@
 mod bad_input;
 mod cli;
 mod common;
+mod datasets;
 mod determinism;
 mod docs;
 mod expect;
 mod explore;
 mod failover;
 mod failover_props;
+mod fence;
 mod fuzz;
 mod golden;
 mod invariants;

@@ -5,7 +5,7 @@ use super::Controller;
 use crate::ids::{DcId, FailureId, MoveId, ShardId};
 use crate::kernel::EventQueue;
 use crate::model::world::{Event, Parts};
-use crate::scenario::{Procedure, ReplMode};
+use crate::scenario::{Fence, Procedure, ReplMode};
 use crate::time::SimTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,9 +37,13 @@ pub struct Move {
     pub phase: Phase,
     /// The ban has reached every live DC.
     pub ban_everywhere: bool,
-    /// Per source, the end of its log when the ban had reached every DC:
-    /// all it wrote to the moving shards lies before it.
+    /// Per source, the end of its log when the ban had reached every DC
+    /// (or, under a record fence, at `reshard_at`): all it wrote to the
+    /// moving shards before then lies before it.
     pub log_ends: Vec<(DcId, u64)>,
+    /// Under a record fence: the move's start, and the DCs it took from.
+    pub reshard_at: Option<SimTime>,
+    pub fence_sources: Vec<DcId>,
 }
 
 impl Move {
@@ -54,6 +58,8 @@ impl Move {
             phase: Phase::Waiting,
             ban_everywhere: false,
             log_ends: Vec::new(),
+            reshard_at: None,
+            fence_sources: Vec::new(),
         }
     }
 
@@ -127,6 +133,9 @@ impl Controller {
         m.to = Some(to);
         match self.cfg.procedure {
             Procedure::Switch => self.switch(now, mv, p, q),
+            Procedure::BanThenSwitch if self.cfg.fence == Fence::Record => {
+                self.fence_switch(now, mv, p, q);
+            }
             Procedure::BanThenSwitch => {
                 let mut banned = table;
                 for s in &self.mv(mv).shards {
@@ -175,12 +184,77 @@ impl Controller {
         p: &mut Parts,
         q: &mut EventQueue<Event>,
     ) {
+        if self.fencing.contains(&mv) {
+            self.lift_fence(mv, true, p);
+            return;
+        }
         if self.mv(mv).phase != Phase::Banning {
             return;
         }
         let failure = self.mv(mv).failure;
         p.metrics.failures[failure.idx()].ban_timed_out = true;
         self.switch(now, mv, p, q);
+    }
+
+    /// Eleme's record fence: note `reshard_at` (now) and what each live
+    /// source has logged by then, switch at once, and let the target refuse
+    /// writes to records last modified by then until it has applied all of
+    /// that (a dead source will send nothing more), at most `max_ban`.
+    fn fence_switch(&mut self, now: SimTime, mv: MoveId, p: &mut Parts, q: &mut EventQueue<Event>) {
+        let sources = self.sources(mv, p);
+        let log_ends = sources
+            .iter()
+            .filter(|&&s| p.is_up(s))
+            .map(|&s| (s, p.repl.log_end(s)))
+            .collect();
+        let m = self.mv_mut(mv);
+        m.log_ends = log_ends;
+        m.fence_sources = sources;
+        m.reshard_at = Some(now);
+        self.switch_as(now, mv, false, p, q);
+        let m = self.mv(mv);
+        if m.phase != Phase::Switched {
+            return;
+        }
+        let to = m.to.expect("a started move has a target");
+        let units: Vec<usize> = m
+            .shards
+            .iter()
+            .map(|s| s.idx())
+            .chain(m.global.then_some(self.fenced.len() - 1))
+            .collect();
+        for u in units {
+            self.fenced[u] = Some((to, now));
+        }
+        self.fencing.push(mv);
+        q.schedule(now.after(self.cfg.max_ban), Event::BanDeadline { mv });
+        if self.caught_up(mv, p) {
+            self.lift_fence(mv, false, p);
+        }
+    }
+
+    /// Move `mv`'s record fence ends (the target caught up, or `max_ban`
+    /// passed): RPO is what the target still lacks of the sources' writes.
+    fn lift_fence(&mut self, mv: MoveId, timed_out: bool, p: &mut Parts) {
+        self.fencing.retain(|&f| f != mv);
+        let m = self.mv(mv);
+        let held = m.to.zip(m.reshard_at);
+        let units: Vec<usize> = m
+            .shards
+            .iter()
+            .map(|s| s.idx())
+            .chain(m.global.then_some(self.fenced.len() - 1))
+            .collect();
+        let (sources, failure) = (m.fence_sources.clone(), m.failure);
+        for u in units {
+            if self.fenced[u] == held {
+                self.fenced[u] = None;
+            }
+        }
+        if timed_out {
+            p.metrics.failures[failure.idx()].ban_timed_out = true;
+        }
+        self.record_rpo(mv, &sources, p);
     }
 
     /// A replicated write was applied at `dst`: a ban waiting on it may end.
@@ -196,6 +270,12 @@ impl Controller {
             let m = self.mv(mv);
             if m.ban_everywhere && m.to == Some(dst) && self.caught_up(mv, p) {
                 self.switch(now, mv, p, q);
+            }
+        }
+        for i in (0..self.fencing.len()).rev() {
+            let mv = self.fencing[i];
+            if self.mv(mv).to == Some(dst) && self.caught_up(mv, p) {
+                self.lift_fence(mv, false, p);
             }
         }
     }
@@ -215,6 +295,18 @@ impl Controller {
     /// Moves the shards: recovery from the survivors (quorum, sync), RPO,
     /// and the new owners published with the ban lifted.
     fn switch(&mut self, now: SimTime, mv: MoveId, p: &mut Parts, q: &mut EventQueue<Event>) {
+        self.switch_as(now, mv, true, p, q);
+    }
+
+    /// The switch, with RPO taken now (`rpo`) or when a fence lifts.
+    fn switch_as(
+        &mut self,
+        now: SimTime,
+        mv: MoveId,
+        rpo: bool,
+        p: &mut Parts,
+        q: &mut EventQueue<Event>,
+    ) {
         let m = self.mv(mv);
         let to = m.to.expect("a started move has a target");
         let failure = m.failure;
@@ -233,7 +325,9 @@ impl Controller {
                 recover_from_survivors(now, s, to, p, q);
             }
         }
-        self.record_rpo(mv, &sources, p);
+        if rpo {
+            self.record_rpo(mv, &sources, p);
+        }
         let m = self.mv(mv);
         let mut table = p.routing.authoritative().clone();
         for s in &m.shards {
@@ -263,11 +357,11 @@ impl Controller {
             moving[s.idx()] = true;
         }
         let global = m.global;
-        let sharded_keys = p.sharded_keys;
+        let (sharded_keys, users) = (p.sharded_keys, p.users);
         let sharding = p.sharding;
         let wanted = |key: u32| {
             if u64::from(key) < sharded_keys {
-                moving[sharding.shard_of(key).idx()]
+                moving[sharding.shard_of((u64::from(key) % users) as u32).idx()]
             } else {
                 global
             }

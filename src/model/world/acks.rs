@@ -51,10 +51,19 @@ impl AckedWrite {
 }
 
 pub(super) struct Acks {
-    /// Remote acks a write needs before the client's ack.
-    needed: u16,
+    /// Per dataset (sharded ones, then the global one): whether
+    /// it has a mode of its own toward the origin's region, and (`[dataset
+    /// × DCs + origin]`) the remote acks a write needs before the client's
+    /// ack: from other regions (or from anywhere, without a split), and
+    /// from the origin's region.
+    /// Whether a timed-out write falls back to async (either mode is `semi_sync`).
+    semi_sync: Vec<bool>,
+    split: Vec<bool>,
+    needed: Vec<(u16, u16)>,
+    n: usize,
+    /// Each DC's region, as a number: DCs of one region are one city.
+    region: Vec<u16>,
     pub(super) timeout: Nanos,
-    mode: ReplMode,
     /// Semi-sync origins that timed out and acknowledge as async for now.
     semi_sync_degraded: Vec<bool>,
     /// Ack timeouts due by the end of the drain that were dropped unfired.
@@ -64,24 +73,99 @@ pub(super) struct Acks {
 impl Acks {
     pub(super) fn new(cfg: &Config) -> Acks {
         let n = cfg.datacenters.len();
+        let region: Vec<u16> = cfg
+            .datacenters
+            .iter()
+            .map(|d| {
+                let first = cfg.datacenters.iter().position(|o| o.region == d.region);
+                first.unwrap_or(0) as u16
+            })
+            .collect();
+        let modes = dataset_modes(cfg);
+        let near_modes = same_region_modes(cfg);
+        let mut needed = Vec::with_capacity(modes.len() * n);
+        for (&mode, &near_mode) in modes.iter().zip(&near_modes) {
+            for origin in 0..n {
+                needed.push(match near_mode {
+                    None => (acks_needed(mode, n), 0),
+                    Some(near_mode) => {
+                        let near = (0..n)
+                            .filter(|&d| d != origin && region[d] == region[origin])
+                            .count();
+                        let far = n - 1 - near;
+                        // Each group counted as if the origin were in it.
+                        (acks_needed(mode, far + 1), acks_needed(near_mode, near + 1))
+                    }
+                });
+            }
+        }
         Acks {
-            needed: acks_needed(cfg.replication.mode, n),
+            semi_sync: modes
+                .iter()
+                .zip(&near_modes)
+                .map(|(&m, &near)| m == ReplMode::SemiSync || near == Some(ReplMode::SemiSync))
+                .collect(),
+            split: near_modes.iter().map(Option::is_some).collect(),
+            needed,
+            n,
+            region,
             timeout: cfg.replication.ack_timeout,
-            mode: cfg.replication.mode,
             semi_sync_degraded: vec![false; n],
             cancelled_timeouts: 0,
         }
     }
 
-    /// Remote acks a write accepted at `dc` waits for now.
+    /// Remote acks a write to `dataset` accepted at `dc` waits for now:
+    /// from other regions (or anywhere), and from its own region.
     #[inline]
-    pub(super) fn needed_from(&self, dc: DcId) -> u16 {
+    pub(super) fn needed_from(&self, dc: DcId, dataset: u8) -> (u16, u16) {
         if self.semi_sync_degraded[dc.idx()] {
-            0
+            (0, 0)
         } else {
-            self.needed
+            self.needed[dataset as usize * self.n + dc.idx()]
         }
     }
+
+    /// Whether `dst`'s ack of a write to `dataset` from `src` counts toward
+    /// the acks of the origin's own region.
+    #[inline]
+    fn near(&self, dataset: u8, src: DcId, dst: DcId) -> bool {
+        self.split[dataset as usize] && self.region[src.idx()] == self.region[dst.idx()]
+    }
+}
+
+/// Each dataset's mode toward its origin's region, when it has one (the
+/// global dataset has none).
+fn same_region_modes(cfg: &Config) -> Vec<Option<ReplMode>> {
+    let mut modes: Vec<Option<ReplMode>> =
+        cfg.datasets.iter().map(|d| d.same_region_mode).collect();
+    if modes.is_empty() {
+        modes.push(None);
+    }
+    modes.push(None);
+    modes
+}
+
+/// Each dataset's mode: the `[[dataset]]`s' (or `replication.mode` for the
+/// one sharded dataset without them), then the global dataset's.
+fn dataset_modes(cfg: &Config) -> Vec<ReplMode> {
+    let mut modes: Vec<ReplMode> = cfg.datasets.iter().map(|d| d.mode).collect();
+    if modes.is_empty() {
+        modes.push(cfg.replication.mode);
+    }
+    modes.push(cfg.replication.mode);
+    modes
+}
+
+/// The mode whose takeover the controller performs: a new owner reads what
+/// the survivors hold (`quorum`, `sync`) if any dataset waits for a
+/// majority or for all; else `replication.mode`.
+pub(super) fn takeover_mode(cfg: &Config) -> ReplMode {
+    dataset_modes(cfg)
+        .into_iter()
+        .chain(same_region_modes(cfg).into_iter().flatten())
+        .find(|m| matches!(m, ReplMode::Quorum | ReplMode::Sync))
+        .unwrap_or(cfg.replication.mode)
 }
 
 fn acks_needed(mode: ReplMode, n: usize) -> u16 {
@@ -116,6 +200,7 @@ impl World {
             now,
             stream,
             index,
+            self.users,
         );
         if self.acks.semi_sync_degraded[src.idx()]
             && self.is_up(src)
@@ -129,8 +214,12 @@ impl World {
             && self.topology.reachable(dst, src)
         {
             self.checker.ack_sent(dst, self.is_up(dst));
+            let near = self
+                .requests
+                .get(req)
+                .is_some_and(|r| self.acks.near(r.spec.dataset, src, dst));
             let back = self.topology.sample(dst, src);
-            queue.schedule(now.after(back), Event::Ack { req });
+            queue.schedule(now.after(back), Event::Ack { req, near });
         }
         if let Some(a) = self.repl.after_apply(stream) {
             schedule_apply(queue, a);
@@ -141,16 +230,23 @@ impl World {
         }
     }
 
-    pub(super) fn on_ack(&mut self, now: SimTime, req: ReqHandle) {
-        let Some(r) = self.requests.get(req) else {
-            return;
-        };
-        if r.awaiting == 0 {
+    /// An ack reaches request `req`'s origin: from a DC of the origin's
+    /// region counted apart (`near`) when its dataset has a mode for it.
+    pub(super) fn on_ack(&mut self, now: SimTime, req: ReqHandle, near: bool) {
+        if self.requests.get(req).is_none() {
             return;
         }
         let r = self.requests.at(req);
-        r.awaiting -= 1;
-        if r.awaiting > 0 {
+        let counter = if near {
+            &mut r.awaiting_near
+        } else {
+            &mut r.awaiting
+        };
+        if *counter == 0 {
+            return;
+        }
+        *counter -= 1;
+        if r.waits() {
             return;
         }
         let r = *r;
@@ -203,17 +299,19 @@ impl World {
         let Some(&r) = self.requests.get(req) else {
             return;
         };
-        if r.awaiting == 0 {
+        if !r.waits() {
             return;
         }
         self.metrics.totals.ack_timeouts += 1;
-        if self.acks.mode == ReplMode::SemiSync {
+        if self.acks.semi_sync[r.spec.dataset as usize] {
             // MySQL-style semi-sync: after the timeout the origin falls back
             // to async (acknowledging this write and not waiting for the next
             // ones) until a replica applies its writes again.
             self.metrics.totals.semi_sync_fallbacks += 1;
             self.acks.semi_sync_degraded[r.served_at.idx()] = true;
-            self.requests.at(req).awaiting = 0;
+            let r = self.requests.at(req);
+            r.awaiting = 0;
+            r.awaiting_near = 0;
             self.complete_write(now, req);
             return;
         }
@@ -235,7 +333,7 @@ impl World {
     #[inline]
     fn acknowledge(&mut self, now: SimTime, r: &super::request::Request) {
         self.checker.ack_sent(r.served_at, self.is_up(r.served_at));
-        let key = self.stored_key(r.target, r.spec.key);
+        let key = self.stored_key(&r.spec);
         // The key's newest acknowledged writes live in its storage record
         // (the write gave it one if it had none).
         if let Some(rec) = self.storage.record(key) {

@@ -24,9 +24,10 @@ impl World {
         for (h, r) in live {
             self.requests.remove(h);
             self.metrics.totals.failed += 1;
+            self.metrics.datasets[r.spec.dataset as usize].failed += 1;
             self.metrics.totals.in_flight_at_end += 1;
             self.metrics.at(last, r.entry_dc).failed += 1;
-            if r.awaiting > 0 {
+            if r.waits() {
                 self.note_unacked(&r);
             }
             self.left();
@@ -55,7 +56,10 @@ impl World {
             // The final value is the reference DC's: the owner's. Every
             // write off its lineage is lost, unless its client never got an ack.
             let owner = self.routing.authoritative().owner(self.target_of(key));
-            lost += self.lost_writes_of(key, self.reference_for(owner));
+            let here = self.lost_writes_of(key, self.reference_for(owner));
+            let d = self.metrics.dataset_of(key, self.users);
+            self.metrics.datasets[d].lost_writes += here;
+            lost += here;
         }
         self.metrics.totals.divergent_keys = divergent;
         self.metrics.totals.lost_writes = lost;
@@ -109,10 +113,10 @@ impl World {
         lost
     }
 
-    /// The dataset a stored key belongs to.
+    /// What a stored key is part of: a shard (by its user), or the global dataset.
     fn target_of(&self, key: u32) -> Target {
         if u64::from(key) < self.sharded_keys {
-            Target::Shard(self.sharding.shard_of(key))
+            Target::Shard(self.sharding.shard_of((u64::from(key) % self.users) as u32))
         } else {
             Target::Global
         }

@@ -39,8 +39,11 @@ pub(super) struct Request {
     pub(super) served_at: DcId,
     /// Forwards and redirects so far.
     pub(super) forwards: u8,
-    /// Remote acks still awaited.
+    /// Remote acks still awaited (from other regions when its dataset has
+    /// a mode of its own toward the origin's region; from anywhere else).
     pub(super) awaiting: u16,
+    /// Acks still awaited from the origin's own region.
+    pub(super) awaiting_near: u16,
     /// The write's sequence number at `served_at`, once applied.
     pub(super) seq: u32,
     /// The DC whose servers hold it (queued or in service).
@@ -51,6 +54,14 @@ pub(super) struct Request {
     pub(super) by_owner: bool,
     generation: u32,
     live: bool,
+}
+
+impl Request {
+    /// Whether its write still waits for remote acks.
+    #[inline]
+    pub(super) fn waits(&self) -> bool {
+        self.awaiting > 0 || self.awaiting_near > 0
+    }
 }
 
 /// In-flight requests, reusing freed slots: no allocation per request once
@@ -311,6 +322,7 @@ impl World {
         };
         let (entry_dc, corrected) = self.entry_dc(&spec, target);
         self.metrics.totals.requests += 1;
+        self.metrics.datasets[spec.dataset as usize].requests += 1;
         let row = self.metrics.at(now, entry_dc);
         row.requests += 1;
         if corrected {
@@ -335,6 +347,7 @@ impl World {
                 served_at: entry_dc,
                 forwards: 0,
                 awaiting: 0,
+                awaiting_near: 0,
                 seq: 0,
                 at_servers: None,
                 log_index: 0,
@@ -427,7 +440,8 @@ impl World {
 
     /// Request `req` leaves, rejected by `dc`.
     pub(super) fn reject(&mut self, now: SimTime, req: ReqHandle, dc: DcId) {
-        self.requests.remove(req);
+        let r = self.requests.remove(req);
+        self.metrics.datasets[r.spec.dataset as usize].rejected += 1;
         self.metrics.totals.rejected += 1;
         self.metrics.dcs[dc.idx()].rejected += 1;
         self.metrics.at(now, dc).rejected += 1;
@@ -436,7 +450,8 @@ impl World {
 
     /// Request `req` leaves, failed at `dc`.
     pub(super) fn fail(&mut self, now: SimTime, req: ReqHandle, dc: DcId) {
-        self.requests.remove(req);
+        let r = self.requests.remove(req);
+        self.metrics.datasets[r.spec.dataset as usize].failed += 1;
         self.metrics.totals.failed += 1;
         self.metrics.at(now, dc).failed += 1;
         self.left();

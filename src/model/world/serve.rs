@@ -10,6 +10,7 @@ use crate::kernel::EventQueue;
 use crate::metrics::Kind;
 use crate::model::replication::LogEntry;
 use crate::model::routing::Target;
+use crate::model::workload::RequestSpec;
 use crate::time::{Nanos, SimTime};
 
 impl World {
@@ -57,6 +58,11 @@ impl World {
             self.reject(now, req, dc);
             return;
         }
+        let key = self.stored_key(&r.spec);
+        if r.spec.write && self.write_held_back(now, dc, &r.spec, r.target, key) {
+            self.reject(now, req, dc);
+            return;
+        }
         if self.routing.misrouted(dc, r.target, r.spec.write) {
             self.metrics.totals.misrouted += 1;
             if r.spec.write {
@@ -65,13 +71,53 @@ impl World {
             self.metrics.dcs[dc.idx()].misrouted += 1;
             self.metrics.at(now, dc).misrouted += 1;
         }
-        let key = self.stored_key(r.target, r.spec.key);
         if !r.spec.write {
             self.check_stale(dc, key, r.start);
             self.respond(now, req);
             return;
         }
         self.write_at(now, req, dc, key, queue);
+    }
+
+    /// Whether a write to `key` at `dc` is held back (and counted): a
+    /// stream from `dc` lags beyond `replication.max_lag`, or a record fence
+    /// at `dc` covers the key. Neither costs more than a test when unused.
+    #[inline]
+    fn write_held_back(
+        &mut self,
+        now: SimTime,
+        dc: DcId,
+        spec: &RequestSpec,
+        target: Target,
+        key: u32,
+    ) -> bool {
+        if let Some(max) = self.max_lag
+            && self.lag_ban[spec.dataset as usize]
+            && self.lags_beyond(now, dc, max)
+        {
+            self.metrics.totals.lag_refused += 1;
+            return true;
+        }
+        if self.controller.fencing()
+            && let Some(reshard_at) = self.controller.fence_at(target, dc)
+        {
+            // The record's last modification anywhere (its timestamp column
+            // as the old owner holds it); never written: a new record.
+            let last = self.last_written[key as usize];
+            if last != 0 && last <= reshard_at.ns() {
+                self.metrics.totals.fence_rejected += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether a stream from `dc` to a live DC lags more than `max`.
+    fn lags_beyond(&self, now: SimTime, dc: DcId, max: Nanos) -> bool {
+        (0..self.n_dcs).any(|d| {
+            let to = DcId(d as u16);
+            to != dc && self.is_up(to) && self.repl.lag(self.repl.stream_id(dc, to), now) > max
+        })
     }
 
     /// Applies request `req`'s write to `key` at `dc`, logs it and ships it;
@@ -86,8 +132,14 @@ impl World {
     ) {
         let clock = self.faults.clock(dc, now);
         let w = self.storage.write_local(dc, key, clock);
-        let needed = self.acks.needed_from(dc);
-        let waits = needed > 0;
+        if !self.last_written.is_empty() {
+            // Kept only under a record fence; 0 means never written, so a
+            // write at time 0 is noted at 1 ns.
+            self.last_written[key as usize] = now.ns().max(1);
+        }
+        let dataset = self.requests.at(req).spec.dataset;
+        let (needed, needed_near) = self.acks.needed_from(dc, dataset);
+        let waits = needed > 0 || needed_near > 0;
         let logged = LogEntry {
             write: w,
             written: now,
@@ -105,6 +157,7 @@ impl World {
         r.log_index = index;
         r.by_owner = by_owner;
         r.awaiting = needed;
+        r.awaiting_near = needed_near;
         for d in 0..self.n_dcs {
             if d != dc.idx() {
                 let stream = self.repl.stream_id(dc, DcId(d as u16));
@@ -154,14 +207,12 @@ impl World {
         }
     }
 
-    /// Where `key` of `target`'s dataset lives in storage: the sharded
-    /// dataset's keys first, then the global one's.
+    /// Where a request's key lives in storage: the sharded datasets' keys
+    /// first (`users` each, in dataset order), then the global one's.
     #[inline]
-    pub(super) fn stored_key(&mut self, target: Target, key: u32) -> u32 {
-        match target {
-            Target::Shard(_) => key,
-            Target::Global => self.checker.narrow_u32(self.sharded_keys + u64::from(key)),
-        }
+    pub(super) fn stored_key(&mut self, spec: &RequestSpec) -> u32 {
+        let first = u64::from(spec.dataset) * self.users;
+        self.checker.narrow_u32(first + u64::from(spec.key))
     }
 
     /// Sends the response of an executed request back to the user; returns
@@ -185,6 +236,7 @@ impl World {
         let done = now.after(back);
         self.requests.remove(req);
         if done > self.end {
+            self.metrics.datasets[r.spec.dataset as usize].failed += 1;
             self.metrics.totals.failed += 1;
             self.metrics.totals.in_flight_at_end += 1;
             self.metrics.at(self.end, dc).failed += 1;
@@ -201,6 +253,7 @@ impl World {
         };
         self.metrics.record_latency(kind, done.since(r.start));
         self.metrics.totals.ok += 1;
+        self.metrics.datasets[r.spec.dataset as usize].ok += 1;
         self.metrics.dcs[dc.idx()].ok += 1;
         self.metrics.at(done, dc).ok += 1;
         self.left();
@@ -209,7 +262,7 @@ impl World {
 
     /// Notes a write applied at its origin whose client gets no ack.
     pub(super) fn note_unacked(&mut self, r: &super::request::Request) {
-        let key = self.stored_key(r.target, r.spec.key);
+        let key = self.stored_key(&r.spec);
         self.unacked.push(UnackedWrite {
             key,
             origin: r.served_at,
@@ -226,11 +279,11 @@ impl World {
             .live_handles()
             .filter(|(_, r)| {
                 r.at_servers == Some(dc)
-                    || (r.awaiting > 0 && r.served_at == dc && r.at_servers.is_none())
+                    || (r.waits() && r.served_at == dc && r.at_servers.is_none())
             })
             .collect();
         for (h, r) in held {
-            if r.awaiting > 0 {
+            if r.waits() {
                 self.note_unacked(&r);
             }
             self.fail(now, h, dc);

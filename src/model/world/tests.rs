@@ -5,7 +5,6 @@
 use super::*;
 use crate::kernel::run_until;
 use crate::model::checker::Check;
-use crate::model::routing::Target;
 
 /// The default scenario (3 DCs, async, a DC outage at 20 s), lenient.
 fn world() -> (World, EventQueue<Event>) {
@@ -107,8 +106,16 @@ fn an_event_scheduled_in_the_past_is_caught_at_the_end() {
 #[test]
 fn a_global_key_beyond_32_bits_is_caught_not_wrapped() {
     let (mut w, _) = world();
-    w.sharded_keys = u64::from(u32::MAX);
-    assert_eq!(w.stored_key(Target::Global, 1), u32::MAX);
+    // The global dataset's keys follow `n_datasets × users` sharded ones.
+    w.users = u64::from(u32::MAX);
+    let spec = RequestSpec {
+        region: crate::ids::RegionId(0),
+        key: 1,
+        global: true,
+        write: false,
+        dataset: w.n_datasets,
+    };
+    assert_eq!(w.stored_key(&spec), u32::MAX);
     assert_eq!(w.checker.violations_of(Check::NarrowingCast), 1);
 }
 
