@@ -178,7 +178,7 @@ fn dispatch(cmd: Command) -> Result<(), Error> {
         Command::Merge { parts, out } if parts[0].join("explore.toml").exists() => {
             // Like a sweep's merge: never into one of its parts.
             let out = out.unwrap_or_else(|| sweep::default_merge_out(&parts));
-            if parts.iter().any(|p| *p == out) {
+            if parts.contains(&out) {
                 return Err(Error::BadInput(format!(
                     "merge: --out {} is one of the parts: a merge never writes into its inputs",
                     out.display()
