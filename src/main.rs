@@ -156,6 +156,9 @@ fn dispatch(cmd: Command) -> Result<(), Failure> {
                 cfg.sharding.shards,
                 cfg.faults.len()
             );
+            for w in scenario::capacity::warnings(&cfg) {
+                println!("warning: {w}");
+            }
             Ok(())
         }
         Command::Sweep {

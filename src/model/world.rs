@@ -215,6 +215,8 @@ impl World {
             n,
             cfg.regions.len(),
         );
+        let mut routing = routing;
+        routing.set_shard_reads(cfg.sharding.reads);
         let mut metrics = Metrics::new(n, end, cfg.bucket);
         metrics.failures = cfg
             .faults

@@ -195,6 +195,110 @@ fn headline() -> &'static [&'static str] {
     &cols[from..=to]
 }
 
+/// Utilisation pinned this close to 1 means the servers never rested: the
+/// load was more than they could carry.
+const SATURATED: f64 = 0.98;
+
+/// Whether the survivors of each failure that moved shards carried the
+/// load: each DC's mean utilisation from the switch to the fault's end (or
+/// the end of traffic), from `timeseries.csv`, and the requests refused
+/// meanwhile; with `check`'s capacity warnings first.
+fn carried(dir: &Path, cfg: &Config) -> String {
+    let mut s = String::new();
+    for w in crate::scenario::capacity::warnings(cfg) {
+        let _ = writeln!(s, "- **Warning** (`multiactive check`): {w}");
+    }
+    let (Ok((fh, failures)), Ok((th, series))) = (
+        read_table(&dir.join("failures.csv")),
+        read_table(&dir.join("timeseries.csv")),
+    ) else {
+        return s;
+    };
+    let col = |h: &[String], c: &str| h.iter().position(|x| x == c);
+    let (Some(kind), Some(target), Some(switched), Some(end)) = (
+        col(&fh, "kind"),
+        col(&fh, "target"),
+        col(&fh, "switched_s"),
+        col(&fh, "end_s"),
+    ) else {
+        return s;
+    };
+    let (Some(t), Some(dc), Some(util), Some(rejected)) = (
+        col(&th, "t_s"),
+        col(&th, "dc"),
+        col(&th, "utilisation"),
+        col(&th, "rejected"),
+    ) else {
+        return s;
+    };
+    let traffic_end = cfg.duration as f64 / 1e9;
+    for f in &failures {
+        let Ok(from) = f[switched].parse::<f64>() else {
+            continue;
+        };
+        let to = f[end]
+            .parse::<f64>()
+            .unwrap_or(traffic_end)
+            .min(traffic_end);
+        let dead = (f[kind] == "dc_down").then_some(f[target].as_str());
+        let mut per_dc: Vec<(String, f64, usize)> = Vec::new();
+        let mut refused = 0u64;
+        for r in &series {
+            let Ok(at) = r[t].parse::<f64>() else {
+                continue;
+            };
+            if at < from || at >= to || Some(r[dc].as_str()) == dead {
+                continue;
+            }
+            refused += r[rejected].parse::<u64>().unwrap_or(0);
+            let Ok(u) = r[util].parse::<f64>() else {
+                continue;
+            };
+            match per_dc.iter_mut().find(|(n, _, _)| *n == r[dc]) {
+                Some(e) => {
+                    e.1 += u;
+                    e.2 += 1;
+                }
+                None => per_dc.push((r[dc].clone(), u, 1)),
+            }
+        }
+        let what = format!("{} {}", f[kind], f[target]);
+        if per_dc.is_empty() {
+            let _ = writeln!(
+                s,
+                "- After the switch of {what} at {from} s: the survivors have unlimited servers (no capacity limit); {refused} requests refused meanwhile."
+            );
+            continue;
+        }
+        let means: Vec<String> = per_dc
+            .iter()
+            .map(|(n, u, k)| format!("{n} {:.2}", u / *k as f64))
+            .collect();
+        let over: Vec<&str> = per_dc
+            .iter()
+            .filter(|(_, u, k)| u / *k as f64 >= SATURATED)
+            .map(|(n, _, _)| n.as_str())
+            .collect();
+        let verdict = if over.is_empty() {
+            "the survivors carried the load".to_string()
+        } else {
+            format!(
+                "the survivors did **not** carry the load ({} saturated: queues grew and full waiting rooms refused requests)",
+                over.join(", ")
+            )
+        };
+        let _ = writeln!(
+            s,
+            "- After the switch of {what} at {from} s, to {to} s: {verdict}. Mean utilisation: {}; {refused} requests refused meanwhile (full waiting rooms, routers and write guards).",
+            means.join(", ")
+        );
+    }
+    if s.is_empty() {
+        s.push_str("_(no failure moved shards)_\n");
+    }
+    s
+}
+
 /// Writes `report.md` of a run folder; `summary` is its `summary.csv` row.
 pub fn run_report(dir: &Path, cfg: &Config, summary: &[String]) -> std::io::Result<()> {
     let mut s = String::new();
@@ -231,6 +335,7 @@ pub fn run_report(dir: &Path, cfg: &Config, summary: &[String]) -> std::io::Resu
         "## Failures\n\n{}",
         table(&dir.join("failures.csv"), None)
     );
+    let _ = writeln!(s, "## Capacity\n\n{}", carried(dir, cfg));
     let _ = writeln!(s, "## Datacenters\n\n{}", table(&dir.join("dcs.csv"), None));
     let _ = writeln!(
         s,

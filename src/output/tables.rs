@@ -72,6 +72,7 @@ table! {
         unrecovered_shards: usize,
         semi_sync_fallbacks: u64,
         invariant_violations: u64,
+        own_stale_reads: u64,
     }
 }
 
@@ -252,6 +253,7 @@ pub fn summary_row(o: &Outcome) -> SummaryRow {
         unrecovered_shards: m.failures.iter().map(|f| f.rto().2).sum(),
         semi_sync_fallbacks: t.semi_sync_fallbacks,
         invariant_violations: t.invariant_violations,
+        own_stale_reads: t.own_stale_reads,
     }
 }
 

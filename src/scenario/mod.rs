@@ -11,11 +11,13 @@
 //! is collected with its file, line, column and key. The model never
 //! re-checks what this module has accepted.
 
+pub mod capacity;
 pub mod control;
 pub mod dist;
 pub mod dist_table;
 pub mod faults;
 pub mod keys;
+pub mod profile;
 pub mod readers;
 pub mod schema;
 pub mod sharding;
@@ -33,6 +35,7 @@ pub use dist::Dist;
 pub use dist_table::DistKind;
 pub use faults::{FaultConfig, FaultKind, FaultType};
 pub use keys::{explain, reference};
+pub use profile::Profile;
 pub use readers::Named;
 pub use schema::{MAX_CLOCK_OFFSET, MAX_RUN};
 pub use sharding::{GlobalReads, Placement, PlacementRule, ShardKey, ShardingConfig};

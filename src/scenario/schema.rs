@@ -10,9 +10,9 @@ use super::keys::{Default, Key, Section, Type};
 use super::readers::{
     Ctx, FILE_START, duration, int, join, name, positive_duration, show_duration, string,
 };
-use crate::model::footprint::{DEFAULT_LIMIT, parse_size};
 use super::tree::{self, Node, Origin, Problem, Sources, Table, Val};
 use super::*;
+use crate::model::footprint::{DEFAULT_LIMIT, parse_size};
 use crate::time::{MAX_DURATION, NS_PER_S};
 
 /// The longest run (`duration + drain`): half the longest duration, so that
@@ -81,7 +81,14 @@ pub(super) const SIMULATION_SECTION: Section = Section {
     array: false,
     variant: None,
     about: "The run as a whole: its name, seed and length.",
-    keys: &[NAME, SEED_KEY, DURATION, DRAIN_KEY, BUCKET_KEY, MEMORY_LIMIT],
+    keys: &[
+        NAME,
+        SEED_KEY,
+        DURATION,
+        DRAIN_KEY,
+        BUCKET_KEY,
+        MEMORY_LIMIT,
+    ],
 };
 
 /// Reads and validates the whole scenario.

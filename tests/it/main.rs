@@ -21,3 +21,4 @@ mod robust;
 mod routing;
 mod scenarios;
 mod sweep;
+mod traffic;

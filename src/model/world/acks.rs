@@ -6,6 +6,7 @@
 use super::{Event, ReqHandle, World, schedule_apply};
 use crate::ids::{DcId, StreamId};
 use crate::kernel::EventQueue;
+use crate::model::routing::Target;
 use crate::model::storage::VersionId;
 use crate::scenario::{Config, ReplMode};
 use crate::time::{Nanos, SimTime};
@@ -26,6 +27,8 @@ pub(super) struct Acks {
     semi_sync_degraded: Vec<bool>,
     /// `[key]`: the two newest acknowledged writes.
     newest: Vec<[AckedWrite; 2]>,
+    /// `sharding.read_your_writes` (0: off).
+    sticky_window: Nanos,
 }
 
 impl Acks {
@@ -37,6 +40,7 @@ impl Acks {
             mode: cfg.replication.mode,
             semi_sync_degraded: vec![false; n],
             newest: vec![[AckedWrite::default(); 2]; keys as usize],
+            sticky_window: cfg.sharding.read_your_writes,
         }
     }
 
@@ -176,6 +180,29 @@ impl World {
             .note_recovery(now, r.target, r.start, &mut self.metrics.failures);
     }
 
+    /// Read-your-writes stickiness (`sharding.read_your_writes`): the DC
+    /// that acknowledged the user's last write, if that was within the
+    /// window, is another DC than `dc`, and is up and reachable from `dc`.
+    /// (The user's cookie says where they wrote; each user owns one key.)
+    #[inline]
+    pub(super) fn sticky_writer(
+        &self,
+        now: SimTime,
+        dc: DcId,
+        r: &super::request::Request,
+    ) -> Option<DcId> {
+        if self.acks.sticky_window == 0 || r.spec.write || r.target == Target::Global {
+            return None;
+        }
+        let last = self.acks.newest[r.spec.key as usize][0];
+        if last.version.seq == 0 || now.ns().saturating_sub(last.at) > self.acks.sticky_window {
+            return None;
+        }
+        let writer = DcId(last.version.origin);
+        (writer != dc && self.is_up(writer) && self.topology.reachable(dc, writer))
+            .then_some(writer)
+    }
+
     /// A read at `dc` is stale if it misses the newest write acknowledged
     /// before the read began.
     #[inline]
@@ -191,6 +218,11 @@ impl World {
         {
             self.metrics.totals.stale_reads += 1;
             self.metrics.dcs[dc.idx()].stale_reads += 1;
+            if u64::from(key) < self.sharded_keys {
+                // Each user owns one key of the sharded dataset: the write
+                // missed was the reader's own.
+                self.metrics.totals.own_stale_reads += 1;
+            }
         }
     }
 }

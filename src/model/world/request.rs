@@ -227,7 +227,9 @@ impl World {
             queue.schedule(now.after(gap), Event::Arrival);
         }
         let spec = self.workload.next_request();
-        self.admit(now, spec, queue);
+        if self.workload.keep(spec.region, now.ns()) {
+            self.admit(now, spec, queue);
+        }
     }
 
     /// The DC a new request for `target` enters by.
@@ -305,7 +307,11 @@ impl World {
             self.fail(now, req, dc);
             return;
         }
-        match self.routing.route(dc, r.target, r.spec.write) {
+        let route = match self.sticky_writer(now, dc, &r) {
+            Some(writer) => Route::Forward(writer),
+            None => self.routing.route(dc, r.target, r.spec.write),
+        };
+        match route {
             Route::Serve => match self.servers[dc.idx()].arrive(req) {
                 Admit::Start(service) => self.start_service(now, req, dc, service, queue),
                 Admit::Queued => self.requests.at(req).at_servers = Some(dc),
