@@ -102,6 +102,7 @@ table! {
         shards_without_writes: usize,
         unrecovered_shards: usize,
         ban_timed_out: bool,
+        rejected: u64,
     }
 }
 
@@ -305,6 +306,7 @@ pub fn failure_rows(o: &Outcome) -> Vec<FailureRow> {
                 shards_without_writes: left_out,
                 unrecovered_shards: unrecovered,
                 ban_timed_out: f.ban_timed_out,
+                rejected: f.rejected,
             }
         })
         .collect()

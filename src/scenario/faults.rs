@@ -6,8 +6,8 @@
 use super::MAX_CLOCK_OFFSET;
 use super::keys::{Default, Key, Section, Type};
 use super::readers::{
-    Ctx, DcNames, Named, choice, duration, join, names, number, positive_duration, shard_ranges,
-    show_duration, signed_duration, tables,
+    Ctx, DcNames, Named, choice, duration, int, join, names, number, positive_duration,
+    shard_ranges, show_duration, signed_duration, tables,
 };
 use super::sharding::SHARDS;
 use super::tree::{Node, Origin, Table, Val};
@@ -171,6 +171,22 @@ const MOVE_TO: Key = Key::new(
     "the datacenter the shards move to",
 );
 
+const BATCH: Key = Key::new(
+    "batch",
+    Type::Int {
+        min: 1,
+        max: super::sharding::MAX_SHARDS,
+    },
+    Default::Absent("all the shards at once"),
+    "a staged move: the shards move this many at a time, in the order listed, each batch its own move (and its own `failures.csv` row)",
+);
+const EVERY: Key = Key::new(
+    "every",
+    Type::PositiveDuration,
+    Default::Absent("required with `batch`"),
+    "the time between the starts of two batches of a staged move",
+);
+
 impl FaultType {
     /// The keys of this kind besides `kind`, `at` and `for`.
     fn keys(self) -> &'static [Key] {
@@ -181,7 +197,7 @@ impl FaultType {
             FaultType::SlowLink => &[SLOWED, FACTOR],
             FaultType::ReplicationStall => &[FROM, STALL_TO],
             FaultType::ClockJump => &[JUMP_DC, BY],
-            FaultType::Switchover => &[SHARDS_KEY, MOVE_TO],
+            FaultType::Switchover => &[SHARDS_KEY, MOVE_TO, BATCH, EVERY],
         }
     }
 
@@ -299,6 +315,16 @@ pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig
         if cx.problems.len() > before {
             continue;
         }
+        if let FaultKind::Switchover { shards, to } = &fk
+            && let Some(staged) = batches(cx, &f, shards, *to, at, run.end)
+        {
+            out.extend(
+                staged
+                    .into_iter()
+                    .map(|(kind, at)| FaultConfig { kind, at, duration }),
+            );
+            continue;
+        }
         out.push(FaultConfig {
             kind: fk,
             at,
@@ -306,6 +332,77 @@ pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig
         });
     }
     out
+}
+
+/// A staged switchover (`batch` and `every`): its batches and their start
+/// times; `None` when the move is not staged (or has a problem, reported).
+fn batches(
+    cx: &mut Ctx,
+    f: &Fault,
+    shards: &[ShardId],
+    to: DcId,
+    at: Nanos,
+    end: Option<Nanos>,
+) -> Option<Vec<(FaultKind, Nanos)>> {
+    let batch = f.t.get(BATCH.name);
+    let every = f.t.get(EVERY.name);
+    let (batch, every) = match (batch, every) {
+        (None, None) => return None,
+        (Some(b), Some(e)) => (b, e),
+        (Some(_), None) => {
+            cx.err(
+                f.at,
+                &f.key(&EVERY),
+                "required with `batch`: the time between batches, such as \"10s\"",
+            );
+            return None;
+        }
+        (None, Some(e)) => {
+            cx.err(
+                e.at,
+                &f.key(&BATCH),
+                "`every` needs `batch`: how many shards move at a time",
+            );
+            return None;
+        }
+    };
+    let size = int(cx, batch, &f.key(&BATCH), 1, super::sharding::MAX_SHARDS)? as usize;
+    let gap = positive_duration(cx, every, &f.key(&EVERY))?;
+    let n = shards.len().div_ceil(size);
+    let last = (n as u64 - 1)
+        .checked_mul(gap)
+        .and_then(|d| at.checked_add(d));
+    match (last, end) {
+        (Some(l), Some(e)) if l <= e => {}
+        (_, None) => return None,
+        _ => {
+            cx.err(
+                every.at,
+                &f.key(&EVERY),
+                format!(
+                    "{n} batches of {size} every {}: the last would start after the run's end ({})",
+                    show_duration(gap),
+                    show_duration(end.unwrap_or(0))
+                ),
+            );
+            return None;
+        }
+    }
+    Some(
+        shards
+            .chunks(size)
+            .enumerate()
+            .map(|(i, c)| {
+                (
+                    FaultKind::Switchover {
+                        shards: c.to_vec(),
+                        to,
+                    },
+                    at + i as u64 * gap,
+                )
+            })
+            .collect(),
+    )
 }
 
 /// A fault's table and where it stands, for reading its kind's keys.

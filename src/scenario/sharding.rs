@@ -10,7 +10,7 @@ use crate::ids::DcId;
 
 /// Shards are numbered with 32 bits, and every table version holds one
 /// owner per shard: a million is the most a run keeps in memory comfortably.
-const MAX_SHARDS: i128 = 1_000_000;
+pub(super) const MAX_SHARDS: i128 = 1_000_000;
 /// LDC-style `uid % 100`.
 pub(super) const SHARDS: u32 = 100;
 /// A key's shard by its hash: no assumption about where users are.

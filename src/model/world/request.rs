@@ -341,7 +341,9 @@ impl World {
 
     /// Request `req` leaves, rejected by `dc`.
     pub(super) fn reject(&mut self, now: SimTime, req: ReqHandle, dc: DcId) {
-        self.requests.remove(req);
+        let r = self.requests.remove(req);
+        self.controller
+            .note_rejection(now, r.target, &mut self.metrics.failures);
         self.metrics.totals.rejected += 1;
         self.metrics.dcs[dc.idx()].rejected += 1;
         self.metrics.at(now, dc).rejected += 1;
