@@ -240,7 +240,10 @@ fn carried(dir: &Path, cfg: &Config) -> String {
             .parse::<f64>()
             .unwrap_or(traffic_end)
             .min(traffic_end);
-        let dead = (f[kind] == "dc_down").then_some(f[target].as_str());
+        if f[kind] != "dc_down" {
+            continue;
+        }
+        let dead = Some(f[target].as_str());
         let mut per_dc: Vec<(String, f64, usize)> = Vec::new();
         let mut refused = 0u64;
         for r in &series {

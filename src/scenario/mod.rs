@@ -154,9 +154,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("eleme", include_str!("../../scenarios/eleme.toml")),
     ("ant-ldc", include_str!("../../scenarios/ant-ldc.toml")),
     (
-        "ant-ldc-paxos",
-        include_str!("../../scenarios/ant-ldc-paxos.toml"),
+        "ant-ldc-async-variant",
+        include_str!("../../scenarios/ant-ldc-async-variant.toml"),
     ),
+    ("tencent-qq", include_str!("../../scenarios/tencent-qq.toml")),
     (
         "alibaba-units",
         include_str!("../../scenarios/alibaba-units.toml"),
