@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub mod headline;
 pub mod plot;
 pub mod report;
 mod rundir;

@@ -157,7 +157,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "ant-ldc-async-variant",
         include_str!("../../scenarios/ant-ldc-async-variant.toml"),
     ),
-    ("tencent-qq", include_str!("../../scenarios/tencent-qq.toml")),
+    (
+        "tencent-qq",
+        include_str!("../../scenarios/tencent-qq.toml"),
+    ),
     (
         "alibaba-units",
         include_str!("../../scenarios/alibaba-units.toml"),

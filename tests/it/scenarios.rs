@@ -570,7 +570,11 @@ fn facebook_master_no_user_misses_their_own_write_within_the_cookie_window() {
     let cfg = load("facebook-master", &["simulation.duration=39s"]);
     let o = run(&cfg);
     let t = &o.metrics.totals;
-    assert_eq!((t.conflicts, t.misrouted, t.lost_writes), (0, 0, 0), "{t:?}");
+    assert_eq!(
+        (t.conflicts, t.misrouted, t.lost_writes),
+        (0, 0, 0),
+        "{t:?}"
+    );
     assert_eq!(t.own_stale_reads, 0, "{t:?}");
     // Without the cookie eastern users miss their own writes: a write issued
     // at s is acknowledged at ca at s + 5 + 35 ms and reaches va at s + 75
@@ -586,11 +590,16 @@ fn facebook_master_no_user_misses_their_own_write_within_the_cookie_window() {
     let got = off.metrics.totals.own_stale_reads as f64;
     eprintln!("own stale reads without the cookie {got}, closed form {want:.1}");
     assert!((got / want - 1.0).abs() < 0.3, "{got} vs {want:.1}");
-    assert_eq!(off.metrics.dcs[dc(&cfg, "ca")].stale_reads, 0, "the master is never behind");
+    assert_eq!(
+        off.metrics.dcs[dc(&cfg, "ca")].stale_reads,
+        0,
+        "the master is never behind"
+    );
 }
 
 #[test]
-fn facebook_master_a_lag_beyond_the_window_breaks_read_your_writes_and_east_writes_cross_the_country() {
+fn facebook_master_a_lag_beyond_the_window_breaks_read_your_writes_and_east_writes_cross_the_country()
+ {
     // The 30-s stall outlasts the 20-s cookie: users who wrote early in it
     // read at va after their cookie expired, and miss their write.
     let cfg = load("facebook-master", &[]);
@@ -602,11 +611,17 @@ fn facebook_master_a_lag_beyond_the_window_breaks_read_your_writes_and_east_writ
     let tiny = "0.0001";
     let east = run(&load(
         "facebook-master",
-        &["simulation.duration=20s", &format!("region.west.users={tiny}")],
+        &[
+            "simulation.duration=20s",
+            &format!("region.west.users={tiny}"),
+        ],
     ));
     let west = run(&load(
         "facebook-master",
-        &["simulation.duration=20s", &format!("region.east.users={tiny}")],
+        &[
+            "simulation.duration=20s",
+            &format!("region.east.users={tiny}"),
+        ],
     ));
     let (e, w) = (
         q_ms(&east.metrics.latency[1], 0.5),
@@ -741,4 +756,18 @@ fn tencent_qq_survivors_carry_every_user_after_losing_one_site() {
         &["datacenter.sz.servers=8", "datacenter.sh.servers=8"],
     );
     assert_eq!(multiactive::scenario::capacity::warnings(&small).len(), 1);
+}
+
+#[test]
+fn the_readme_headline_table_is_what_a_fresh_run_gives() {
+    use multiactive::output::headline;
+    let readme = std::fs::read_to_string(dir().join("README.md")).expect("scenarios/README.md");
+    let committed =
+        headline::table_in(&readme).expect("the table's markers in scenarios/README.md");
+    let fresh = headline::headline_table();
+    assert_eq!(
+        committed,
+        fresh.trim_matches('\n'),
+        "scenarios/README.md's table is stale: regenerate it with `cargo run --release --example scenario-table`"
+    );
 }
