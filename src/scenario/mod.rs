@@ -161,6 +161,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "tencent-qq",
         include_str!("../../scenarios/tencent-qq.toml"),
     ),
+    ("msha", include_str!("../../scenarios/msha.toml")),
     (
         "alibaba-units",
         include_str!("../../scenarios/alibaba-units.toml"),

@@ -252,6 +252,8 @@ fn every_scenario_file_is_shipped_listed_and_in_the_readme() {
         "eleme",
         "ant-ldc",
         "ant-ldc-async-variant",
+        "tencent-qq",
+        "msha",
         "alibaba-units",
         "facebook-master",
         "dual-active-standby",
@@ -770,4 +772,28 @@ fn the_readme_headline_table_is_what_a_fresh_run_gives() {
         fresh.trim_matches('\n'),
         "scenarios/README.md's table is stale: regenerate it with `cargo run --release --example scenario-table`"
     );
+}
+
+// ---------------------------------------------------------------------------
+// MSHA: users switched by ratio, writes held until replication catches up.
+
+#[test]
+fn msha_switch_by_ratio_holds_writes_and_loses_nothing() {
+    let cfg = load("msha", &[]);
+    let o = run(&cfg);
+    let t = &o.metrics.totals;
+    let f = &o.metrics.failures;
+    assert_eq!(f.len(), 2, "two steps of 25%");
+    let (min_p, max_p) = propagation_bounds(&cfg);
+    for step in f {
+        assert_eq!(step.units.len(), 25);
+        assert_eq!(step.rpo_writes, 0);
+        assert!(!step.ban_timed_out);
+        // The hold: the ban's push, the catch-up (one 5-ms crossing), the
+        // new rules' push, and the next write to each shard (≈ 12/s each).
+        let rto = rto_s(step);
+        assert!(rto >= min_p && rto <= 2.0 * max_p + 0.5, "RTO {rto}");
+        assert!(step.rejected > 0, "writes were held");
+    }
+    assert_eq!((t.conflicts, t.lost_writes), (0, 0), "{t:?}");
 }
