@@ -208,76 +208,64 @@ fn carried(dir: &Path, cfg: &Config) -> String {
     for w in crate::scenario::capacity::warnings(cfg) {
         let _ = writeln!(s, "- **Warning** (`multiactive check`): {w}");
     }
-    let (Ok((fh, failures)), Ok((th, series))) = (
-        read_table(&dir.join("failures.csv")),
-        read_table(&dir.join("timeseries.csv")),
-    ) else {
+    let mut spans = losses(dir, cfg);
+    if spans.is_empty() {
+        s.push_str("_(no DC loss moved shards)_\n");
+        return s;
+    }
+    // The time series can be long (a row per bucket and DC): streamed, one
+    // record at a time.
+    let Ok(mut r) = csv::Reader::from_path(dir.join("timeseries.csv")) else {
         return s;
     };
-    let col = |h: &[String], c: &str| h.iter().position(|x| x == c);
-    let (Some(kind), Some(target), Some(switched), Some(end)) = (
-        col(&fh, "kind"),
-        col(&fh, "target"),
-        col(&fh, "switched_s"),
-        col(&fh, "end_s"),
-    ) else {
+    let Ok(h) = r.headers().cloned() else {
         return s;
     };
-    let (Some(t), Some(dc), Some(util), Some(rejected)) = (
-        col(&th, "t_s"),
-        col(&th, "dc"),
-        col(&th, "utilisation"),
-        col(&th, "rejected"),
-    ) else {
+    let col = |c: &str| h.iter().position(|x| x == c);
+    let (Some(t), Some(dc), Some(util), Some(rejected)) =
+        (col("t_s"), col("dc"), col("utilisation"), col("rejected"))
+    else {
         return s;
     };
-    let traffic_end = cfg.duration as f64 / 1e9;
-    for f in &failures {
-        let Ok(from) = f[switched].parse::<f64>() else {
+    let mut rec = csv::StringRecord::new();
+    while r.read_record(&mut rec).unwrap_or(false) {
+        let Ok(at) = rec[t].parse::<f64>() else {
             continue;
         };
-        let to = f[end]
-            .parse::<f64>()
-            .unwrap_or(traffic_end)
-            .min(traffic_end);
-        if f[kind] != "dc_down" {
-            continue;
-        }
-        let dead = Some(f[target].as_str());
-        let mut per_dc: Vec<(String, f64, usize)> = Vec::new();
-        let mut refused = 0u64;
-        for r in &series {
-            let Ok(at) = r[t].parse::<f64>() else {
-                continue;
-            };
-            if at < from || at >= to || Some(r[dc].as_str()) == dead {
+        for l in spans.iter_mut() {
+            if at < l.from || at >= l.to || rec[dc] == l.dead {
                 continue;
             }
-            refused += r[rejected].parse::<u64>().unwrap_or(0);
-            let Ok(u) = r[util].parse::<f64>() else {
+            l.refused += rec[rejected].parse::<u64>().unwrap_or(0);
+            let Ok(u) = rec[util].parse::<f64>() else {
                 continue;
             };
-            match per_dc.iter_mut().find(|(n, _, _)| *n == r[dc]) {
+            match l.per_dc.iter_mut().find(|(n, _, _)| *n == rec[dc]) {
                 Some(e) => {
                     e.1 += u;
                     e.2 += 1;
                 }
-                None => per_dc.push((r[dc].clone(), u, 1)),
+                None => l.per_dc.push((rec[dc].to_string(), u, 1)),
             }
         }
-        let what = format!("{} {}", f[kind], f[target]);
-        if per_dc.is_empty() {
+    }
+    for l in &spans {
+        let (what, from, to) = (&l.dead, l.from, l.to);
+        if l.per_dc.is_empty() {
             let _ = writeln!(
                 s,
-                "- After the switch of {what} at {from} s: the survivors have unlimited servers (no capacity limit); {refused} requests refused meanwhile."
+                "- After the switch of dc_down {what} at {from} s: the survivors have unlimited servers (no capacity limit); {} requests refused meanwhile.",
+                l.refused
             );
             continue;
         }
-        let means: Vec<String> = per_dc
+        let means: Vec<String> = l
+            .per_dc
             .iter()
             .map(|(n, u, k)| format!("{n} {:.2}", u / *k as f64))
             .collect();
-        let over: Vec<&str> = per_dc
+        let over: Vec<&str> = l
+            .per_dc
             .iter()
             .filter(|(_, u, k)| u / *k as f64 >= SATURATED)
             .map(|(n, _, _)| n.as_str())
@@ -292,14 +280,55 @@ fn carried(dir: &Path, cfg: &Config) -> String {
         };
         let _ = writeln!(
             s,
-            "- After the switch of {what} at {from} s, to {to} s: {verdict}. Mean utilisation: {}; {refused} requests refused meanwhile (full waiting rooms, routers and write guards).",
-            means.join(", ")
+            "- After the switch of dc_down {what} at {from} s, to {to} s: {verdict}. Mean utilisation: {}; {} requests refused meanwhile (full waiting rooms, routers and write guards).",
+            means.join(", "),
+            l.refused
         );
     }
-    if s.is_empty() {
-        s.push_str("_(no failure moved shards)_\n");
-    }
     s
+}
+
+/// A DC loss that moved shards, and what the survivors did after.
+struct Loss {
+    dead: String,
+    from: f64,
+    to: f64,
+    /// (DC, summed utilisation, buckets).
+    per_dc: Vec<(String, f64, usize)>,
+    refused: u64,
+}
+
+/// The `dc_down` rows of `failures.csv` that switched: from the switch to
+/// the fault's end, or the end of traffic.
+fn losses(dir: &Path, cfg: &Config) -> Vec<Loss> {
+    let Ok((fh, failures)) = read_table(&dir.join("failures.csv")) else {
+        return Vec::new();
+    };
+    let col = |c: &str| fh.iter().position(|x| x == c);
+    let (Some(kind), Some(target), Some(switched), Some(end)) =
+        (col("kind"), col("target"), col("switched_s"), col("end_s"))
+    else {
+        return Vec::new();
+    };
+    let traffic_end = cfg.duration as f64 / 1e9;
+    failures
+        .iter()
+        .filter(|f| f[kind] == "dc_down")
+        .filter_map(|f| {
+            let from = f[switched].parse::<f64>().ok()?;
+            let to = f[end]
+                .parse::<f64>()
+                .unwrap_or(traffic_end)
+                .min(traffic_end);
+            Some(Loss {
+                dead: f[target].clone(),
+                from,
+                to,
+                per_dc: Vec::new(),
+                refused: 0,
+            })
+        })
+        .collect()
 }
 
 /// Writes `report.md` of a run folder; `summary` is its `summary.csv` row.
