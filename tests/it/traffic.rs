@@ -428,3 +428,18 @@ fn a_staged_move_without_ban_or_guard_conflicts() {
     assert_eq!(o.metrics.failures.len(), 5);
     assert!(o.metrics.totals.conflicts > 0, "the check can fire");
 }
+
+#[test]
+fn a_profiled_run_is_deterministic() {
+    let profile = "profile = [{ at = \"0s\", factor = 0.5 }, { at = \"5s\", factor = 2 }]";
+    let cfg = common::config(&one_dc(1000.0, "10s", profile, ONE_REGION), &[]);
+    let (a, b) = (run(&cfg), run(&cfg));
+    assert_eq!(a.metrics.totals, b.metrics.totals);
+    assert_eq!(counts(&a, 0, 10), counts(&b, 0, 10));
+    // Another seed draws other arrivals.
+    let other = run(&common::config(
+        &one_dc(1000.0, "10s", profile, ONE_REGION),
+        &["simulation.seed=12"],
+    ));
+    assert_ne!(counts(&a, 0, 10), counts(&other, 0, 10));
+}
