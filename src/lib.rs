@@ -24,17 +24,29 @@
 //! - [`output`]: the files of a run — CSV tables, plots (`plot`, from the
 //!   CSVs, so `multiactive plot` redraws them) and `report.md` (`report`) —
 //!   each written to a temporary name and renamed into place.
+//! - [`commands`]: what each command does, as library functions (the
+//!   scenario lookup, the output folder, run and write); [`error`]: errors
+//!   by cause and their exit statuses; [`progress`]: a bar on a terminal,
+//!   occasional lines elsewhere. `main.rs` only parses flags.
 //! - [`sweep`]: the cross product of varied keys and seeds, run in parallel
 //!   (rayon; each run single-threaded), resumable, shardable and mergeable;
 //!   its tables, comparison plots and report.
+//! - [`explore`]: a search over fault schedules for one that breaks the
+//!   scenario's `[[expect]]` entries (or is worst by a metric), shrunk to a
+//!   runnable `worst.toml`.
 
+pub mod commands;
+pub mod error;
+pub mod explore;
 pub mod ids;
 pub mod kernel;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod progress;
 pub mod scenario;
 pub mod sweep;
 pub mod time;
 
+pub use error::{Error, ExitStatus};
 pub use model::{Outcome, run};

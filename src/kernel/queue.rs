@@ -2,6 +2,12 @@
 //!
 //! `seq` is a counter given at scheduling, so events at the same instant fire
 //! in the order they were scheduled: the run is a pure function of the seed.
+//!
+//! `seq` is 32 bits, so that an entry is 8 bytes smaller (24 bytes for the
+//! model's 12-byte events, 16 for PHOLD's): more of the heap fits in each
+//! cache line. Before the counter would wrap, the pending entries are
+//! renumbered 0, 1, 2, ... in their `(time, seq)` order; order between them,
+//! and so the heap, is unchanged, and later events number on from there.
 
 use crate::time::{Nanos, SimTime};
 
@@ -12,7 +18,7 @@ const ARITY: usize = 4;
 
 struct Entry<E> {
     time: u64,
-    seq: u64,
+    seq: u32,
     event: E,
 }
 
@@ -27,7 +33,9 @@ fn before<E>(a: &Entry<E>, b: &Entry<E>) -> bool {
 pub struct EventQueue<E> {
     /// Implicit 4-ary min-heap: the children of `i` are `4i+1 ..= 4i+4`.
     heap: Vec<Entry<E>>,
-    next_seq: u64,
+    next_seq: u32,
+    /// Events scheduled so far (never renumbered).
+    scheduled: u64,
     now: SimTime,
     /// Events scheduled before `now` (moved to `now`): a broken invariant of
     /// the model, counted for the model's checker to report.
@@ -49,6 +57,7 @@ impl<E> EventQueue<E> {
         EventQueue {
             heap: Vec::with_capacity(capacity),
             next_seq: 0,
+            scheduled: 0,
             now: SimTime::ZERO,
             past: 0,
         }
@@ -63,16 +72,16 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `at`. Scheduling in the past is a broken
     /// invariant of the model, not an input error: such an event fires now
     /// (time never runs backwards) and is counted (`scheduled_in_past`).
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, at: SimTime, event: E) {
-        let at = if at < self.now {
-            self.past += 1;
-            self.now
-        } else {
-            at
-        };
+        self.past += u64::from(at < self.now);
+        let at = at.max(self.now);
+        if self.next_seq == u32::MAX {
+            self.renumber();
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.scheduled += 1;
         self.push(Entry {
             time: at.0,
             seq,
@@ -116,7 +125,23 @@ impl<E> EventQueue<E> {
 
     /// Events scheduled so far (the next sequence number).
     pub fn scheduled(&self) -> u64 {
-        self.next_seq
+        self.scheduled
+    }
+
+    /// Gives the pending entries the sequence numbers 0..len in their
+    /// `(time, seq)` order. Ranks keep every comparison between entries as it
+    /// was, so the heap stays valid. Runs once per 2^32 schedules.
+    #[cold]
+    fn renumber(&mut self) {
+        let mut order: Vec<u32> = (0..self.heap.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| {
+            let e = &self.heap[i as usize];
+            (e.time, e.seq)
+        });
+        for (rank, &i) in order.iter().enumerate() {
+            self.heap[i as usize].seq = rank as u32;
+        }
+        self.next_seq = self.heap.len() as u32;
     }
 
     #[inline]
@@ -218,6 +243,45 @@ mod tests {
         }
         let order: Vec<u32> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
         assert_eq!(order, (0..1000).collect::<Vec<_>>());
+    }
+
+    /// Crossing the 32-bit sequence limit (with many ties pending) keeps
+    /// scheduling order: the queue is started just below the limit.
+    #[test]
+    fn renumbering_keeps_the_order() {
+        let mut q = EventQueue::new();
+        q.next_seq = u32::MAX - 5;
+        let mut expected = Vec::new();
+        for i in 0..40u32 {
+            let t = u64::from(i % 3);
+            q.schedule(SimTime(t), i);
+            expected.push((t, i));
+        }
+        assert!(q.next_seq < 100, "renumbered once: {}", q.next_seq);
+        expected.sort_by_key(|&(t, i)| (t, i));
+        let got: Vec<(u64, u32)> = std::iter::from_fn(|| q.pop())
+            .map(|(t, e)| (t.0, e))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(q.scheduled(), 40);
+        // Interleaved: pops, then more schedules across a second renumbering.
+        q.next_seq = u32::MAX - 1;
+        for i in 0..10u32 {
+            q.schedule(SimTime(100), i);
+        }
+        q.pop();
+        q.next_seq = u32::MAX;
+        for i in 10..20u32 {
+            q.schedule(SimTime(100), i);
+        }
+        let got: Vec<u32> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+        assert_eq!(got, (1..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn entries_are_small() {
+        assert_eq!(std::mem::size_of::<Entry<u32>>(), 16);
+        assert_eq!(std::mem::size_of::<Entry<[u32; 3]>>(), 24);
     }
 
     #[test]

@@ -43,7 +43,9 @@ impl FailureRecord {
     pub fn new(f: &crate::scenario::FaultConfig, names: &[&str]) -> FailureRecord {
         use crate::scenario::FaultKind as K;
         let target = match &f.kind {
-            K::DcDown { dc } | K::ClockJump { dc, .. } => names[dc.idx()].to_string(),
+            K::DcDown { dc } | K::ClockJump { dc, .. } | K::PushFailure { dc } => {
+                names[dc.idx()].to_string()
+            }
             K::LinkDown { a, b } | K::SlowLink { a, b, .. } => {
                 format!("{}-{}", names[a.idx()], names[b.idx()])
             }

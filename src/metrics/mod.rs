@@ -99,6 +99,20 @@ pub struct Totals {
     pub misrouted_writes: u64,
     /// Broken invariants the model's checker found: must stay 0.
     pub invariant_violations: u64,
+    /// Requests a router told the client to re-send to the owner (first
+    /// correction only).
+    pub redirected: u64,
+    /// Requests the region's edge (`entry = "owner"`) sent to a DC other
+    /// than the one DNS would have chosen.
+    pub edge_corrected: u64,
+    /// Writes refused because their shard's data leader was still being
+    /// elected (in `rejected`).
+    pub no_leader: u64,
+    /// Pushes of a table version that did not reach a DC within
+    /// `routing.push_timeout` (each attempt counts).
+    pub push_failures: u64,
+    /// Rollbacks after a push ran out of retries.
+    pub push_rollbacks: u64,
 }
 
 /// One time bucket of one DC.
@@ -113,10 +127,17 @@ pub struct BucketRow {
     pub misrouted: u64,
     pub forwarded: u64,
     pub conflicts: u64,
+    /// Requests this DC's router redirected (first correction only).
+    pub redirected: u64,
+    /// Requests an edge sent here instead of the DNS choice.
+    pub edge_corrected: u64,
     /// Server-busy nanoseconds.
     pub busy_ns: u64,
     /// p99 of the replication lag of writes applied here in this bucket.
     pub repl_lag_p99_ns: u64,
+    /// At the bucket's end: the age of the oldest write (from any DC) not
+    /// applied here yet; 0 when every write is applied.
+    pub unapplied_age_ns: u64,
 }
 
 /// Per-DC totals.
@@ -342,6 +363,13 @@ impl Metrics {
         self.slot(b, dc.idx())
     }
 
+    /// Records the age of the oldest write `dc` lacks at the end of `bucket`.
+    pub fn set_unapplied_age(&mut self, bucket: usize, dc: usize, age: Nanos) {
+        if bucket < self.n_buckets {
+            self.slot(bucket, dc).unapplied_age_ns = age;
+        }
+    }
+
     /// The row of bucket `bucket` and `dc`, when the series is kept in memory.
     /// (A bucket nothing was written to yet reads as zeros.)
     pub fn row(&self, bucket: usize, dc: usize) -> &BucketRow {
@@ -353,8 +381,11 @@ impl Metrics {
             misrouted: 0,
             forwarded: 0,
             conflicts: 0,
+            redirected: 0,
+            edge_corrected: 0,
             busy_ns: 0,
             repl_lag_p99_ns: 0,
+            unapplied_age_ns: 0,
         };
         self.buckets.get(bucket * self.n_dcs + dc).unwrap_or(&EMPTY)
     }
@@ -409,6 +440,9 @@ pub struct Outcome {
     pub end: SimTime,
     pub events: u64,
     pub metrics: Metrics,
+    /// What a reader must know about the run's numbers (an overloaded DC,
+    /// requests cut off by the end): one sentence each, for the CLI to print.
+    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]

@@ -56,6 +56,15 @@ pub struct Controller {
     /// Per unit (each shard, then the global dataset): the failure records
     /// watching its recovery.
     watchers: Vec<Vec<FailureId>>,
+    /// `routing.push_timeout`: a push not confirmed within it is retried;
+    /// `None`, pushes always arrive.
+    push_timeout: Option<Nanos>,
+    push_retries: u32,
+    /// Per DC: the version the controller is pushing to it and the retries
+    /// spent on it.
+    pushing: Vec<(u32, u32)>,
+    /// A rollback is being published.
+    rolling_back: bool,
 }
 
 /// What a controller needs from the scenario.
@@ -66,6 +75,9 @@ pub struct ControllerOptions {
     pub propagation: Dist,
     pub propagation_rng: ComponentRng,
     pub shards: usize,
+    pub push_timeout: Option<Nanos>,
+    pub push_retries: u32,
+    pub n_dcs: usize,
 }
 
 impl Controller {
@@ -80,6 +92,10 @@ impl Controller {
             banning: Vec::new(),
             settling: false,
             watchers: vec![Vec::new(); o.shards + 1],
+            push_timeout: o.push_timeout,
+            push_retries: o.push_retries,
+            pushing: vec![(0, 0); o.n_dcs],
+            rolling_back: false,
         }
     }
 
@@ -92,10 +108,6 @@ impl Controller {
     #[inline]
     pub fn waits_for_applies(&self) -> bool {
         !self.banning.is_empty() && !self.settling
-    }
-
-    pub fn detect_after(&self) -> Nanos {
-        self.cfg.detect_after
     }
 
     /// DC `dc` died by `fault`: the record watches what it owned; the
@@ -346,7 +358,8 @@ impl Controller {
 
     /// Publishes a table version: `immediate` DCs take it now, every other
     /// holder after its own propagation delay. Returns the longest delay to
-    /// a live DC.
+    /// a live DC. A push to a DC can fail (`push_failure`, or a delay beyond
+    /// `routing.push_timeout`): it is retried (`on_push_timeout`).
     pub(in crate::model) fn publish(
         &mut self,
         now: SimTime,
@@ -363,6 +376,20 @@ impl Controller {
         for holder in p.routing.holders() {
             let delay = self.propagation.sample(&mut self.propagation_rng);
             let now_here = matches!(holder, Holder::Dc(d) if immediate.contains(&d));
+            if let Holder::Dc(d) = holder
+                && self.push_timeout.is_some()
+                && p.is_up(d)
+            {
+                // A newer version replaces the retries of an older one; a
+                // rollback's own pushes are not checked (it is not rolled
+                // back in turn).
+                self.pushing[d.idx()] = (version, 0);
+                if !self.rolling_back
+                    && self.push_failed(now, d, version, delay, now_here, p, queue)
+                {
+                    continue;
+                }
+            }
             if now_here || delay == 0 {
                 p.routing.arrive(holder, version);
                 continue;
@@ -375,5 +402,90 @@ impl Controller {
             queue.schedule(now.after(delay), Event::TableArrives { holder, version });
         }
         longest
+    }
+
+    /// Whether the push of `version` to DC `d`, which would take `delay`
+    /// (none if `immediate`), fails: then the controller notices at the
+    /// timeout.
+    #[allow(clippy::too_many_arguments)]
+    fn push_failed(
+        &mut self,
+        now: SimTime,
+        d: DcId,
+        version: u32,
+        delay: Nanos,
+        immediate: bool,
+        p: &mut Parts,
+        queue: &mut EventQueue<Event>,
+    ) -> bool {
+        let Some(timeout) = self.push_timeout else {
+            return false;
+        };
+        let late = !immediate && delay > timeout;
+        if !p.routing.push_fails(d) && !late {
+            return false;
+        }
+        p.metrics.totals.push_failures += 1;
+        queue.schedule(now.after(timeout), Event::PushTimeout { dc: d, version });
+        true
+    }
+
+    /// The push of `version` to `dc` was not confirmed in time: retry it,
+    /// or, with the retries spent, roll back. Nothing is done if the DC
+    /// has the version (or a newer one), is down (it loads the rules when
+    /// it returns), or a newer push replaced this one.
+    pub fn on_push_timeout(
+        &mut self,
+        now: SimTime,
+        dc: DcId,
+        version: u32,
+        p: &mut Parts,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let holder = Holder::Dc(dc);
+        if self.settling
+            || !p.is_up(dc)
+            || p.routing.copy_version(holder) >= version
+            || self.pushing[dc.idx()].0 != version
+        {
+            return;
+        }
+        let retries = self.pushing[dc.idx()].1 + 1;
+        if retries > self.push_retries {
+            self.roll_back(now, dc, p, queue);
+            return;
+        }
+        self.pushing[dc.idx()].1 = retries;
+        let delay = self.propagation.sample(&mut self.propagation_rng);
+        if self.push_failed(now, dc, version, delay, false, p, queue) {
+            return;
+        }
+        if delay == 0 {
+            p.routing.arrive(holder, version);
+        } else {
+            queue.schedule(now.after(delay), Event::TableArrives { holder, version });
+        }
+    }
+
+    /// A push to `dc` ran out of retries: the controller publishes again the
+    /// table `dc` still holds, so that every holder agrees with it, except
+    /// that a unit whose owner there is down keeps its current owner (a
+    /// rollback never hands a shard back to a dead DC). `dc` has it already;
+    /// the others take it as any new version.
+    fn roll_back(&mut self, now: SimTime, dc: DcId, p: &mut Parts, q: &mut EventQueue<Event>) {
+        p.metrics.totals.push_rollbacks += 1;
+        let current = p.routing.authoritative().clone();
+        let mut table = p.routing.copy(Holder::Dc(dc)).clone();
+        for (s, owner) in table.owners.iter_mut().enumerate() {
+            if !p.is_up(*owner) {
+                *owner = current.owners[s];
+            }
+        }
+        if !p.is_up(table.global_owner) {
+            table.global_owner = current.global_owner;
+        }
+        self.rolling_back = true;
+        self.publish(now, table, &[dc], p, q);
+        self.rolling_back = false;
     }
 }

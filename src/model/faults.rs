@@ -64,7 +64,9 @@ impl Faults {
                 self.offsets[dc.idx()] += if start { *by } else { -*by };
             }
             // The world and the failover controller handle these.
-            FaultKind::DcDown { .. } | FaultKind::Switchover { .. } => {}
+            FaultKind::DcDown { .. }
+            | FaultKind::Switchover { .. }
+            | FaultKind::PushFailure { .. } => {}
         }
     }
 

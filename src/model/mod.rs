@@ -46,6 +46,8 @@ pub mod rng_ids {
     pub const REQUESTS: u64 = 2;
     /// The control plane's pushes of routing-table versions.
     pub const PROPAGATION: u64 = 3;
+    /// DNS's random choice of entry DC (`routing.entry = "random"`).
+    pub const DNS: u64 = 4;
     const SERVICE: u64 = 1 << 32;
     const LINK: u64 = 2 << 32;
     const ACCESS: u64 = 3 << 32;
@@ -100,6 +102,8 @@ pub fn run_streaming(
         } else {
             queue.now()
         };
+        // The backlog of the closes about to be written out, first.
+        world.sample_backlog(done_to);
         world.metrics.advance(done_to);
         progress(queue.now().ns() as f64 / end.ns().max(1) as f64);
         if handled < PROGRESS_EVERY && until >= end {
@@ -107,7 +111,7 @@ pub fn run_streaming(
         }
     }
     events += world.settle(&mut queue);
-    Outcome {
+    let mut outcome = Outcome {
         scenario: cfg.name.clone(),
         seed: cfg.seed,
         dc_names: cfg.datacenters.iter().map(|d| d.name.clone()).collect(),
@@ -116,5 +120,42 @@ pub fn run_streaming(
         end,
         events,
         metrics: world.metrics,
+        warnings: Vec::new(),
+    };
+    outcome.warnings = warnings(&outcome);
+    outcome
+}
+
+/// Overload and cut-off requests, said in words: utilisation above 1 (the
+/// same busy time over traffic time as `dcs.csv`), waiting rooms found
+/// full, requests still in flight when the drain ended.
+pub fn warnings(o: &Outcome) -> Vec<String> {
+    let mut out = Vec::new();
+    let span = o.traffic_end.ns().max(1) as f64;
+    for (d, name) in o.dc_names.iter().enumerate() {
+        let Some(servers) = o.servers[d] else {
+            continue;
+        };
+        let utilisation = o.metrics.dcs[d].busy_ns as f64 / (f64::from(servers) * span);
+        if utilisation > 1.0 {
+            out.push(format!(
+                "DC {name} is overloaded: utilisation {utilisation:.2} > 1 (more work arrived than its {servers} servers can do)"
+            ));
+        }
     }
+    let t = &o.metrics.totals;
+    if t.queue_full > 0 {
+        out.push(format!(
+            "{} requests were rejected because a waiting room was full (`queue`: {} places unless a datacenter sets it)",
+            t.queue_full,
+            datacenter::DEFAULT_QUEUE
+        ));
+    }
+    if t.in_flight_at_end > 0 {
+        out.push(format!(
+            "{} requests were still in flight when the drain ended (counted as failed): a longer simulation.drain or a lower load lets them finish",
+            t.in_flight_at_end
+        ));
+    }
+    out
 }

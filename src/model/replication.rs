@@ -328,6 +328,20 @@ impl Replication {
         }
     }
 
+    /// When the oldest write `dst` has not applied yet (from any source) was
+    /// written; `None` when it has applied everything.
+    pub fn oldest_unapplied(&self, dst: DcId) -> Option<SimTime> {
+        (0..self.n)
+            .filter(|&s| s != dst.idx())
+            .filter_map(|s| {
+                let log = &self.logs[s];
+                let next = self.streams[s * self.n + dst.idx()].next_apply;
+                let i = next.checked_sub(log.base)? as usize;
+                log.entries.get(i).map(|e| e.written)
+            })
+            .min()
+    }
+
     /// The absolute index the next entry of `src`'s log will get.
     pub fn log_end(&self, src: DcId) -> u64 {
         self.logs[src.idx()].end()

@@ -11,8 +11,6 @@
 //! is freed when the next version is published: the versions kept are those
 //! from the oldest copy to the newest.
 
-use std::collections::VecDeque;
-
 use crate::ids::{DcId, RegionId, ShardId};
 use crate::scenario::{GlobalReads, OnWrongDc, RoutingConfig};
 
@@ -66,6 +64,8 @@ pub enum Target {
 pub enum Route {
     Serve,
     Forward(DcId),
+    /// The client is told the owner and re-sends the request there.
+    Redirect(DcId),
     Reject,
 }
 
@@ -79,7 +79,7 @@ pub enum Holder {
 pub struct Routing {
     /// The versions some holder has or may still take, from number `base`
     /// to the newest (the authoritative table).
-    versions: VecDeque<RoutingTable>,
+    versions: Vec<RoutingTable>,
     base: u32,
     /// Version number each holder has: DCs `0..n`, then regions.
     copies: Vec<u32>,
@@ -89,6 +89,8 @@ pub struct Routing {
     global_reads: GlobalReads,
     /// Where reads of the sharded dataset go (`sharding.reads`).
     shard_reads: GlobalReads,
+    /// Per DC: `push_failure` faults making pushes to it fail now.
+    push_failing: Vec<u32>,
 }
 
 impl Routing {
@@ -100,7 +102,7 @@ impl Routing {
         n_regions: usize,
     ) -> Routing {
         Routing {
-            versions: VecDeque::from([table]),
+            versions: vec![table],
             base: 0,
             copies: vec![0; n_dcs + n_regions],
             n_dcs,
@@ -108,6 +110,7 @@ impl Routing {
             write_guard: cfg.write_guard,
             global_reads,
             shard_reads: GlobalReads::Owner,
+            push_failing: vec![0; n_dcs],
         }
     }
 
@@ -130,7 +133,7 @@ impl Routing {
     #[inline]
     pub fn authoritative(&self) -> &RoutingTable {
         self.versions
-            .back()
+            .last()
             .expect("there is always a first version")
     }
 
@@ -152,11 +155,12 @@ impl Routing {
     pub fn publish(&mut self, table: RoutingTable) -> u32 {
         debug_assert_eq!(table.owners.len(), self.authoritative().owners.len());
         let oldest_held = self.copies.iter().copied().min().unwrap_or(self.base);
-        while self.base < oldest_held {
-            self.versions.pop_front();
-            self.base += 1;
+        if oldest_held > self.base {
+            // Few versions are kept: moving the rest down is cheap.
+            self.versions.drain(..(oldest_held - self.base) as usize);
+            self.base = oldest_held;
         }
-        self.versions.push_back(table);
+        self.versions.push(table);
         self.version()
     }
 
@@ -203,6 +207,24 @@ impl Routing {
         &self.versions[(v - self.base) as usize]
     }
 
+    /// A `push_failure` fault on `dc` starts (`true`) or heals.
+    pub fn set_push_failing(&mut self, dc: DcId, failing: bool) {
+        let c = &mut self.push_failing[dc.idx()];
+        *c = if failing { *c + 1 } else { c.saturating_sub(1) };
+    }
+
+    /// Whether pushes of table versions to `dc` fail now.
+    #[inline]
+    pub fn push_fails(&self, dc: DcId) -> bool {
+        self.push_failing[dc.idx()] > 0
+    }
+
+    /// The version number holder `h` has.
+    #[inline]
+    pub fn copy_version(&self, h: Holder) -> u32 {
+        self.copies[self.holder_index(h)]
+    }
+
     /// Where the router at `dc` sends a request for `target`.
     ///
     /// Global writes always go to the global owner, and global reads too
@@ -227,6 +249,7 @@ impl Routing {
         }
         match self.on_wrong_dc {
             OnWrongDc::Forward => Route::Forward(owner),
+            OnWrongDc::Redirect => Route::Redirect(owner),
             OnWrongDc::ServeLocal => Route::Serve,
             OnWrongDc::Reject => Route::Reject,
         }

@@ -2,11 +2,11 @@
 //! read/write mix, the global dataset, and each user's home region.
 
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, Exp, Zipf};
 
 use super::rng_ids;
 use crate::ids::RegionId;
 use crate::kernel::{ComponentRng, stream};
+use crate::scenario::dist::{Zipf, sample};
 use crate::scenario::{Config, Popularity, Profile};
 use crate::time::{NS_PER_S, Nanos};
 
@@ -24,7 +24,8 @@ pub struct RequestSpec {
 /// bijection so that popular keys do not cluster at low ids.
 struct Popular {
     n: u64,
-    zipf: Option<Zipf<f64>>,
+    /// `None` for uniform popularity (and for Zipf with s = 0, which is).
+    zipf: Option<Zipf>,
     stride: u64,
 }
 
@@ -32,8 +33,8 @@ impl Popular {
     fn new(n: u64, p: Popularity) -> Popular {
         let zipf = match p {
             Popularity::Uniform => None,
-            // s = 0 is uniform; Zipf::new accepts s >= 0 and n >= 1.
-            Popularity::Zipf { s } => Zipf::new(n as f64, s).ok(),
+            Popularity::Zipf { s } if s == 0.0 || n == 0 => None,
+            Popularity::Zipf { s } => Some(Zipf::new(n, s)),
         };
         Popular {
             n,
@@ -47,7 +48,7 @@ impl Popular {
         match &self.zipf {
             None => rng.random_range(0..self.n) as u32,
             Some(z) => {
-                let rank = (z.sample(rng) as u64).clamp(1, self.n) - 1;
+                let rank = z.sample(rng) - 1;
                 ((rank as u128 * self.stride as u128) % self.n as u128) as u32
             }
         }
@@ -165,8 +166,9 @@ pub struct Workload {
     arrivals: ComponentRng,
     shaping: Option<Shaping>,
     content: ComponentRng,
-    /// `None` when the rate is 0 (scripted requests only).
-    gap: Option<Exp<f64>>,
+    /// Mean time between arrivals in ns; `None` when the rate is 0
+    /// (scripted requests only).
+    gap: Option<f64>,
     users: Popular,
     global_keys: Popular,
     homes: HomeRegions,
@@ -196,8 +198,7 @@ impl Workload {
             arrivals: stream(cfg.seed, rng_ids::ARRIVALS),
             shaping,
             content: stream(cfg.seed, rng_ids::REQUESTS),
-            gap: (peak > 0.0)
-                .then(|| Exp::new(peak / NS_PER_S as f64).expect("rate validated positive")),
+            gap: (peak > 0.0).then(|| NS_PER_S as f64 / peak),
             users: Popular::new(w.keys, w.popularity),
             global_keys: Popular::new(w.global_keys, w.popularity),
             homes: HomeRegions::new(cfg),
@@ -216,8 +217,8 @@ impl Workload {
     #[inline]
     pub fn next_gap(&mut self) -> Option<Nanos> {
         // At least 1 ns so that time always advances.
-        let gap = self.gap.as_ref()?;
-        Some((gap.sample(&mut self.arrivals) as Nanos).max(1))
+        let mean = self.gap?;
+        Some(((mean * sample::exp1(&mut self.arrivals)) as Nanos).max(1))
     }
 
     /// Whether a candidate arrival from `region` at time `t` is kept (always,
@@ -230,7 +231,7 @@ impl Workload {
         };
         let p = s.keep_probability(region, t);
         // A uniform in [0, 1) with 53 bits, from the arrivals stream.
-        crate::scenario::dist::unit(&mut self.arrivals) < p
+        sample::unit(&mut self.arrivals) < p
     }
 
     /// The content of the next request.

@@ -14,6 +14,7 @@
 
 pub(crate) mod acks;
 mod audit;
+mod backlog;
 mod request;
 mod serve;
 #[cfg(test)]
@@ -103,6 +104,12 @@ pub enum Event {
     BanDeadline {
         mv: MoveId,
     },
+    /// The push of table `version` to `dc` has not been confirmed within
+    /// `routing.push_timeout`.
+    PushTimeout {
+        dc: DcId,
+        version: u32,
+    },
 }
 
 pub struct World {
@@ -133,6 +140,15 @@ pub struct World {
     controller: Controller,
     checker: Checker,
     pub metrics: Metrics,
+    /// The next bucket close at which each DC's oldest unapplied write is
+    /// sampled (`backlog`).
+    next_sample: u64,
+    /// `replication.election_timeout`: a dead leader's units elect a new
+    /// one after it; `None`, the data layer follows the traffic switch.
+    election: Option<crate::time::Nanos>,
+    /// Per unit (each shard, then the global dataset): when its data
+    /// leader exists again after the last election began.
+    leader_at: Vec<SimTime>,
 }
 
 /// The parts of the world the controller (and the replication code shared
@@ -159,31 +175,65 @@ impl Parts<'_> {
     /// Ships what a stream has not shipped yet, and schedules its head.
     #[inline]
     pub fn ship(&mut self, stream: StreamId, now: SimTime, queue: &mut EventQueue<Event>) {
-        let (src, dst) = self.repl.ends(stream);
-        let topology = &mut *self.topology;
-        if let Some(a) = self.repl.ship(stream, now, || topology.sample(src, dst)) {
-            schedule_apply(queue, a);
-        }
+        ship(self.repl, self.topology, stream, now, queue);
     }
 
-    /// Applies entry `index` of a stream's source log at its destination,
-    /// by the stream or by a failover's recovery alike: counts it, its lag
-    /// and (once per write) its conflict, and checks FIFO order.
+    /// Applies entry `index` of a stream's source log at its destination
+    /// (see `apply_replicated`).
     #[inline]
     pub fn apply_replicated(&mut self, now: SimTime, stream: StreamId, index: u64) -> LogEntry {
-        let (src, dst) = self.repl.ends(stream);
-        self.checker.applied(stream, index);
-        let (logged, outcome) = self.repl.apply(self.storage, src, dst, index);
-        self.metrics.totals.replicated += 1;
-        self.metrics
-            .record_lag(src, dst, now, now.since(logged.written));
-        if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
-            && !self.repl.mark_conflicted(src, index)
-        {
-            self.metrics.totals.conflicts += 1;
-            self.metrics.at(now, dst).conflicts += 1;
-        }
-        logged
+        apply_replicated(
+            self.repl,
+            self.storage,
+            self.metrics,
+            self.checker,
+            now,
+            stream,
+            index,
+        )
+    }
+}
+
+/// Applies entry `index` of a stream's source log at its destination, by
+/// the stream or by a failover's recovery alike: counts it, its lag and
+/// (once per write) its conflict, and checks FIFO order.
+#[inline]
+fn apply_replicated(
+    repl: &mut Replication,
+    storage: &mut Storage,
+    metrics: &mut Metrics,
+    checker: &mut Checker,
+    now: SimTime,
+    stream: StreamId,
+    index: u64,
+) -> LogEntry {
+    let (src, dst) = repl.ends(stream);
+    checker.applied(stream, index);
+    let (logged, outcome) = repl.apply(storage, src, dst, index);
+    metrics.totals.replicated += 1;
+    metrics.record_lag(src, dst, now, now.since(logged.written));
+    if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
+        && !repl.mark_conflicted(src, index)
+    {
+        metrics.totals.conflicts += 1;
+        metrics.at(now, dst).conflicts += 1;
+    }
+    logged
+}
+
+/// Ships what a stream has not shipped yet, drawing each entry's network
+/// delay, and schedules its head.
+#[inline]
+fn ship(
+    repl: &mut Replication,
+    topology: &mut Topology,
+    stream: StreamId,
+    now: SimTime,
+    queue: &mut EventQueue<Event>,
+) {
+    let (src, dst) = repl.ends(stream);
+    if let Some(a) = repl.ship(stream, now, || topology.sample(src, dst)) {
+        schedule_apply(queue, a);
     }
 }
 
@@ -230,6 +280,9 @@ impl World {
             propagation: cfg.routing.propagation.clone(),
             propagation_rng: stream(cfg.seed, rng_ids::PROPAGATION),
             shards,
+            push_timeout: cfg.routing.push_timeout,
+            push_retries: cfg.routing.push_retries,
+            n_dcs: n,
         });
         let mut world = World {
             n_dcs: n,
@@ -258,6 +311,9 @@ impl World {
             controller,
             checker: Checker::new(n),
             metrics,
+            next_sample: cfg.bucket,
+            election: cfg.replication.election_timeout,
+            leader_at: vec![SimTime::ZERO; shards + 1],
         };
         world.edges.refresh_nearest();
         world
@@ -326,6 +382,7 @@ impl World {
         let mut handled = 0;
         self.controller.settle();
         while let Some((now, event)) = queue.pop() {
+            self.sample_backlog(now);
             if let Event::ReplApply { stream, epoch } = event {
                 self.on_repl_apply(now, stream, epoch, queue);
                 handled += 1;
@@ -353,6 +410,9 @@ impl World {
                 let (ctl, mut p) = self.split();
                 ctl.switchover(now, fault, shards, to, &mut p, q);
             }
+            (FaultKind::PushFailure { dc }, edge) => {
+                self.routing.set_push_failing(dc, edge == FaultEdge::Starts);
+            }
             _ => {}
         }
         self.metrics.failures[fault.idx()].note(now, edge == FaultEdge::Starts);
@@ -366,6 +426,7 @@ impl World {
         }
         self.topology.set_dc(dc, false);
         self.fail_requests_at(now, dc);
+        self.start_elections(now, dc);
         let (ctl, mut p) = self.split();
         ctl.dc_died(now, dc, fault, &mut p, q);
     }
@@ -413,7 +474,7 @@ impl World {
                 let was = self.repl.is_blocked(stream);
                 self.repl.set_blocked(stream, blocked);
                 if was && !blocked {
-                    self.split().1.ship(stream, now, queue);
+                    ship(&mut self.repl, &mut self.topology, stream, now, queue);
                 }
             }
         }
@@ -425,6 +486,7 @@ impl Model for World {
 
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, q: &mut EventQueue<Event>) {
+        self.sample_backlog(now);
         match event {
             Event::Arrival => self.on_arrival(now, q),
             Event::Scripted { number } => {
@@ -458,6 +520,10 @@ impl Model for World {
             Event::BanDeadline { mv } => {
                 let (ctl, mut p) = self.split();
                 ctl.on_ban_deadline(now, mv, &mut p, q);
+            }
+            Event::PushTimeout { dc, version } => {
+                let (ctl, mut p) = self.split();
+                ctl.on_push_timeout(now, dc, version, &mut p, q);
             }
         }
     }

@@ -13,7 +13,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+mod carried;
+pub mod expectations;
 pub mod headline;
+pub mod notes;
 pub mod plot;
 pub mod report;
 mod rundir;
@@ -27,6 +30,7 @@ pub use tables::{
 
 use crate::metrics::{BucketRow, Outcome, SeriesSink};
 use crate::scenario::Config;
+pub use notes::RunNotes;
 
 /// Writes CSV rows into `dir/name` through a temporary file and a rename.
 pub fn write_csv(
@@ -157,9 +161,10 @@ fn write_series(dir: &Path, o: &Outcome) -> std::io::Result<()> {
 }
 
 /// Writes a run's files into `dir` (a run folder being built): the CSV
-/// tables, the plots and `report.md`, and `summary.csv` last, so that its
+/// tables, the plots, `scenario.toml` and `report.md` (with the notes), and
+/// `summary.csv` last, so that its
 /// presence means the run folder is complete (a resumed sweep relies on it).
-fn write_files(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<()> {
+fn write_files(dir: &Path, o: &Outcome, cfg: &Config, notes: &RunNotes) -> std::io::Result<()> {
     if o.metrics.streamed() {
         o.metrics.series_result()?;
     } else {
@@ -175,17 +180,21 @@ fn write_files(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<()> {
         &tables::latency_rows(o),
     )?;
     plot::plot_run(dir).map_err(|e| std::io::Error::other(format!("plotting failed: {e}")))?;
+    if let Some(text) = &notes.scenario_toml {
+        write_atomic(dir, "scenario.toml", text.as_bytes())?;
+    }
     let summary = summary_row(o);
-    report::run_report(dir, cfg, &summary.cells())?;
+    expectations::write(dir, &expectations::judge_outcome(o, cfg))?;
+    report::run_report(dir, cfg, &summary.cells(), &notes.markdown())?;
     write_table(dir, "summary.csv", SUMMARY_COLUMNS, &[summary])?;
     Ok(())
 }
 
 /// Writes the run folder `dir` of an outcome whole: into a temporary
 /// folder beside it, moved into place when complete.
-pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config) -> std::io::Result<()> {
+pub fn write_run(dir: &Path, o: &Outcome, cfg: &Config, notes: &RunNotes) -> std::io::Result<()> {
     let run = RunDir::create(dir)?;
-    write_files(run.path(), o, cfg)?;
+    write_files(run.path(), o, cfg, notes)?;
     run.commit()
 }
 
@@ -200,13 +209,15 @@ pub enum PerfFile {
 /// Runs `cfg` and writes its run folder `out` whole. The time series
 /// streams to disk during the run, so memory does not grow with simulated
 /// duration. On error the previous content of `out`, if any, is untouched
-/// and nothing of this run is left behind.
+/// and nothing of this run is left behind. `notes` says what the folder
+/// tells beside its tables, from the finished outcome.
 pub fn run_into(
     cfg: &Config,
     out: &Path,
     perf_file: PerfFile,
+    notes: &dyn Fn(&Outcome) -> RunNotes,
     progress: &mut dyn FnMut(f64),
-) -> std::io::Result<(Outcome, Perf)> {
+) -> std::io::Result<(Outcome, Perf, RunNotes)> {
     let run = RunDir::create(out)?;
     let series = TimeseriesFile::create(run.path(), cfg)?;
     let started = Instant::now();
@@ -215,12 +226,13 @@ pub fn run_into(
         wall_s: started.elapsed().as_secs_f64(),
         peak_rss_mb: peak_rss_mb(),
     };
-    write_files(run.path(), &outcome, cfg)?;
+    let notes = notes(&outcome);
+    write_files(run.path(), &outcome, cfg, &notes)?;
     if perf_file == PerfFile::Write {
         write_perf(run.path(), &outcome, &perf)?;
     }
     run.commit()?;
-    Ok((outcome, perf))
+    Ok((outcome, perf, notes))
 }
 
 pub fn write_perf(dir: &Path, o: &Outcome, p: &Perf) -> std::io::Result<PathBuf> {

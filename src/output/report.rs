@@ -1,148 +1,330 @@
 //! `report.md`: a run's or a sweep's scenario in brief, its tables and its
-//! plots, ready to paste into a design review.
+//! plots, ready to paste into a design review. Settings are written as the
+//! scenario file spells them (`procedure = "ban_then_switch"`), so a reader
+//! can copy them into a file; numbers in tables get the precision they
+//! deserve (`22`, not `22.000000`).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::plot::{COMPARED, read_table};
-use crate::scenario::{Config, Dist, FaultKind, Placement};
+use super::plot::{COMPARED, read_table, sweep_stats};
+use crate::scenario::{
+    Config, Dist, Entry, FailoverTarget, FaultKind, GlobalReads, OnWrongDc, Placement, Procedure,
+    Resolve, ShardKey,
+};
 use crate::sweep::Plan;
 use crate::time::format_duration;
 
-fn dist(d: &Dist) -> String {
-    match d.as_const() {
-        Some(v) => format_duration(v as i64),
-        None => format!("median {}", format_duration(d.median() as i64)),
+/// Where a reader finds what each metric and column means.
+pub const MEANINGS: &str = "docs/metrics.md";
+
+// The scenario's spellings of its enums: each enum's one name table.
+fn shard_key(k: ShardKey) -> &'static str {
+    k.name()
+}
+fn entry(e: Entry) -> &'static str {
+    e.name()
+}
+fn on_wrong_dc(o: OnWrongDc) -> &'static str {
+    o.name()
+}
+fn resolve(r: Resolve) -> &'static str {
+    r.name()
+}
+fn procedure(p: Procedure) -> &'static str {
+    p.name()
+}
+fn global_reads(g: GlobalReads) -> &'static str {
+    g.name()
+}
+
+/// A duration as a scenario writes it, quoted: `"1.5s"`, `"0s"`.
+fn dur(ns: u64) -> String {
+    if ns == 0 {
+        "\"0s\"".into()
+    } else {
+        format!("\"{}\"", format_duration(ns.min(i64::MAX as u64) as i64))
     }
 }
 
-/// The scenario in a few lines.
+/// A distribution as a scenario writes it: `"14ms"` or an inline table.
+fn dist(d: &Dist) -> String {
+    match d {
+        Dist::Const(v) => dur(*v),
+        Dist::Uniform { min, max } => {
+            format!(
+                "{{ dist = \"uniform\", min = {}, max = {} }}",
+                dur(*min),
+                dur(*max)
+            )
+        }
+        Dist::Exp { mean, .. } => format!("{{ dist = \"exp\", mean = {} }}", dur(*mean)),
+        Dist::Normal { mean, sd, .. } => {
+            format!(
+                "{{ dist = \"normal\", mean = {}, sd = {} }}",
+                dur(*mean),
+                dur(*sd)
+            )
+        }
+        Dist::LogNormal { median, p99, .. } => format!(
+            "{{ dist = \"lognormal\", median = {}, p99 = {} }}",
+            dur(*median),
+            dur(*p99)
+        ),
+        Dist::Pareto { scale, shape, .. } => {
+            format!(
+                "{{ dist = \"pareto\", scale = {}, shape = {shape} }}",
+                dur(*scale)
+            )
+        }
+        Dist::Empirical(points) => format!(
+            "{{ dist = \"empirical\", points = [{}] }}",
+            points
+                .iter()
+                .map(|p| dur(*p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// `key = value` in code style.
+fn kv(key: &str, value: impl std::fmt::Display) -> String {
+    format!("`{key} = {value}`")
+}
+
+/// A text value quoted as in the scenario file.
+fn q(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// The scenario in a few lines, in the scenario file's own spellings.
 fn brief(c: &Config) -> String {
     let name = |d: crate::ids::DcId| c.datacenters[d.idx()].name.as_str();
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "- **Datacenters**: {}",
-        c.datacenters
-            .iter()
-            .map(|d| format!(
-                "{} ({}, {} servers)",
+        "- **Simulation**: {}, {}, {}",
+        kv("duration", dur(c.duration)),
+        kv("drain", dur(c.drain)),
+        kv("bucket", dur(c.bucket))
+    );
+    let dcs: Vec<String> = c
+        .datacenters
+        .iter()
+        .map(|d| {
+            format!(
+                "{} (region {}, {})",
                 d.name,
                 d.region,
-                d.servers.map_or("unlimited".into(), |n| n.to_string())
-            ))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let _ = writeln!(
-        s,
-        "- **Links** (one way): {}",
-        c.links
-            .iter()
-            .map(|l| format!("{}–{} {}", name(l.a), name(l.b), dist(&l.latency)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let _ = writeln!(
-        s,
-        "- **Users**: {}",
-        c.regions
-            .iter()
-            .map(|r| format!("{} {:.0}%", r.name, r.share * 100.0))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+                d.servers
+                    .map_or("unlimited servers".into(), |n| format!("{n} servers"))
+            )
+        })
+        .collect();
+    let _ = writeln!(s, "- **Datacenters**: {}", dcs.join(", "));
+    let links: Vec<String> = c
+        .links
+        .iter()
+        .map(|l| format!("{}–{} `{}`", name(l.a), name(l.b), dist(&l.latency)))
+        .collect();
+    let _ = writeln!(s, "- **Links** (one way): {}", links.join(", "));
+    let users: Vec<String> = c
+        .regions
+        .iter()
+        .map(|r| format!("{} {}%", r.name, fmt_sig(r.share * 100.0, 3)))
+        .collect();
+    let _ = writeln!(s, "- **Users**: {}", users.join(", "));
     let w = &c.workload;
     let _ = writeln!(
         s,
-        "- **Workload**: {} users, {} requests/s for {}, {:.0}% writes, {:.0}% on global data",
-        w.keys,
-        w.rate,
-        format_duration(c.duration as i64),
-        w.writes * 100.0,
-        w.global * 100.0
+        "- **Workload**: {}, {} (requests/s), {}, {}",
+        kv("keys", w.keys),
+        kv("rate", w.rate),
+        kv("writes", w.writes),
+        kv("global", w.global)
     );
     let placement = match &c.sharding.placement {
-        Placement::RoundRobin => "round robin".to_string(),
-        Placement::ByRegion => "by region".to_string(),
-        Placement::Table(_) => "explicit table".to_string(),
+        Placement::RoundRobin => kv("placement", q("round_robin")),
+        Placement::ByRegion => kv("placement", q("by_region")),
+        Placement::Table(_) => "an explicit placement table".to_string(),
     };
     let _ = writeln!(
         s,
-        "- **Sharding and routing**: {:?} key, {} shards placed {placement}; entry {:?}, wrong DC: {:?}, write guard {}, rule propagation {}; global data written at {}",
-        c.sharding.key,
-        c.sharding.shards,
-        c.routing.entry,
-        c.routing.on_wrong_dc,
-        if c.routing.write_guard { "on" } else { "off" },
-        dist(&c.routing.propagation),
-        name(c.sharding.global_owner)
+        "- **Sharding**: {}, {}, {placement}, {}, {}",
+        kv("key", q(shard_key(c.sharding.key))),
+        kv("shards", c.sharding.shards),
+        kv("global_owner", q(name(c.sharding.global_owner))),
+        kv("global_reads", q(global_reads(c.sharding.global_reads)))
     );
+    let r = &c.routing;
     let _ = writeln!(
         s,
-        "- **Replication**: {} ({:?} resolution{})",
-        c.replication.mode,
-        c.replication.resolve,
-        c.replication
-            .apply_rate
-            .map_or(String::new(), |r| format!(", {r} writes/s per stream"))
+        "- **Routing**: {}, {}, {}, {}",
+        kv("entry", q(entry(r.entry))),
+        kv("on_wrong_dc", q(on_wrong_dc(r.on_wrong_dc))),
+        kv("write_guard", r.write_guard),
+        kv("propagation", dist(&r.propagation))
+    );
+    let p = &c.replication;
+    let _ = writeln!(
+        s,
+        "- **Replication**: {}, {}, {}{}",
+        kv("mode", q(&p.mode.to_string())),
+        kv("resolve", q(resolve(p.resolve))),
+        kv("ack_timeout", dur(p.ack_timeout)),
+        p.apply_rate
+            .map_or(" (apply rate unlimited)".into(), |a| format!(
+                ", {}",
+                kv("apply_rate", a)
+            ))
     );
     let f = &c.failover;
+    let target = match f.target {
+        FailoverTarget::Nearest => q("nearest"),
+        FailoverTarget::Dc(d) => q(name(d)),
+    };
     let _ = writeln!(
         s,
-        "- **Failover**: {:?} after detection in {} + decision in {}{}{}",
-        f.procedure,
-        format_duration(f.detect_after as i64),
-        format_duration(f.decide_after as i64),
-        if f.auto {
-            ""
-        } else {
-            " (manual: only scenario moves)"
-        },
-        if f.failback { ", with failback" } else { "" }
+        "- **Failover**: {}, {}, {}, {}, {}, {}, {}",
+        kv("auto", f.auto),
+        kv("procedure", q(procedure(f.procedure))),
+        kv("detect_after", dur(f.detect_after)),
+        kv("decide_after", dur(f.decide_after)),
+        kv("max_ban", dur(f.max_ban)),
+        kv("target", target),
+        kv("failback", f.failback)
     );
     for fault in &c.faults {
         let what = match &fault.kind {
-            FaultKind::DcDown { dc } => format!("{} down", name(*dc)),
-            FaultKind::LinkDown { a, b } => format!("link {}–{} down", name(*a), name(*b)),
-            FaultKind::Partition { groups } => format!(
-                "partition {}",
-                groups
-                    .iter()
-                    .map(|g| g.iter().map(|d| name(*d)).collect::<Vec<_>>().join("+"))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ),
-            FaultKind::SlowLink { a, b, factor } => {
-                format!("link {}–{} {factor}× slower", name(*a), name(*b))
+            FaultKind::DcDown { dc } => kv("dc", q(name(*dc))),
+            FaultKind::LinkDown { a, b } => {
+                kv("between", format!("[{}, {}]", q(name(*a)), q(name(*b))))
             }
+            FaultKind::Partition { groups } => kv(
+                "groups",
+                format!(
+                    "[{}]",
+                    groups
+                        .iter()
+                        .map(|g| format!(
+                            "[{}]",
+                            g.iter().map(|d| q(name(*d))).collect::<Vec<_>>().join(", ")
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            FaultKind::SlowLink { a, b, factor } => format!(
+                "{}, {}",
+                kv("between", format!("[{}, {}]", q(name(*a)), q(name(*b)))),
+                kv("factor", factor)
+            ),
             FaultKind::ReplicationStall { from, to } => {
-                format!("replication {}→{} stalled", name(*from), name(*to))
+                format!("{}, {}", kv("from", q(name(*from))), kv("to", q(name(*to))))
             }
             FaultKind::ClockJump { dc, by } => {
-                format!("{}'s clock jumps {}", name(*dc), format_duration(*by))
+                let by = if *by == 0 {
+                    "\"0s\"".into()
+                } else {
+                    format!("\"{}\"", format_duration(*by))
+                };
+                format!("{}, {}", kv("dc", q(name(*dc))), kv("by", by))
             }
             FaultKind::Switchover { shards, to } => {
-                format!("switchover of {} shards to {}", shards.len(), name(*to))
+                format!("{} shards, {}", shards.len(), kv("to", q(name(*to))))
             }
+            FaultKind::PushFailure { dc } => format!("rule pushes to {} fail", name(*dc)),
         };
         let _ = writeln!(
             s,
-            "- **Fault**: {what} at {}{}",
-            format_duration(fault.at as i64),
-            fault.duration.map_or(String::new(), |d| format!(
-                " for {}",
-                format_duration(d as i64)
-            ))
+            "- **Fault** `{}`: {what}, {}{}",
+            fault.kind.name(),
+            kv("at", dur(fault.at)),
+            fault
+                .duration
+                .map_or(String::new(), |d| format!(", {}", kv("for", dur(d))))
         );
     }
     s
 }
 
+/// A Markdown table of `header` and `rows`, numbers shown by `cell`, text
+/// escaped so that it cannot break the table.
+fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| {} |",
+        header
+            .iter()
+            .map(|h| escape(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(
+        s,
+        "|{}|",
+        header.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+    );
+    for r in rows {
+        let cells: Vec<String> = header.iter().zip(r).map(|(h, v)| cell(h, v)).collect();
+        let _ = writeln!(s, "| {} |", cells.join(" | "));
+    }
+    if rows.is_empty() {
+        s.push_str("\n_(none)_\n");
+    }
+    s
+}
+
+/// A value made safe for a Markdown table cell: control characters
+/// escaped (a name with a newline stays on one line), `\` and `|` escaped.
+fn escape(s: &str) -> String {
+    crate::scenario::load::escape(&s.replace('\\', "\\\\")).replace('|', "\\|")
+}
+
+/// `x` with `sig` significant digits, trailing zeros dropped; integers
+/// as integers (`22`, not `22.000000`).
+pub fn fmt_sig(x: f64, sig: i32) -> String {
+    if !x.is_finite() {
+        return String::new();
+    }
+    if x.abs() >= 1e15 {
+        return format!("{x:.prec$e}", prec = (sig - 1).max(0) as usize);
+    }
+    if (x - x.round()).abs() <= 1e-9 * x.abs().max(1.0) {
+        return format!("{}", x.round() as i64);
+    }
+    let e = x.abs().log10().floor() as i32;
+    let decimals = (sig - 1 - e).clamp(0, 12) as usize;
+    let s = format!("{x:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
+    if s == "-0" { "0".into() } else { s.to_string() }
+}
+
+/// A table cell: a number with the precision it deserves (integers as
+/// integers, 4 significant digits, 2 for a 95% interval), text as is.
+pub fn cell(column: &str, v: &str) -> String {
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() && !v.is_empty() && !column.ends_with("seed") => {
+            fmt_sig(x, if column.ends_with("_ci95") { 2 } else { 4 })
+        }
+        _ => escape(v),
+    }
+}
+
 /// A CSV file as a Markdown table (selected columns, or all).
 fn table(path: &Path, columns: Option<&[&str]>) -> String {
     let Ok((h, rows)) = read_table(path) else {
-        return format!("_({} missing)_\n", path.display());
+        return format!(
+            "_({} missing)_\n",
+            path.file_name()
+                .map_or("a file".into(), |f| f.to_string_lossy())
+        );
     };
     let idx: Vec<usize> = match columns {
         Some(cs) => cs
@@ -151,34 +333,12 @@ fn table(path: &Path, columns: Option<&[&str]>) -> String {
             .collect(),
         None => (0..h.len()).collect(),
     };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "| {} |",
-        idx.iter()
-            .map(|&i| h[i].as_str())
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    let _ = writeln!(
-        s,
-        "|{}|",
-        idx.iter().map(|_| "---").collect::<Vec<_>>().join("|")
-    );
-    for r in &rows {
-        let _ = writeln!(
-            s,
-            "| {} |",
-            idx.iter()
-                .map(|&i| r[i].as_str())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        );
-    }
-    if rows.is_empty() {
-        s.push_str("\n_(none)_\n");
-    }
-    s
+    let header: Vec<&str> = idx.iter().map(|&i| h[i].as_str()).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| idx.iter().map(|&i| r[i].clone()).collect())
+        .collect();
+    markdown(&header, &rows)
 }
 
 /// The run's headline columns: `summary.csv` from `requests` to `repl_lag_p99_ms`.
@@ -195,179 +355,32 @@ fn headline() -> &'static [&'static str] {
     &cols[from..=to]
 }
 
-/// Utilisation pinned this close to 1 means the servers never rested: the
-/// load was more than they could carry.
-const SATURATED: f64 = 0.98;
-
-/// Whether the survivors of each failure that moved shards carried the
-/// load: each DC's mean utilisation from the switch to the fault's end (or
-/// the end of traffic), from `timeseries.csv`, and the requests refused
-/// meanwhile; with `check`'s capacity warnings first.
-fn carried(dir: &Path, cfg: &Config) -> String {
+/// Writes `report.md` of a run folder; `summary` is its `summary.csv` row,
+/// `notes` markdown about its overrides and warnings ("" for none).
+pub fn run_report(
+    dir: &Path,
+    cfg: &Config,
+    summary: &[String],
+    notes: &str,
+) -> std::io::Result<()> {
     let mut s = String::new();
-    for w in crate::scenario::capacity::warnings(cfg) {
-        let _ = writeln!(s, "- **Warning** (`multiactive check`): {w}");
-    }
-    let mut spans = losses(dir, cfg);
-    if spans.is_empty() {
-        s.push_str("_(no DC loss moved shards)_\n");
-        return s;
-    }
-    // The time series can be long (a row per bucket and DC): streamed, one
-    // record at a time.
-    let Ok(mut r) = csv::Reader::from_path(dir.join("timeseries.csv")) else {
-        return s;
-    };
-    let Ok(h) = r.headers().cloned() else {
-        return s;
-    };
-    let col = |c: &str| h.iter().position(|x| x == c);
-    let (Some(t), Some(dc), Some(util), Some(rejected)) =
-        (col("t_s"), col("dc"), col("utilisation"), col("rejected"))
-    else {
-        return s;
-    };
-    let mut rec = csv::StringRecord::new();
-    while r.read_record(&mut rec).unwrap_or(false) {
-        let Ok(at) = rec[t].parse::<f64>() else {
-            continue;
-        };
-        for l in spans.iter_mut() {
-            if at < l.from || at >= l.to || rec[dc] == l.dead {
-                continue;
-            }
-            l.refused += rec[rejected].parse::<u64>().unwrap_or(0);
-            let Ok(u) = rec[util].parse::<f64>() else {
-                continue;
-            };
-            match l.per_dc.iter_mut().find(|(n, _, _)| *n == rec[dc]) {
-                Some(e) => {
-                    e.1 += u;
-                    e.2 += 1;
-                }
-                None => l.per_dc.push((rec[dc].to_string(), u, 1)),
-            }
-        }
-    }
-    for l in &spans {
-        let (what, from, to) = (&l.dead, l.from, l.to);
-        if l.per_dc.is_empty() {
-            let _ = writeln!(
-                s,
-                "- After the switch of dc_down {what} at {from} s: the survivors have unlimited servers (no capacity limit); {} requests refused meanwhile.",
-                l.refused
-            );
-            continue;
-        }
-        let means: Vec<String> = l
-            .per_dc
-            .iter()
-            .map(|(n, u, k)| format!("{n} {:.2}", u / *k as f64))
-            .collect();
-        let over: Vec<&str> = l
-            .per_dc
-            .iter()
-            .filter(|(_, u, k)| u / *k as f64 >= SATURATED)
-            .map(|(n, _, _)| n.as_str())
-            .collect();
-        let verdict = if over.is_empty() {
-            "the survivors carried the load".to_string()
-        } else {
-            format!(
-                "the survivors did **not** carry the load ({} saturated: queues grew and full waiting rooms refused requests)",
-                over.join(", ")
-            )
-        };
-        let _ = writeln!(
-            s,
-            "- After the switch of dc_down {what} at {from} s, to {to} s: {verdict}. Mean utilisation: {}; {} requests refused meanwhile (full waiting rooms, routers and write guards).",
-            means.join(", "),
-            l.refused
-        );
-    }
-    s
-}
-
-/// A DC loss that moved shards, and what the survivors did after.
-struct Loss {
-    dead: String,
-    from: f64,
-    to: f64,
-    /// (DC, summed utilisation, buckets).
-    per_dc: Vec<(String, f64, usize)>,
-    refused: u64,
-}
-
-/// The `dc_down` rows of `failures.csv` that switched: from the switch to
-/// the fault's end, or the end of traffic.
-fn losses(dir: &Path, cfg: &Config) -> Vec<Loss> {
-    let Ok((fh, failures)) = read_table(&dir.join("failures.csv")) else {
-        return Vec::new();
-    };
-    let col = |c: &str| fh.iter().position(|x| x == c);
-    let (Some(kind), Some(target), Some(switched), Some(end)) =
-        (col("kind"), col("target"), col("switched_s"), col("end_s"))
-    else {
-        return Vec::new();
-    };
-    let traffic_end = cfg.duration as f64 / 1e9;
-    failures
-        .iter()
-        .filter(|f| f[kind] == "dc_down")
-        .filter_map(|f| {
-            let from = f[switched].parse::<f64>().ok()?;
-            let to = f[end]
-                .parse::<f64>()
-                .unwrap_or(traffic_end)
-                .min(traffic_end);
-            Some(Loss {
-                dead: f[target].clone(),
-                from,
-                to,
-                per_dc: Vec::new(),
-                refused: 0,
-            })
-        })
-        .collect()
-}
-
-/// Writes `report.md` of a run folder; `summary` is its `summary.csv` row.
-pub fn run_report(dir: &Path, cfg: &Config, summary: &[String]) -> std::io::Result<()> {
-    let mut s = String::new();
-    let _ = writeln!(s, "# {} — seed {}\n", cfg.name, cfg.seed);
+    let _ = writeln!(s, "# {} — seed {}\n", escape(&cfg.name), cfg.seed);
     let _ = writeln!(s, "## Scenario\n\n{}", brief(cfg));
+    s.push_str(notes);
     let pick: Vec<usize> = headline()
         .iter()
         .filter_map(|c| super::SUMMARY_COLUMNS.iter().position(|x| x == c))
         .collect();
-    let _ = writeln!(s, "## Results\n");
-    let _ = writeln!(
-        s,
-        "| {} |",
-        pick.iter()
-            .map(|&i| super::SUMMARY_COLUMNS[i])
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    let _ = writeln!(
-        s,
-        "|{}|",
-        pick.iter().map(|_| "---").collect::<Vec<_>>().join("|")
-    );
-    let _ = writeln!(
-        s,
-        "| {} |\n",
-        pick.iter()
-            .map(|&i| summary[i].as_str())
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
+    let header: Vec<&str> = pick.iter().map(|&i| super::SUMMARY_COLUMNS[i]).collect();
+    let row: Vec<String> = pick.iter().map(|&i| summary[i].clone()).collect();
+    let _ = writeln!(s, "## Results\n\n{}", markdown(&header, &[row]));
+    s.push_str(&super::expectations::report_section(dir));
     let _ = writeln!(
         s,
         "## Failures\n\n{}",
         table(&dir.join("failures.csv"), None)
     );
-    let _ = writeln!(s, "## Capacity\n\n{}", carried(dir, cfg));
+    let _ = writeln!(s, "## Capacity\n\n{}", super::carried::section(dir, cfg));
     let _ = writeln!(s, "## Datacenters\n\n{}", table(&dir.join("dcs.csv"), None));
     let _ = writeln!(
         s,
@@ -375,34 +388,110 @@ pub fn run_report(dir: &Path, cfg: &Config, summary: &[String]) -> std::io::Resu
         table(&dir.join("streams.csv"), None)
     );
     s.push_str("## Plots\n\n![timeline](timeline.svg)\n\n![latency](latency.svg)\n\n");
-    s.push_str("Metric meanings: docs/metrics.md; columns: docs/outputs.md (in the multiactive repository).\n");
+    let _ = writeln!(
+        s,
+        "What each metric and column means: {MEANINGS} in the multiactive repository."
+    );
     super::write_atomic(dir, "report.md", s.as_bytes()).map(|_| ())
 }
 
 /// Writes `report.md` of a sweep folder.
 pub fn sweep_report(dir: &Path, plan: &Plan) -> std::io::Result<()> {
     let mut s = String::new();
-    let _ = writeln!(s, "# Sweep of {}\n", plan.scenario);
+    let _ = writeln!(s, "# Sweep of {}\n", escape(&plan.scenario));
     if !plan.sets.is_empty() {
-        let _ = writeln!(s, "- **Fixed**: {}", plan.sets.join(", "));
+        let _ = writeln!(
+            s,
+            "- **Fixed**: {}",
+            plan.sets
+                .iter()
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     for v in &plan.vary {
-        let _ = writeln!(s, "- **Varied** `{}`: {}", v.key, v.values.join(", "));
+        let _ = writeln!(
+            s,
+            "- **Varied** `{}`: {}",
+            v.key,
+            v.values
+                .iter()
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let _ = writeln!(s, "- **Seeds**: {} to {}\n", plan.seeds[0], plan.seeds[1]);
-    let mut cols: Vec<String> = plan.vary.iter().map(|v| v.key.clone()).collect();
-    cols.push("runs".into());
-    for (k, _) in COMPARED {
-        cols.push(format!("{k}_mean"));
-        cols.push(format!("{k}_ci95"));
+    match sweep_stats(dir) {
+        Ok(st) => {
+            let mut header: Vec<String> = st.keys.clone();
+            header.push("runs".into());
+            for (k, _) in COMPARED {
+                header.push(format!("{k}_mean"));
+                header.push(format!("{k}_ci95"));
+            }
+            let rows: Vec<Vec<String>> = (0..st.combos.len())
+                .map(|i| {
+                    let mut r = st.combos[i].clone();
+                    r.push(st.runs[i].clone());
+                    for m in &st.metrics {
+                        let (mean, ci) = m[i];
+                        r.push(if mean.is_finite() {
+                            mean.to_string()
+                        } else {
+                            String::new()
+                        });
+                        r.push(if mean.is_finite() {
+                            ci.to_string()
+                        } else {
+                            String::new()
+                        });
+                    }
+                    r
+                })
+                .collect();
+            let refs: Vec<&str> = header.iter().map(String::as_str).collect();
+            let _ = writeln!(
+                s,
+                "## Mean and 95% interval over seeds\n\n{}",
+                markdown(&refs, &rows)
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(
+                s,
+                "_(aggregate.csv unreadable: {})_\n",
+                escape(&e.to_string())
+            );
+        }
     }
-    let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+    s.push_str("`availability_pct` is 100 · ok / requests of each run. Every run's own files and report are under `runs/`; `summary.csv` has one row per run, `aggregate.csv` every metric.\n\n");
+    s.push_str(&super::expectations::sweep_section(dir));
+    s.push_str("## Plots\n\n![compare](compare.svg)\n\n![tradeoff](tradeoff.svg)\n\n");
     let _ = writeln!(
         s,
-        "## Mean and 95% interval over seeds\n\n{}",
-        table(&dir.join("aggregate.csv"), Some(&refs))
+        "What each metric and column means: {MEANINGS} in the multiactive repository."
     );
-    s.push_str("Every run's own files and report are under `runs/`; `summary.csv` has one row per run, `aggregate.csv` every metric.\n\n");
-    s.push_str("## Plots\n\n![compare](compare.svg)\n\n![tradeoff](tradeoff.svg)\n");
     super::write_atomic(dir, "report.md", s.as_bytes()).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_get_the_precision_they_deserve() {
+        assert_eq!(fmt_sig(22.0, 4), "22");
+        assert_eq!(fmt_sig(24.027954, 4), "24.03");
+        assert_eq!(fmt_sig(0.014134, 4), "0.01413");
+        assert_eq!(fmt_sig(28487.713, 4), "28488");
+        assert_eq!(fmt_sig(0.5, 2), "0.5");
+        assert_eq!(fmt_sig(21.99999, 4), "22");
+        assert_eq!(fmt_sig(1.7e308, 4), "1.700e308");
+        assert_eq!(cell("rto_s", "20.000000"), "20");
+        assert_eq!(cell("conflicts_ci95", "1.234567"), "1.2");
+        assert_eq!(cell("target", "a|b"), "a\\|b");
+        assert_eq!(dur(0), "\"0s\"");
+    }
 }

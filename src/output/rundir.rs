@@ -20,6 +20,8 @@ fn is_run_file(name: &str) -> bool {
         "latency.csv",
         "perf.csv",
         "report.md",
+        "scenario.toml",
+        "expectations.csv",
     ];
     // Hidden: a temporary file of an interrupted write; images: plots.
     name.starts_with('.')

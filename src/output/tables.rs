@@ -73,6 +73,11 @@ table! {
         semi_sync_fallbacks: u64,
         invariant_violations: u64,
         own_stale_reads: u64,
+        redirected: u64,
+        edge_corrected: u64,
+        no_leader: u64,
+        push_failures: u64,
+        push_rollbacks: u64,
     }
 }
 
@@ -120,6 +125,9 @@ table! {
         repl_lag_p99_ms: String,
         utilisation: String,
         forwarded: u64,
+        redirected: u64,
+        edge_corrected: u64,
+        repl_unapplied_age_ms: String,
     }
 }
 
@@ -168,8 +176,10 @@ table! {
 
 /// Quantiles of each kind's latency, for the CDF plot and notebooks.
 const QUANTILES: &[f64] = &[
-    0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999,
-    1.0,
+    0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.92, 0.94,
+    0.95, 0.96, 0.97, 0.975, 0.98, 0.985, 0.9875, 0.99, 0.992, 0.994, 0.995, 0.996, 0.997, 0.9975,
+    0.998, 0.9985, 0.99875, 0.999, 0.9992, 0.9994, 0.9995, 0.9996, 0.9997, 0.99975, 0.9998,
+    0.99985, 0.999875, 0.9999, 1.0,
 ];
 
 fn ms3(ns: u64) -> String {
@@ -255,6 +265,11 @@ pub fn summary_row(o: &Outcome) -> SummaryRow {
         semi_sync_fallbacks: t.semi_sync_fallbacks,
         invariant_violations: t.invariant_violations,
         own_stale_reads: t.own_stale_reads,
+        redirected: t.redirected,
+        edge_corrected: t.edge_corrected,
+        no_leader: t.no_leader,
+        push_failures: t.push_failures,
+        push_rollbacks: t.push_rollbacks,
     }
 }
 
@@ -391,6 +406,9 @@ impl SeriesShape {
                 },
                 utilisation: utilisation(r.busy_ns, self.servers[d], span),
                 forwarded: r.forwarded,
+                redirected: r.redirected,
+                edge_corrected: r.edge_corrected,
+                repl_unapplied_age_ms: ms3(r.unapplied_age_ns),
             })
     }
 }

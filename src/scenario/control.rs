@@ -4,9 +4,9 @@
 
 use super::Dist;
 use super::dist_table::read_dist;
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::readers::{
-    Ctx, DcNames, Named, boolean, choice_or, duration, join, names, number, positive_duration,
+    Ctx, DcNames, Named, boolean, choice_or, duration, int, join, names, number, positive_duration,
 };
 use super::tree::{Node, Table, Val};
 use super::workload::MAX_RATE;
@@ -22,10 +22,12 @@ const WRITE_GUARD: bool = true;
 const PROPAGATION: Nanos = 0;
 /// Cross-DC replication is asynchronous in most of the systems modelled.
 const MODE: ReplMode = ReplMode::Async;
+/// Last writer wins: what binlog-replicated databases do by default.
 const RESOLVE: Resolve = Resolve::Lww;
 /// A write waiting for remote acks fails after this long: well above any
 /// healthy cross-region round trip, short enough to show in a run.
 const ACK_TIMEOUT: Nanos = 5 * NS_PER_S;
+/// A controller that does not act is a drill setting, not the norm.
 const AUTO: bool = true;
 /// Detection of a dead DC by heartbeats: ≈ 10 s in the systems described.
 const DETECT_AFTER: Nanos = 10 * NS_PER_S;
@@ -35,6 +37,11 @@ const DECIDE_AFTER: Nanos = 0;
 const PROCEDURE: Procedure = Procedure::BanThenSwitch;
 /// Writes stay banned at most this long while replication catches up.
 const MAX_BAN: Nanos = 30 * NS_PER_S;
+/// Retries of a failed push before the rollback. MSHA retries for up to two
+/// hours; three retries of a short timeout show the same shape in a run.
+const PUSH_RETRIES: u32 = 3;
+/// The most retries a scenario may ask for.
+const MAX_PUSH_RETRIES: i128 = 1_000_000;
 /// Shards come home only when the scenario asks: failback is a decision.
 const FAILBACK: bool = false;
 /// `failover.target`'s word besides a DC name.
@@ -45,6 +52,7 @@ names! {
     pub enum Entry {
         Nearest = "nearest",
         Owner = "owner",
+        Random = "random",
     }
 }
 
@@ -54,6 +62,7 @@ names! {
         Forward = "forward",
         ServeLocal = "serve_local",
         Reject = "reject",
+        Redirect = "redirect",
     }
 }
 
@@ -89,6 +98,9 @@ pub struct RoutingConfig {
     pub on_wrong_dc: OnWrongDc,
     pub write_guard: bool,
     pub propagation: Dist,
+    /// A push not arrived within it is retried; `None`: pushes never fail.
+    pub push_timeout: Option<Nanos>,
+    pub push_retries: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -100,6 +112,9 @@ pub struct ReplicationConfig {
     pub ack_timeout: Nanos,
     /// Writes per second one stream applies; `None`: unlimited.
     pub apply_rate: Option<f64>,
+    /// A dead leader's units have a new data leader after it; `None`: as
+    /// soon as the controller switches.
+    pub election_timeout: Option<Nanos>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,26 +137,41 @@ pub struct FailoverConfig {
 const ENTRY_KEY: Key = Key::new(
     "entry",
     Type::OneOf(Entry::SPELLINGS),
-    Default::Name(ENTRY.name()),
-    "where a request enters: the user's nearest live DC, or the owner of the user's shard (the region's edge routes by its own copy of the table)",
+    KeyDefault::Name(ENTRY.name()),
+    "where DNS lands a request: the user's nearest live DC, a random live DC weighted by its `servers` (unlimited servers weigh as the largest finite DC, all alike when every DC is unlimited), or the owner of the user's shard (the region's edge routes by its own copy of the table)",
 );
 const ON_WRONG_DC_KEY: Key = Key::new(
     "on_wrong_dc",
     Type::OneOf(OnWrongDc::SPELLINGS),
-    Default::Name(ON_WRONG_DC.name()),
-    "what a router does with a request for a shard its copy of the table gives to another DC: forward it to the owner, serve it locally, or reject it (global data always goes to its owner)",
+    KeyDefault::Name(ON_WRONG_DC.name()),
+    "what a router does with a request for a shard its copy of the table gives to another DC: forward it to the owner, serve it locally, reject it, or redirect the client, who re-sends it to the owner over its own access latency (global data always goes to its owner)",
 );
 const WRITE_GUARD_KEY: Key = Key::new(
     "write_guard",
     Type::Bool,
-    Default::Bool(WRITE_GUARD),
+    KeyDefault::Bool(WRITE_GUARD),
     "the data layer refuses writes for shards its copy of the table gives to another DC",
 );
 const PROPAGATION_KEY: Key = Key::new(
     "propagation",
     Type::Dist,
-    Default::Duration(PROPAGATION),
+    KeyDefault::Duration(PROPAGATION),
     "the delay until each DC's router and guard, and each region's edge, hold a new table version (each draws its own)",
+);
+const PUSH_TIMEOUT_KEY: Key = Key::new(
+    "push_timeout",
+    Type::PositiveDuration,
+    KeyDefault::Absent("pushes always arrive"),
+    "how long the controller waits for a pushed table version to reach a live DC: a push held by a `push_failure` fault, or whose propagation draw is longer, is retried",
+);
+const PUSH_RETRIES_KEY: Key = Key::new(
+    "push_retries",
+    Type::Int {
+        min: 0,
+        max: MAX_PUSH_RETRIES,
+    },
+    KeyDefault::Int(PUSH_RETRIES as u64),
+    "how many times a failed push is retried (each after `push_timeout`) before the controller rolls every holder back to the table the DC still holds (only with `push_timeout`)",
 );
 
 pub(super) const ROUTING_SECTION: Section = Section {
@@ -149,19 +179,26 @@ pub(super) const ROUTING_SECTION: Section = Section {
     array: false,
     variant: None,
     about: "How a request finds its shard's owner. Every router, write guard and edge holds its own copy of the routing table.",
-    keys: &[ENTRY_KEY, ON_WRONG_DC_KEY, WRITE_GUARD_KEY, PROPAGATION_KEY],
+    keys: &[
+        ENTRY_KEY,
+        ON_WRONG_DC_KEY,
+        WRITE_GUARD_KEY,
+        PROPAGATION_KEY,
+        PUSH_TIMEOUT_KEY,
+        PUSH_RETRIES_KEY,
+    ],
 };
 
 const MODE_KEY: Key = Key::new(
     "mode",
     Type::OneOf(ReplMode::SPELLINGS),
-    Default::Name(MODE.name()),
+    KeyDefault::Name(MODE.name()),
     "when a write is acknowledged: at once (`async`), once one remote DC applied it (`semi_sync`), once a majority of the DCs has it (`quorum`), or once every DC has it (`sync`)",
 );
 const RESOLVE_KEY: Key = Key::new(
     "resolve",
     Type::OneOf(Resolve::SPELLINGS),
-    Default::Name(RESOLVE.name()),
+    KeyDefault::Name(RESOLVE.name()),
     "how a replica settles a conflict: the last writer by its origin's clock wins (`lww`), or the origin listed first among the [[datacenter]]s wins",
 );
 const APPLY_RATE: Key = Key::new(
@@ -171,14 +208,20 @@ const APPLY_RATE: Key = Key::new(
         max: MAX_RATE,
         open_min: true,
     },
-    Default::Absent("unlimited"),
+    KeyDefault::Absent("unlimited"),
     "writes per second one stream (one source to one destination) applies",
 );
 const ACK_TIMEOUT_KEY: Key = Key::new(
     "ack_timeout",
     Type::PositiveDuration,
-    Default::Duration(ACK_TIMEOUT),
+    KeyDefault::Duration(ACK_TIMEOUT),
     "how long a write waits for the remote acks its mode needs; then it fails under `quorum` and `sync` (it stays applied at its origin and replicates) and is acknowledged under `semi_sync`, whose DC falls back to async",
+);
+const ELECTION_TIMEOUT_KEY: Key = Key::new(
+    "election_timeout",
+    Type::Duration,
+    KeyDefault::Absent("the data layer follows the controller's switch"),
+    "under `quorum` or `sync` only: when a DC dies, the shards it owned have no data leader until this long after, whatever the controller does; their writes are rejected meanwhile (`no_leader`)",
 );
 
 pub(super) const REPLICATION_SECTION: Section = Section {
@@ -186,49 +229,55 @@ pub(super) const REPLICATION_SECTION: Section = Section {
     array: false,
     variant: None,
     about: "How writes reach the other DCs: each origin's log is pulled by one stream per destination, in order.",
-    keys: &[MODE_KEY, RESOLVE_KEY, APPLY_RATE, ACK_TIMEOUT_KEY],
+    keys: &[
+        MODE_KEY,
+        RESOLVE_KEY,
+        APPLY_RATE,
+        ACK_TIMEOUT_KEY,
+        ELECTION_TIMEOUT_KEY,
+    ],
 };
 
 const AUTO_KEY: Key = Key::new(
     "auto",
     Type::Bool,
-    Default::Bool(AUTO),
+    KeyDefault::Bool(AUTO),
     "the controller moves a dead DC's shards by itself",
 );
 const DETECT_AFTER_KEY: Key = Key::new(
     "detect_after",
     Type::Duration,
-    Default::Duration(DETECT_AFTER),
+    KeyDefault::Duration(DETECT_AFTER),
     "from a DC's death (or return) to its detection",
 );
 const DECIDE_AFTER_KEY: Key = Key::new(
     "decide_after",
     Type::Duration,
-    Default::Duration(DECIDE_AFTER),
+    KeyDefault::Duration(DECIDE_AFTER),
     "from detection to action",
 );
 const PROCEDURE_KEY: Key = Key::new(
     "procedure",
     Type::OneOf(Procedure::SPELLINGS),
-    Default::Name(PROCEDURE.name()),
+    KeyDefault::Name(PROCEDURE.name()),
     "how shards move: `switch` at once, or ban writes on the moving shards, wait until the target has applied what the sources wrote (at most `max_ban`), switch and re-open writes",
 );
 const MAX_BAN_KEY: Key = Key::new(
     "max_ban",
     Type::Duration,
-    Default::Duration(MAX_BAN),
+    KeyDefault::Duration(MAX_BAN),
     "the longest a ban waits for replication to catch up",
 );
 const TARGET: Key = Key::new(
     "target",
     Type::Other("\"nearest\" or a datacenter name"),
-    Default::Name(NEAREST),
+    KeyDefault::Name(NEAREST),
     "where a dead DC's shards go: the live DC nearest to it by median latency, or the named DC",
 );
 const FAILBACK_KEY: Key = Key::new(
     "failback",
     Type::Bool,
-    Default::Bool(FAILBACK),
+    KeyDefault::Bool(FAILBACK),
     "move the shards back once the DC's return is detected, with the same procedure",
 );
 
@@ -269,11 +318,24 @@ pub(super) fn read_routing(cx: &mut Ctx, n: &Node) -> Option<RoutingConfig> {
         .map_or(Some(Dist::Const(PROPAGATION)), |v| {
             read_dist(cx, v, "routing.propagation")
         });
+    let push_timeout = t
+        .get(PUSH_TIMEOUT_KEY.name)
+        .map(|v| positive_duration(cx, v, "routing.push_timeout"));
+    let retries = t
+        .get(PUSH_RETRIES_KEY.name)
+        .map_or(Some(PUSH_RETRIES), |v| {
+            int(cx, v, "routing.push_retries", 0, MAX_PUSH_RETRIES).map(|r| r as u32)
+        });
     Some(RoutingConfig {
         entry: entry?,
         on_wrong_dc: wrong?,
         write_guard: guard?,
         propagation: prop?,
+        push_timeout: match push_timeout {
+            Some(p) => Some(p?),
+            None => None,
+        },
+        push_retries: retries?,
     })
 }
 
@@ -288,7 +350,28 @@ pub(super) fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConf
     let ack_timeout = t.get(ACK_TIMEOUT_KEY.name).map_or(Some(ACK_TIMEOUT), |v| {
         positive_duration(cx, v, "replication.ack_timeout")
     });
+    let election = t.get(ELECTION_TIMEOUT_KEY.name).map(|v| {
+        let d = duration(cx, v, "replication.election_timeout")?;
+        if let Some(m) = mode
+            && !matches!(m, ReplMode::Quorum | ReplMode::Sync)
+        {
+            cx.err(
+                v.at,
+                "replication.election_timeout",
+                format!(
+                    "a data-leader election needs a consensus data layer: set `replication.mode` to \"quorum\" or \"sync\" (it is \"{}\"), or remove the key",
+                    m.name()
+                ),
+            );
+            return None;
+        }
+        Some(d)
+    });
     Some(ReplicationConfig {
+        election_timeout: match election {
+            Some(e) => Some(e?),
+            None => None,
+        },
         mode: mode?,
         resolve: resolve?,
         ack_timeout: ack_timeout?,

@@ -1,76 +1,60 @@
 //! Duration distributions for latencies and service times.
 //!
 //! Parameters are read as durations and kept in nanoseconds; samples are
-//! rounded to whole nanoseconds and never negative.
+//! rounded to whole nanoseconds and never negative. Every draw goes through
+//! [`sample`] (portable variates from `libm`), so a seed gives the same
+//! durations on every machine; [`zipf`] draws key ranks the same way.
+
+pub mod sample;
+mod ziggurat;
+pub mod zipf;
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp, LogNormal, Normal, Pareto};
+
+pub use sample::unit;
+pub use zipf::Zipf;
 
 use crate::time::{MAX_DURATION, Nanos};
 
 /// z such that Φ(z) = 0.99, to place a lognormal's 99th percentile.
 const Z_99: f64 = 2.326_347_874_040_841;
 
-#[derive(Clone, Debug)]
+/// The derived fields (`mu`, `sigma`, `inv_shape`) are functions of the
+/// parameters, so comparing every field compares the parameters.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Dist {
     Const(Nanos),
     Uniform {
         min: Nanos,
         max: Nanos,
     },
+    /// Exponential: `mean · -ln U`.
     Exp {
         mean: Nanos,
-        sampler: Exp<f64>,
     },
-    /// Normal, with negative draws cut to 0.
+    /// Normal, with negative draws cut to 0: `mean + sd · Φ⁻¹(U)`.
     Normal {
         mean: Nanos,
         sd: Nanos,
-        sampler: Normal<f64>,
     },
+    /// Lognormal: `exp(mu + sigma · Φ⁻¹(U))`, with `mu = ln median` and
+    /// `sigma` placing the 99th percentile at `p99`.
     LogNormal {
         median: Nanos,
         p99: Nanos,
-        sampler: LogNormal<f64>,
+        mu: f64,
+        sigma: f64,
     },
+    /// Pareto: `scale · U^(-1/shape)`, computed as
+    /// `scale · exp(-ln U / shape)`.
     Pareto {
         scale: Nanos,
         shape: f64,
-        sampler: Pareto<f64>,
+        inv_shape: f64,
     },
     /// Quantiles at evenly spaced probabilities from 0 to 1, sorted; a draw
     /// interpolates linearly between neighbours.
     Empirical(Vec<Nanos>),
-}
-
-impl PartialEq for Dist {
-    fn eq(&self, other: &Self) -> bool {
-        use Dist::*;
-        match (self, other) {
-            (Const(a), Const(b)) => a == b,
-            (Uniform { min: a, max: b }, Uniform { min: c, max: d }) => a == c && b == d,
-            (Exp { mean: a, .. }, Exp { mean: b, .. }) => a == b,
-            (Normal { mean: a, sd: b, .. }, Normal { mean: c, sd: d, .. }) => a == c && b == d,
-            (
-                LogNormal {
-                    median: a, p99: b, ..
-                },
-                LogNormal {
-                    median: c, p99: d, ..
-                },
-            ) => a == c && b == d,
-            (
-                Pareto {
-                    scale: a, shape: b, ..
-                },
-                Pareto {
-                    scale: c, shape: d, ..
-                },
-            ) => a == c && b == d,
-            (Empirical(a), Empirical(b)) => a == b,
-            _ => false,
-        }
-    }
 }
 
 impl Dist {
@@ -89,13 +73,11 @@ impl Dist {
         if mean == 0 {
             return Ok(Dist::Const(0));
         }
-        let sampler = Exp::new(1.0 / mean as f64).map_err(|e| e.to_string())?;
-        Ok(Dist::Exp { mean, sampler })
+        Ok(Dist::Exp { mean })
     }
 
     pub fn normal(mean: Nanos, sd: Nanos) -> Result<Dist, String> {
-        let sampler = Normal::new(mean as f64, sd as f64).map_err(|e| e.to_string())?;
-        Ok(Dist::Normal { mean, sd, sampler })
+        Ok(Dist::Normal { mean, sd })
     }
 
     pub fn lognormal(median: Nanos, p99: Nanos) -> Result<Dist, String> {
@@ -105,13 +87,13 @@ impl Dist {
         if p99 < median {
             return Err("`p99` must be at least `median`".into());
         }
-        let mu = (median as f64).ln();
-        let sigma = ((p99 as f64).ln() - mu) / Z_99;
-        let sampler = LogNormal::new(mu, sigma).map_err(|e| e.to_string())?;
+        let mu = libm::log(median as f64);
+        let sigma = (libm::log(p99 as f64) - mu) / Z_99;
         Ok(Dist::LogNormal {
             median,
             p99,
-            sampler,
+            mu,
+            sigma,
         })
     }
 
@@ -122,11 +104,10 @@ impl Dist {
         if !(shape.is_finite() && shape > 0.0) {
             return Err("`shape` must be a number above 0".into());
         }
-        let sampler = Pareto::new(scale as f64, shape).map_err(|e| e.to_string())?;
         Ok(Dist::Pareto {
             scale,
             shape,
-            sampler,
+            inv_shape: 1.0 / shape,
         })
     }
 
@@ -150,10 +131,16 @@ impl Dist {
                     min + rng.next_u64() % (max - min + 1)
                 }
             }
-            Dist::Exp { sampler, .. } => to_nanos(sampler.sample(rng)),
-            Dist::Normal { sampler, .. } => to_nanos(sampler.sample(rng)),
-            Dist::LogNormal { sampler, .. } => to_nanos(sampler.sample(rng)),
-            Dist::Pareto { sampler, .. } => to_nanos(sampler.sample(rng)),
+            Dist::Exp { mean } => to_nanos(*mean as f64 * sample::exp1(rng)),
+            Dist::Normal { mean, sd } => {
+                to_nanos(*mean as f64 + *sd as f64 * sample::std_normal(rng))
+            }
+            Dist::LogNormal { mu, sigma, .. } => {
+                to_nanos(libm::exp(mu + sigma * sample::std_normal(rng)))
+            }
+            Dist::Pareto {
+                scale, inv_shape, ..
+            } => to_nanos(*scale as f64 * libm::exp(sample::exp1(rng) * inv_shape)),
             Dist::Empirical(points) => {
                 if points.len() == 1 {
                     return points[0];
@@ -172,10 +159,12 @@ impl Dist {
         match self {
             Dist::Const(v) => *v,
             Dist::Uniform { min, max } => min + (max - min) / 2,
-            Dist::Exp { mean, .. } => to_nanos(*mean as f64 * std::f64::consts::LN_2),
+            Dist::Exp { mean } => to_nanos(*mean as f64 * std::f64::consts::LN_2),
             Dist::Normal { mean, .. } => *mean,
             Dist::LogNormal { median, .. } => *median,
-            Dist::Pareto { scale, shape, .. } => to_nanos(*scale as f64 * 2f64.powf(1.0 / shape)),
+            Dist::Pareto {
+                scale, inv_shape, ..
+            } => to_nanos(*scale as f64 * libm::exp2(*inv_shape)),
             Dist::Empirical(p) => {
                 let mid = (p.len() - 1) as f64 / 2.0;
                 let i = mid as usize;
@@ -193,9 +182,8 @@ impl Dist {
             Dist::Const(v) => *v as f64,
             Dist::Uniform { min, max } => (*min as f64 + *max as f64) / 2.0,
             Dist::Exp { mean, .. } | Dist::Normal { mean, .. } => *mean as f64,
-            Dist::LogNormal { median, p99, .. } => {
-                let sigma = ((*p99 as f64).ln() - (*median as f64).ln()) / Z_99;
-                *median as f64 * (sigma * sigma / 2.0).exp()
+            Dist::LogNormal { median, sigma, .. } => {
+                *median as f64 * libm::exp(sigma * sigma / 2.0)
             }
             Dist::Pareto { scale, shape, .. } => {
                 if *shape <= 1.0 {
@@ -227,12 +215,10 @@ impl Dist {
     }
 }
 
-/// A uniform draw in [0, 1) with 53 bits.
-#[inline]
-pub fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
+/// Rounds a drawn duration to whole nanoseconds, halves up, within
+/// 0..=MAX_DURATION. Equal to `x.round()` for every x in range, without the
+/// library call `round` is on CPUs lacking a rounding instruction: `x - t` is
+/// exact for t = trunc(x).
 #[inline]
 fn to_nanos(x: f64) -> Nanos {
     if x <= 0.0 || x.is_nan() {
@@ -240,7 +226,8 @@ fn to_nanos(x: f64) -> Nanos {
     } else if x >= MAX_DURATION as f64 {
         MAX_DURATION
     } else {
-        x.round() as Nanos
+        let t = x as Nanos;
+        t + Nanos::from(x - t as f64 >= 0.5)
     }
 }
 
@@ -249,42 +236,102 @@ mod tests {
     use super::*;
     use crate::kernel::stream;
 
-    fn mean_of(d: &Dist, n: usize) -> f64 {
-        let mut rng = stream(9, 1);
-        (0..n).map(|_| d.sample(&mut rng) as f64).sum::<f64>() / n as f64
-    }
-
-    #[test]
-    fn sample_means_match_parameters() {
-        // Standard error of an exponential mean over 200k draws is mean/447: 1% is > 4 sd.
-        let m = mean_of(&Dist::exp(1_000_000).unwrap(), 200_000);
-        assert!((m / 1e6 - 1.0).abs() < 0.01, "{m}");
-        let m = mean_of(&Dist::uniform(0, 2_000).unwrap(), 200_000);
-        assert!((m / 1000.0 - 1.0).abs() < 0.01, "{m}");
-        let m = mean_of(&Dist::empirical(vec![0, 1000]).unwrap(), 200_000);
-        assert!((m / 500.0 - 1.0).abs() < 0.01, "{m}");
-        // Pareto mean = scale·shape/(shape-1) = 1000·3/2 = 1500.
-        let m = mean_of(&Dist::pareto(1_000, 3.0).unwrap(), 400_000);
-        assert!((m / 1500.0 - 1.0).abs() < 0.02, "{m}");
-    }
-
-    #[test]
-    fn lognormal_hits_its_median_and_p99() {
-        let d = Dist::lognormal(10_000_000, 50_000_000).unwrap();
-        let mut rng = stream(3, 3);
-        let mut v: Vec<u64> = (0..200_000).map(|_| d.sample(&mut rng)).collect();
+    /// Mean and sorted values of `n` draws of `d`.
+    fn draws(d: &Dist, n: usize, component: u64) -> (f64, Vec<u64>) {
+        let mut rng = stream(9, component);
+        let mut v: Vec<u64> = (0..n).map(|_| d.sample(&mut rng)).collect();
+        let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
         v.sort_unstable();
-        let p50 = v[100_000] as f64;
-        let p99 = v[198_000] as f64;
-        assert!((p50 / 10e6 - 1.0).abs() < 0.02, "{p50}");
-        assert!((p99 / 50e6 - 1.0).abs() < 0.03, "{p99}");
+        (mean, v)
+    }
+
+    fn var(v: &[u64], mean: f64) -> f64 {
+        v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64
+    }
+
+    /// Exponential, mean 1 ms: mean 1e6 (se over 400k draws 1e6/632, 0.16%),
+    /// variance 1e12 (se 0.47%), median 1e6·ln 2 (se 0.16%), p99 1e6·ln 100
+    /// (se 0.8%); tolerances about 5 standard errors.
+    #[test]
+    fn exp_matches_its_closed_forms() {
+        let (m, v) = draws(&Dist::exp(1_000_000).unwrap(), 400_000, 1);
+        assert!((m / 1e6 - 1.0).abs() < 0.008, "{m}");
+        assert!((var(&v, m) / 1e12 - 1.0).abs() < 0.025);
+        assert!((v[200_000] as f64 / 693_147.2 - 1.0).abs() < 0.008);
+        assert!((v[396_000] as f64 / 4_605_170.2 - 1.0).abs() < 0.04);
+    }
+
+    /// Normal, mean 10 ms, sd 1 ms (no cut at 10 sd): mean se 1.6e3 ns,
+    /// sd se 0.11%, p97.5 at mean + 1.96 sd (se 4.4e3 ns); 5 se each.
+    #[test]
+    fn normal_matches_its_closed_forms() {
+        let (m, v) = draws(&Dist::normal(10_000_000, 1_000_000).unwrap(), 400_000, 2);
+        assert!((m - 1e7).abs() < 8e3, "{m}");
+        assert!((var(&v, m).sqrt() / 1e6 - 1.0).abs() < 0.006);
+        assert!((v[390_000] as f64 - 11_959_964.0).abs() < 22e3);
+        // Cut at 0: mean 1 µs, sd 5 µs gives 42% zeros (Φ(-0.2) = 0.4207).
+        let (_, v) = draws(&Dist::normal(1_000, 5_000).unwrap(), 100_000, 3);
+        let zeros = v.iter().filter(|&&x| x == 0).count() as f64 / 1e5;
+        assert!((zeros - 0.4207).abs() < 0.008, "{zeros}");
+    }
+
+    /// Lognormal placed by median 10 ms and p99 50 ms: sigma = ln 5 / z99 =
+    /// 0.6918, mean = median·exp(sigma²/2) = 12.704 ms. Quantile se is about
+    /// 0.2% at the median and 0.9% at p99; the mean's 0.3%.
+    #[test]
+    fn lognormal_hits_its_median_p99_and_mean() {
+        let (m, v) = draws(
+            &Dist::lognormal(10_000_000, 50_000_000).unwrap(),
+            400_000,
+            4,
+        );
+        assert!(
+            (v[200_000] as f64 / 10e6 - 1.0).abs() < 0.01,
+            "{}",
+            v[200_000]
+        );
+        assert!(
+            (v[396_000] as f64 / 50e6 - 1.0).abs() < 0.045,
+            "{}",
+            v[396_000]
+        );
+        assert!((m / 12.704e6 - 1.0).abs() < 0.015, "{m}");
+    }
+
+    /// Pareto, scale 1000, shape 3: mean 1500 (the variance 750,000 gives a
+    /// se of 0.09% over 400k draws, but the tail makes the mean converge
+    /// slowly: 2%), median 1000·2^(1/3) = 1259.9 (se 0.1%), p90 = 1000·10^(1/3)
+    /// = 2154.4 (se 0.2%).
+    #[test]
+    fn pareto_matches_its_closed_forms() {
+        let d = Dist::pareto(1_000, 3.0).unwrap();
+        let (m, v) = draws(&d, 400_000, 5);
+        assert!((m / 1500.0 - 1.0).abs() < 0.02, "{m}");
+        assert!((v[200_000] as f64 / 1259.9 - 1.0).abs() < 0.005);
+        assert!((v[360_000] as f64 / 2154.4 - 1.0).abs() < 0.01);
+        assert_eq!(v[0], 1_000);
+        assert_eq!(d.median(), 1260);
     }
 
     #[test]
-    fn normal_is_cut_at_zero() {
-        let d = Dist::normal(1_000, 5_000).unwrap();
-        let mut rng = stream(3, 4);
-        assert!((0..10_000).all(|_| d.sample(&mut rng) < u64::MAX / 2));
+    fn uniform_and_empirical_means() {
+        let (m, _) = draws(&Dist::uniform(0, 2_000).unwrap(), 200_000, 6);
+        assert!((m / 1000.0 - 1.0).abs() < 0.01, "{m}");
+        let (m, _) = draws(&Dist::empirical(vec![0, 1000]).unwrap(), 200_000, 7);
+        assert!((m / 500.0 - 1.0).abs() < 0.01, "{m}");
+    }
+
+    #[test]
+    fn rounding_is_half_up_and_clamped() {
+        assert_eq!(to_nanos(2.5), 3);
+        assert_eq!(to_nanos(2.499_999_999), 2);
+        assert_eq!(to_nanos(0.5), 1);
+        assert_eq!(to_nanos(-3.0), 0);
+        assert_eq!(to_nanos(f64::NAN), 0);
+        assert_eq!(to_nanos(1e30), MAX_DURATION);
+        for x in [0.49999999999999994, 1.5, 7.5e15, 123_456.789] {
+            assert_eq!(to_nanos(x), x.round() as Nanos, "{x}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! keys and the reader live here; sampling lives in [`super::dist`].
 
 use super::Dist;
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::readers::{Ctx, Named, choice, duration, join, names, number, quoted};
 use super::tree::{Node, Table, Val};
 use crate::time::Nanos;
@@ -24,7 +24,7 @@ names! {
 }
 
 const fn param(name: &'static str, meaning: &'static str) -> Key {
-    Key::new(name, Type::Duration, Default::Required, meaning)
+    Key::new(name, Type::Duration, KeyDefault::Required, meaning)
 }
 
 const MIN: Key = param("min", "the smallest value");
@@ -41,13 +41,13 @@ const SHAPE: Key = Key::new(
         max: MAX_SHAPE,
         open_min: true,
     },
-    Default::Required,
+    KeyDefault::Required,
     "the tail index: the smaller, the heavier the tail",
 );
 const POINTS: Key = Key::new(
     "points",
     Type::Other("array of durations"),
-    Default::Required,
+    KeyDefault::Required,
     "quantiles at evenly spaced probabilities from 0 to 1; a draw interpolates between neighbours",
 );
 

@@ -4,15 +4,18 @@
 //! its keys and its reader are written.
 
 use super::MAX_CLOCK_OFFSET;
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::readers::{
-    Ctx, DcNames, Named, choice, duration, int, join, names, number, positive_duration,
-    shard_ranges, show_duration, signed_duration, tables,
+    Ctx, DcNames, Named, choice, duration, join, names, number, positive_duration, shard_ranges,
+    show_duration, signed_duration, tables,
 };
 use super::sharding::SHARDS;
 use super::tree::{Node, Origin, Table, Val};
 use crate::ids::{DcId, ShardId};
 use crate::time::{Nanos, format_duration, parse_duration};
+
+mod staged;
+use staged::{BATCH, EVERY, batches, staging};
 
 /// Faults are numbered with 16 bits in the event queue.
 const MAX_FAULTS: usize = 10_000;
@@ -30,6 +33,7 @@ names! {
         ReplicationStall = "replication_stall",
         ClockJump = "clock_jump",
         Switchover = "switchover",
+        PushFailure = "push_failure",
     }
 }
 
@@ -42,6 +46,7 @@ pub enum FaultKind {
     ReplicationStall { from: DcId, to: DcId },
     ClockJump { dc: DcId, by: i64 },
     Switchover { shards: Vec<ShardId>, to: DcId },
+    PushFailure { dc: DcId },
 }
 
 impl FaultKind {
@@ -54,6 +59,7 @@ impl FaultKind {
             FaultKind::ReplicationStall { .. } => FaultType::ReplicationStall,
             FaultKind::ClockJump { .. } => FaultType::ClockJump,
             FaultKind::Switchover { .. } => FaultType::Switchover,
+            FaultKind::PushFailure { .. } => FaultType::PushFailure,
         }
     }
 
@@ -74,19 +80,19 @@ pub struct FaultConfig {
 const KIND: Key = Key::new(
     "kind",
     Type::OneOf(FaultType::SPELLINGS),
-    Default::Required,
+    KeyDefault::Required,
     "what fails: one of the kinds below",
 );
 const AT: Key = Key::new(
     "at",
     Type::Duration,
-    Default::Required,
+    KeyDefault::Required,
     "when the fault starts: before the run ends (duration + drain); when `--set` shortens the run, a fault of the file that starts after its end is left out",
 );
 const FOR: Key = Key::new(
     "for",
     Type::PositiveDuration,
-    Default::Absent("to the end of the run"),
+    KeyDefault::Absent("to the end of the run"),
     "how long the fault lasts",
 );
 
@@ -103,25 +109,25 @@ const DC_PAIR: Type = Type::Other("two datacenter names");
 const DOWN_DC: Key = Key::new(
     "dc",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the datacenter that stops",
 );
 const CUT: Key = Key::new(
     "between",
     DC_PAIR,
-    Default::Required,
+    KeyDefault::Required,
     "the two datacenters whose link is cut",
 );
 const GROUPS: Key = Key::new(
     "groups",
     Type::Other("arrays of datacenter names, such as [[\"bj\"], [\"sh\", \"sz\"]]"),
-    Default::Required,
+    KeyDefault::Required,
     "groups of datacenters that cannot reach each other: at least two, none empty, a datacenter in one group at most",
 );
 const SLOWED: Key = Key::new(
     "between",
     DC_PAIR,
-    Default::Required,
+    KeyDefault::Required,
     "the two datacenters whose link slows",
 );
 const FACTOR: Key = Key::new(
@@ -131,60 +137,50 @@ const FACTOR: Key = Key::new(
         max: MAX_SLOWDOWN,
         open_min: false,
     },
-    Default::Required,
+    KeyDefault::Required,
     "what the link's latency is multiplied by (1 or more)",
 );
 const FROM: Key = Key::new(
     "from",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the origin of the stream",
 );
 const STALL_TO: Key = Key::new(
     "to",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the destination of the stream (not its origin)",
 );
 const JUMP_DC: Key = Key::new(
     "dc",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the datacenter whose clock jumps",
 );
 const BY: Key = Key::new(
     "by",
     Type::SignedDuration,
-    Default::Required,
+    KeyDefault::Required,
     "how far the clock jumps (back again when the fault ends); with the skew and the other jumps on the datacenter, at most 10000d either way",
 );
 const SHARDS_KEY: Key = Key::new(
     "shards",
     Type::Other("shard ranges, such as \"0-9,20-29\""),
-    Default::Required,
+    KeyDefault::Required,
     "the shards that move, each listed once",
 );
 const MOVE_TO: Key = Key::new(
     "to",
     DC_NAME,
-    Default::Required,
+    KeyDefault::Required,
     "the datacenter the shards move to",
 );
-
-const BATCH: Key = Key::new(
-    "batch",
-    Type::Int {
-        min: 1,
-        max: super::sharding::MAX_SHARDS,
-    },
-    Default::Absent("all the shards at once"),
-    "a staged move: the shards move this many at a time, in the order listed, each batch its own move (and its own `failures.csv` row)",
-);
-const EVERY: Key = Key::new(
-    "every",
-    Type::PositiveDuration,
-    Default::Absent("required with `batch`"),
-    "the time between the starts of two batches of a staged move",
+const PUSH_DC: Key = Key::new(
+    "dc",
+    DC_NAME,
+    KeyDefault::Required,
+    "the datacenter that routing-table pushes do not reach",
 );
 
 impl FaultType {
@@ -198,6 +194,7 @@ impl FaultType {
             FaultType::ReplicationStall => &[FROM, STALL_TO],
             FaultType::ClockJump => &[JUMP_DC, BY],
             FaultType::Switchover => &[SHARDS_KEY, MOVE_TO, BATCH, EVERY],
+            FaultType::PushFailure => &[PUSH_DC],
         }
     }
 
@@ -217,6 +214,9 @@ impl FaultType {
             }
             FaultType::Switchover => {
                 "A planned move of shards between healthy datacenters (a drill), run with the failover procedure."
+            }
+            FaultType::PushFailure => {
+                "Pushes of new routing tables to a datacenter fail: the controller retries them and, out of retries, rolls back (needs `routing.push_timeout`; without it pushes always arrive)."
             }
         }
     }
@@ -248,6 +248,8 @@ pub(super) struct Run<'a> {
     pub end_overridden: bool,
     /// Each DC's clock skew.
     pub skews: Vec<i64>,
+    /// `routing.push_timeout` is set (a `push_failure` has an effect).
+    pub pushes_time_out: bool,
 }
 
 pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig> {
@@ -302,6 +304,12 @@ pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig
             path: &path,
         };
         let fk = read_kind(cx, &f, kind, run);
+        // Read even when other keys have problems, so each is reported.
+        let staging = if kind == FaultType::Switchover {
+            staging(cx, &f)
+        } else {
+            None
+        };
         if let Some(FaultKind::ClockJump { dc, by }) = &fk {
             let name = run.names.0[dc.idx()];
             check_clock(cx, &f, name, &mut reach[dc.idx()], *by);
@@ -316,7 +324,8 @@ pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig
             continue;
         }
         if let FaultKind::Switchover { shards, to } = &fk
-            && let Some(staged) = batches(cx, &f, shards, *to, at, run.end)
+            && let Some(stage) = staging
+            && let Some(staged) = batches(cx, &f, shards, *to, at, run.end, stage)
         {
             out.extend(
                 staged
@@ -332,77 +341,6 @@ pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig
         });
     }
     out
-}
-
-/// A staged switchover (`batch` and `every`): its batches and their start
-/// times; `None` when the move is not staged (or has a problem, reported).
-fn batches(
-    cx: &mut Ctx,
-    f: &Fault,
-    shards: &[ShardId],
-    to: DcId,
-    at: Nanos,
-    end: Option<Nanos>,
-) -> Option<Vec<(FaultKind, Nanos)>> {
-    let batch = f.t.get(BATCH.name);
-    let every = f.t.get(EVERY.name);
-    let (batch, every) = match (batch, every) {
-        (None, None) => return None,
-        (Some(b), Some(e)) => (b, e),
-        (Some(_), None) => {
-            cx.err(
-                f.at,
-                &f.key(&EVERY),
-                "required with `batch`: the time between batches, such as \"10s\"",
-            );
-            return None;
-        }
-        (None, Some(e)) => {
-            cx.err(
-                e.at,
-                &f.key(&BATCH),
-                "`every` needs `batch`: how many shards move at a time",
-            );
-            return None;
-        }
-    };
-    let size = int(cx, batch, &f.key(&BATCH), 1, super::sharding::MAX_SHARDS)? as usize;
-    let gap = positive_duration(cx, every, &f.key(&EVERY))?;
-    let n = shards.len().div_ceil(size);
-    let last = (n as u64 - 1)
-        .checked_mul(gap)
-        .and_then(|d| at.checked_add(d));
-    match (last, end) {
-        (Some(l), Some(e)) if l <= e => {}
-        (_, None) => return None,
-        _ => {
-            cx.err(
-                every.at,
-                &f.key(&EVERY),
-                format!(
-                    "{n} batches of {size} every {}: the last would start after the run's end ({})",
-                    show_duration(gap),
-                    show_duration(end.unwrap_or(0))
-                ),
-            );
-            return None;
-        }
-    }
-    Some(
-        shards
-            .chunks(size)
-            .enumerate()
-            .map(|(i, c)| {
-                (
-                    FaultKind::Switchover {
-                        shards: c.to_vec(),
-                        to,
-                    },
-                    at + i as u64 * gap,
-                )
-            })
-            .collect(),
-    )
 }
 
 /// A fault's table and where it stands, for reading its kind's keys.
@@ -504,6 +442,18 @@ fn read_kind(cx: &mut Ctx, f: &Fault, kind: FaultType, run: &Run) -> Option<Faul
             s.zip(to)
                 .map(|(shards, to)| FaultKind::Switchover { shards, to })
         }
+        FaultType::PushFailure => {
+            let dc = f.dc(cx, names, &PUSH_DC)?;
+            if !run.pushes_time_out {
+                cx.err(
+                    f.at,
+                    &join(f.path, KIND.name),
+                    "a push_failure fault needs `routing.push_timeout`: without it pushes always arrive and the fault would change nothing",
+                );
+                return None;
+            }
+            Some(FaultKind::PushFailure { dc })
+        }
     }
 }
 
@@ -579,4 +529,43 @@ fn read_groups(cx: &mut Ctx, n: &Node, names: &DcNames, key: &str) -> Option<Vec
         return None;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{ScenarioError, load_str};
+
+    const BASE: &str = "[simulation]\nduration = \"10s\"\ndrain = \"1s\"\n\
+        [[datacenter]]\nname = \"a\"\nregion = \"r\"\n\
+        [[datacenter]]\nname = \"b\"\nregion = \"r\"\n\
+        [[link]]\nbetween = [\"a\", \"b\"]\nlatency = \"1ms\"\n\
+        [[region]]\nname = \"r\"\nusers = 1\nlatency = { a = \"1ms\", b = \"2ms\" }\n\
+        [workload]\nkeys = 10\nrate = 1\n\
+        [[fault]]\nkind = \"dc_down\"\ndc = \"b\"\nat = \"5s\"\n";
+
+    fn load(sets: &[&str]) -> Result<crate::scenario::Config, ScenarioError> {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        load_str("t.toml", "t", BASE, &sets)
+    }
+
+    fn message(e: ScenarioError) -> String {
+        e.diagnostics()
+            .iter()
+            .map(|d| format!("{}: {}", d.key, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_fault_after_the_end_is_refused_unless_set_shortened_the_run() {
+        assert_eq!(load(&[]).expect("valid").faults.len(), 1);
+        // The file's fault is within the run; --set moves it past the end.
+        let e = message(load(&["fault.0.at=\"12s\""]).expect_err("after the end"));
+        assert!(e.starts_with("fault.0.at: the fault starts at 12s"), "{e}");
+        // A run shortened by --set leaves the file's later fault out.
+        let short = load(&["simulation.duration=\"2s\""]).expect("shortened");
+        assert!(short.faults.is_empty());
+        // At the very end it still happens.
+        let edge = load(&["simulation.duration=\"4s\""]).expect("ends at 5s");
+        assert_eq!(edge.faults.len(), 1);
+    }
 }

@@ -17,7 +17,7 @@ use crate::time::{Nanos, format_duration};
 pub struct Key {
     pub name: &'static str,
     pub ty: Type,
-    pub default: Default,
+    pub default: KeyDefault,
     /// What the key means, in a phrase that also completes "required: ...".
     pub meaning: &'static str,
 }
@@ -51,7 +51,7 @@ pub enum Type {
 
 /// What an absent key means.
 #[derive(Clone, Copy, Debug)]
-pub enum Default {
+pub enum KeyDefault {
     Required,
     /// Absent has a meaning of its own ("unlimited").
     Absent(&'static str),
@@ -64,7 +64,12 @@ pub enum Default {
 }
 
 impl Key {
-    pub const fn new(name: &'static str, ty: Type, default: Default, meaning: &'static str) -> Key {
+    pub const fn new(
+        name: &'static str,
+        ty: Type,
+        default: KeyDefault,
+        meaning: &'static str,
+    ) -> Key {
         Key {
             name,
             ty,
@@ -101,6 +106,7 @@ pub fn sections() -> Vec<Section> {
         control::REPLICATION_SECTION,
         control::FAILOVER_SECTION,
         faults::FAULT_SECTION,
+        super::expect::EXPECT_SECTION,
     ];
     out.extend(faults::kind_sections());
     out.extend(dist_table::kind_sections());
@@ -131,17 +137,17 @@ impl Type {
     }
 }
 
-impl Default {
+impl KeyDefault {
     fn describe(&self) -> String {
         match *self {
-            Default::Required => "required".into(),
-            Default::Absent(what) => what.into(),
-            Default::Duration(0) => "`\"0s\"`".into(),
-            Default::Duration(ns) => format!("`\"{}\"`", format_duration(ns as i64)),
-            Default::Bool(b) => format!("`{b}`"),
-            Default::Int(i) => format!("`{i}`"),
-            Default::Number(v) => format!("`{}`", show(v)),
-            Default::Name(n) => format!("`\"{n}\"`"),
+            KeyDefault::Required => "required".into(),
+            KeyDefault::Absent(what) => what.into(),
+            KeyDefault::Duration(0) => "`\"0s\"`".into(),
+            KeyDefault::Duration(ns) => format!("`\"{}\"`", format_duration(ns as i64)),
+            KeyDefault::Bool(b) => format!("`{b}`"),
+            KeyDefault::Int(i) => format!("`{i}`"),
+            KeyDefault::Number(v) => format!("`{}`", show(v)),
+            KeyDefault::Name(n) => format!("`\"{n}\"`"),
         }
     }
 }
@@ -207,7 +213,8 @@ pub fn reference() -> String {
 
 /// One key's entry (every section that has it: `fault.dc` is a key of two
 /// fault kinds), or the closest known keys when there is no such key.
-/// Accepts element paths as `--set` writes them: `datacenter.bj.servers`.
+/// Accepts element paths as `--set` writes them (`datacenter.bj.servers`)
+/// and a section's name (`failover`: all its keys).
 pub fn explain(key: &str) -> Result<String, Vec<String>> {
     let all = sections();
     let find = |wanted: &str| -> Vec<(Section, Key)> {
@@ -220,6 +227,14 @@ pub fn explain(key: &str) -> Result<String, Vec<String>> {
     let parts: Vec<&str> = key.split('.').collect();
     if hits.is_empty() && parts.len() == 3 {
         hits = find(&format!("{}.{}", parts[0], parts[2]));
+    }
+    if hits.is_empty() {
+        // A section's name: all its keys.
+        hits = all
+            .iter()
+            .filter(|s| s.path == key)
+            .flat_map(|s| s.keys.iter().map(move |k| (*s, *k)))
+            .collect();
     }
     if hits.is_empty() {
         return Err(nearest_keys(key, &all));
@@ -301,6 +316,8 @@ mod tests {
         assert!(servers.starts_with("datacenter.servers"), "{servers}");
         let dc = explain("fault.dc").expect("a fault key");
         assert!(dc.contains("dc_down") && dc.contains("clock_jump"), "{dc}");
+        let failover = explain("failover").expect("a section");
+        assert!(failover.starts_with("failover.auto") && failover.contains("failover.failback"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Scenario files: TOML text → a validated, typed [`Config`].
 //!
-//! `tree` parses the text into values that remember their location (and
-//! applies `--set` overrides); `schema` reads that tree into a `Config`,
+//! `load` finds a scenario (a file, a shipped name, the default) and loads
+//! it with its overrides; `tree` parses the text into values that remember
+//! their location (and applies `--set` overrides); `resolved` writes such a
+//! tree back as TOML; `schema` reads that tree into a `Config`,
 //! the top level and `[simulation]` itself and each other section through
 //! its own file (`topology`, `workload`, `sharding`, `control`, `faults`),
 //! which holds the section's keys, defaults (with reasons), types and
@@ -15,17 +17,18 @@ pub mod capacity;
 pub mod control;
 pub mod dist;
 pub mod dist_table;
+pub mod expect;
 pub mod faults;
 pub mod keys;
+pub mod load;
 pub mod profile;
 pub mod readers;
+pub mod resolved;
 pub mod schema;
 pub mod sharding;
 pub mod topology;
 pub mod tree;
 pub mod workload;
-
-use std::path::Path;
 
 pub use control::{
     Entry, FailoverConfig, FailoverTarget, OnWrongDc, Procedure, ReplMode, ReplicationConfig,
@@ -35,6 +38,9 @@ pub use dist::Dist;
 pub use dist_table::DistKind;
 pub use faults::{FaultConfig, FaultKind, FaultType};
 pub use keys::{explain, reference};
+pub use load::{
+    Loaded, Override, Scenario, ScenarioError, advice, find, load_default, load_file, load_str,
+};
 pub use profile::Profile;
 pub use readers::Named;
 pub use schema::{MAX_CLOCK_OFFSET, MAX_RUN};
@@ -50,70 +56,6 @@ use crate::time::Nanos;
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.toml");
 /// The name shown for the embedded default scenario.
 pub const DEFAULT_NAME: &str = "default";
-
-/// Why a scenario could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    #[error("{path}: cannot read the scenario: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{}", render(.0))]
-    Invalid(Vec<Diagnostic>),
-}
-
-fn render(diags: &[Diagnostic]) -> String {
-    let mut out = String::new();
-    for (i, d) in diags.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        out.push_str(&d.to_string());
-    }
-    out
-}
-
-impl ScenarioError {
-    pub fn diagnostics(&self) -> &[Diagnostic] {
-        match self {
-            ScenarioError::Invalid(d) => d,
-            ScenarioError::Io { .. } => &[],
-        }
-    }
-}
-
-/// Reads and validates a scenario file, with `--set` overrides applied.
-pub fn load_file(path: &Path, sets: &[String]) -> Result<Config, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let stem = path.file_stem().map_or_else(
-        || "scenario".to_string(),
-        |s| s.to_string_lossy().into_owned(),
-    );
-    load_str(&path.display().to_string(), &stem, &text, sets)
-}
-
-/// Validates scenario text. `display` names it in messages; `stem` is the
-/// default `simulation.name`.
-pub fn load_str(
-    display: &str,
-    stem: &str,
-    text: &str,
-    sets: &[String],
-) -> Result<Config, ScenarioError> {
-    let sources = tree::Sources::new(display, text, sets.to_vec());
-    schema::read(&sources, stem).map_err(|problems| {
-        ScenarioError::Invalid(problems.iter().map(|p| sources.diagnose(p)).collect())
-    })
-}
-
-/// The embedded default scenario, with overrides.
-pub fn load_default(sets: &[String]) -> Result<Config, ScenarioError> {
-    load_str("<default scenario>", DEFAULT_NAME, DEFAULT_SCENARIO, sets)
-}
 
 // ---------------------------------------------------------------------------
 // The typed configuration. Every field is valid by construction; each
@@ -137,6 +79,8 @@ pub struct Config {
     pub faults: Vec<FaultConfig>,
     /// Requests at fixed times (`[[request]]`), in file order.
     pub requests: Vec<ScriptedRequest>,
+    /// Promises checked after the run (`[[expect]]`), in file order.
+    pub expect: Vec<expect::Expectation>,
 }
 
 impl Config {

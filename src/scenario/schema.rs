@@ -6,7 +6,7 @@
 //! is likely). Reading goes on after a problem so that one run reports every
 //! problem of the file at once.
 
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::readers::{
     Ctx, FILE_START, duration, int, join, name, positive_duration, show_duration, string,
 };
@@ -38,7 +38,7 @@ const BUCKET: Nanos = NS_PER_S;
 const NAME: Key = Key::new(
     "name",
     Type::Name,
-    Default::Absent("the file name without `.toml`"),
+    KeyDefault::Absent("the file name without `.toml`"),
     "the run's name; results go to `results/<name>/`, so no path separators or `..`",
 );
 const SEED_KEY: Key = Key::new(
@@ -47,32 +47,32 @@ const SEED_KEY: Key = Key::new(
         min: 0,
         max: u64::MAX as i128,
     },
-    Default::Int(SEED),
+    KeyDefault::Int(SEED),
     "the master seed; every component draws from its own stream derived from it",
 );
 const DURATION: Key = Key::new(
     "duration",
     Type::PositiveDuration,
-    Default::Required,
+    KeyDefault::Required,
     "how long traffic arrives, such as \"60s\"",
 );
 const DRAIN_KEY: Key = Key::new(
     "drain",
     Type::Duration,
-    Default::Duration(DRAIN),
+    KeyDefault::Duration(DRAIN),
     "after traffic stops, how long replication, failover and requests in flight go on before the final checks (duration + drain is at most 50000d)",
 );
 const BUCKET_KEY: Key = Key::new(
     "bucket",
     Type::PositiveDuration,
-    Default::Duration(BUCKET),
+    KeyDefault::Duration(BUCKET),
     "the time-series resolution: one row per DC per bucket (at most 10,000,000 buckets)",
 );
 
 const MEMORY_LIMIT: Key = Key::new(
     "memory_limit",
     Type::Other("a size such as \"8GiB\" or \"512MiB\""),
-    Default::Absent("16GiB"),
+    KeyDefault::Absent("16GiB"),
     "the most memory the run's fixed state (every DC's copy of every key, acknowledgement marks, histograms) may need; a scenario above it is refused with the arithmetic",
 );
 
@@ -160,10 +160,13 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
         end: sim.as_ref().map(|s| s.duration + s.drain),
         end_overridden: sim.as_ref().is_some_and(|s| s.end_overridden),
         skews: topo.dcs.iter().map(|d| d.clock_skew).collect(),
+        // Unknown when `[routing]` has a problem of its own: not reported twice.
+        pushes_time_out: routing.as_ref().is_none_or(|r| r.push_timeout.is_some()),
     };
     let faults = faults::read(cx, root.get("fault"), &run);
     let requests =
         workload::read_requests(cx, root.get("request"), &topo.regions, workload.as_ref());
+    let expect = super::expect::read(root.get("expect"), &mut cx.problems);
     let sim = sim?;
     Some(Config {
         name: sim.name,
@@ -181,6 +184,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
         failover: failover?,
         faults,
         requests,
+        expect,
     })
 }
 
@@ -283,4 +287,31 @@ fn run_name(cx: &mut Ctx, n: &Node, key: &str) -> Option<String> {
         return None;
     }
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::load_default;
+
+    fn named(name: &str) -> Result<String, String> {
+        let set = format!("simulation.name={}", toml_string(name));
+        load_default(&[set])
+            .map(|c| c.name)
+            .map_err(|e| e.to_string())
+    }
+
+    fn toml_string(s: &str) -> String {
+        format!("\"{}\"", s.replace('\\', "\\\\"))
+    }
+
+    #[test]
+    fn a_run_name_cannot_leave_the_results_folder() {
+        for bad in ["../../x", "/tmp/x", "..", ".", "a/b", "a\\b", "c:x"] {
+            let e = named(bad).expect_err(bad);
+            assert!(e.contains("is not a name"), "{bad}: {e}");
+        }
+        for good in ["my-run", "a..b", "run.2"] {
+            assert_eq!(named(good).as_deref(), Ok(good));
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! `[sharding]`: which shard a key falls in, and which DC owns each shard.
 
 use super::RegionConfig;
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::readers::{
     Ctx, DcNames, Named, choice, choice_or, duration, int, join, names, shard_ranges,
 };
@@ -86,7 +86,7 @@ pub struct ShardingConfig {
 const KEY_KEY: Key = Key::new(
     "key",
     Type::OneOf(ShardKey::SPELLINGS),
-    Default::Name(KEY.name()),
+    KeyDefault::Name(KEY.name()),
     "how a user maps to a shard: by hash of the user, by range of users, or `geo` (by the user's home region)",
 );
 const SHARDS_KEY: Key = Key::new(
@@ -95,38 +95,38 @@ const SHARDS_KEY: Key = Key::new(
         min: 1,
         max: MAX_SHARDS,
     },
-    Default::Int(SHARDS as u64),
+    KeyDefault::Int(SHARDS as u64),
     "the number of shards (with `geo`, at least one per region)",
 );
 const PLACEMENT_KEY: Key = Key::new(
     "placement",
     Type::Other("\"round_robin\", \"by_region\", or a table { bj = \"0-49\", sh = \"50-99\" }"),
-    Default::Name(PLACEMENT.name()),
+    KeyDefault::Name(PLACEMENT.name()),
     "which DC owns each shard: dealt in turn, each region's shards to its own DCs, or a table that gives every shard to one DC",
 );
 const GLOBAL_OWNER: Key = Key::new(
     "global_owner",
     Type::Other("a datacenter name"),
-    Default::Absent("the first [[datacenter]]"),
+    KeyDefault::Absent("the first [[datacenter]]"),
     "the DC that writes the global dataset",
 );
 const GLOBAL_READS_KEY: Key = Key::new(
     "global_reads",
     Type::OneOf(GlobalReads::SPELLINGS),
-    Default::Name(GLOBAL_READS.name()),
+    KeyDefault::Name(GLOBAL_READS.name()),
     "where global reads go: to the owner, or to a local read copy",
 );
 
 const READS_KEY: Key = Key::new(
     "reads",
     Type::OneOf(GlobalReads::SPELLINGS),
-    Default::Name(READS.name()),
+    KeyDefault::Name(READS.name()),
     "where reads of the sharded dataset go: to the shard's owner, or served by the DC they enter (a read replica, stale while the owner's writes are on their way)",
 );
 const READ_YOUR_WRITES_KEY: Key = Key::new(
     "read_your_writes",
     Type::Duration,
-    Default::Duration(READ_YOUR_WRITES),
+    KeyDefault::Duration(READ_YOUR_WRITES),
     "a user whose last acknowledged write is at most this old has reads sent to the DC that acknowledged it, if that DC is up and reachable (Facebook's 20-second cookie); 0: off",
 );
 

@@ -4,7 +4,7 @@
 use petgraph::unionfind::UnionFind;
 
 use super::dist_table::read_dist;
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::readers::{
     Ctx, DcNames, FILE_START, element_key, int, join, name, number, quoted, show_duration,
     signed_duration, tables,
@@ -17,7 +17,9 @@ use crate::time::Nanos;
 /// DCs are numbered with 16 bits; beyond a thousand the all-pairs path
 /// tables no longer fit a laptop.
 pub(super) const MAX_DCS: usize = 1_000;
+/// Servers are counted with 32 bits; a million in one DC is a sure typo.
 const MAX_SERVERS: i128 = 1_000_000;
+/// A waiting room beyond a billion is unlimited in all but memory.
 const MAX_QUEUE: i128 = 1_000_000_000;
 /// A region's users are a share: any positive number up to this, normalised.
 const MAX_USERS: f64 = 1e12;
@@ -58,13 +60,13 @@ pub struct RegionConfig {
 const DC_NAME: Key = Key::new(
     "name",
     Type::Name,
-    Default::Required,
+    KeyDefault::Required,
     "a unique datacenter name",
 );
 const DC_REGION: Key = Key::new(
     "region",
     Type::Name,
-    Default::Required,
+    KeyDefault::Required,
     "the region the datacenter stands in: a [[region]]'s name, or (unless `sharding.placement = \"by_region\"` or `sharding.key = \"geo\"`) a region without users, such as a standby site",
 );
 const SERVERS: Key = Key::new(
@@ -73,13 +75,13 @@ const SERVERS: Key = Key::new(
         min: 1,
         max: MAX_SERVERS,
     },
-    Default::Absent("unlimited (no queueing)"),
+    KeyDefault::Absent("unlimited (no queueing)"),
     "how many requests the datacenter serves at once",
 );
 const SERVICE: Key = Key::new(
     "service_time",
     Type::Dist,
-    Default::Duration(SERVICE_TIME),
+    KeyDefault::Duration(SERVICE_TIME),
     "how long one request holds a server",
 );
 const QUEUE: Key = Key::new(
@@ -88,13 +90,13 @@ const QUEUE: Key = Key::new(
         min: 0,
         max: MAX_QUEUE,
     },
-    Default::Absent("unlimited"),
+    KeyDefault::Absent("unlimited"),
     "how many requests may wait beyond the busy servers; a request beyond it is rejected",
 );
 const CLOCK_SKEW: Key = Key::new(
     "clock_skew",
     Type::SignedDuration,
-    Default::Duration(0),
+    KeyDefault::Duration(0),
     "the offset of the datacenter's clock, which stamps its writes for `lww`; with the clock jumps on it, at most 10000d either way",
 );
 
@@ -109,13 +111,13 @@ pub(super) const DATACENTER_SECTION: Section = Section {
 const BETWEEN: Key = Key::new(
     "between",
     Type::Other("two datacenter names"),
-    Default::Required,
+    KeyDefault::Required,
     "the two datacenters the link joins",
 );
 const LATENCY: Key = Key::new(
     "latency",
     Type::Dist,
-    Default::Required,
+    KeyDefault::Required,
     "the one-way latency, such as \"15ms\"; each direction and message draws its own",
 );
 
@@ -130,7 +132,7 @@ pub(super) const LINK_SECTION: Section = Section {
 const REGION_NAME: Key = Key::new(
     "name",
     Type::Name,
-    Default::Required,
+    KeyDefault::Required,
     "a unique region name",
 );
 const USERS: Key = Key::new(
@@ -140,20 +142,20 @@ const USERS: Key = Key::new(
         max: MAX_USERS,
         open_min: true,
     },
-    Default::Required,
+    KeyDefault::Required,
     "the region's share of users, such as 0.4 (shares are scaled to sum to 1)",
 );
 const REGION_LATENCY: Key = Key::new(
     "latency",
     Type::Other("table of datacenter name → dist"),
-    Default::Required,
+    KeyDefault::Required,
     "one-way latency to each datacenter the region reaches, such as { bj = \"3ms\", sh = \"15ms\" }",
 );
 
 const REGION_PROFILE: Key = Key::new(
     "profile",
     Type::Other(super::workload::PROFILE_TYPE),
-    Default::Absent("`workload.profile`"),
+    KeyDefault::Absent("`workload.profile`"),
     "this region's users' own rate profile (a time zone's day), as `workload.profile`; the region's rate is `workload.rate` × its share × the factor",
 );
 

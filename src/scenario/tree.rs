@@ -59,7 +59,8 @@ impl Table {
             .map(|(_, _, n)| n)
     }
 
-    fn set(&mut self, key: &str, at: Origin, node: Node) {
+    /// Puts `node` under `key`, replacing the value of an existing entry.
+    pub fn set(&mut self, key: &str, at: Origin, node: Node) {
         match self.get_mut(key) {
             Some(slot) => *slot = node,
             None => self.entries.push((key.to_string(), at, node)),
@@ -87,6 +88,9 @@ pub struct Sources {
     pub path: String,
     pub text: String,
     pub sets: Vec<String>,
+    /// The flag each override came from (`--set`, `--vary`, `--seed`),
+    /// parallel to `sets`; `--set` where missing.
+    pub flags: Vec<String>,
     line_starts: Vec<usize>,
 }
 
@@ -100,8 +104,15 @@ impl Sources {
             path: path.into(),
             text,
             sets,
+            flags: Vec::new(),
             line_starts,
         }
+    }
+
+    /// Names the flag of each override in messages (`--vary k=v`, not `--set k=v`).
+    pub fn with_flags(mut self, flags: Vec<String>) -> Self {
+        self.flags = flags;
+        self
     }
 
     /// 1-based line and column (in characters) of a byte offset of the file.
@@ -120,7 +131,11 @@ impl Sources {
                 let (line, col) = self.line_col(start);
                 format!("{}:{line}:{col}", self.path)
             }
-            Origin::Set(i) => format!("--set {}", self.sets.get(i).map_or("?", String::as_str)),
+            Origin::Set(i) => format!(
+                "{} {}",
+                self.flags.get(i).map_or("--set", String::as_str),
+                self.sets.get(i).map_or("?", String::as_str)
+            ),
             Origin::Nowhere => self.path.clone(),
         }
     }
@@ -144,12 +159,21 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// One line per problem: names and values echoed from the input have their
+/// control characters (newlines included) escaped.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use super::load::escape;
         if self.key.is_empty() {
-            write!(f, "{}: {}", self.location, self.message)
+            write!(f, "{}: {}", escape(&self.location), escape(&self.message))
         } else {
-            write!(f, "{}: `{}`: {}", self.location, self.key, self.message)
+            write!(
+                f,
+                "{}: `{}`: {}",
+                escape(&self.location),
+                escape(&self.key),
+                escape(&self.message)
+            )
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `[workload]` and `[[request]]`: who asks for what, how often.
 
 use super::RegionConfig;
-use super::keys::{Default, Key, Section, Type};
+use super::keys::{Key, KeyDefault, Section, Type};
 use super::profile::{Profile, read_profile};
 use super::readers::{Ctx, boolean, duration, int, join, number, pick, probability, tables};
 use super::tree::{Node, Table, Val};
@@ -66,7 +66,7 @@ const KEYS: Key = Key::new(
         min: 1,
         max: MAX_KEYS,
     },
-    Default::Required,
+    KeyDefault::Required,
     "the number of users (keys of the sharded dataset)",
 );
 const RATE: Key = Key::new(
@@ -76,31 +76,31 @@ const RATE: Key = Key::new(
         max: MAX_RATE,
         open_min: false,
     },
-    Default::Required,
+    KeyDefault::Required,
     "requests per second, arriving as a Poisson process (0: only the [[request]]s)",
 );
 const WRITES_KEY: Key = Key::new(
     "writes",
     Type::Fraction,
-    Default::Number(WRITES),
+    KeyDefault::Number(WRITES),
     "the fraction of requests that write",
 );
 const POPULARITY: Key = Key::new(
     "popularity",
     Type::Other("\"uniform\" or { dist = \"zipf\", s } with 0 < s ≤ 100"),
-    Default::Name("uniform"),
+    KeyDefault::Name("uniform"),
     "how a request picks its user: all alike, or Zipf with exponent `s`",
 );
 const GLOBAL_KEY: Key = Key::new(
     "global",
     Type::Fraction,
-    Default::Number(GLOBAL),
+    KeyDefault::Number(GLOBAL),
     "the fraction of requests on the global dataset (one writer DC, `sharding.global_owner`)",
 );
 const GLOBAL_WRITES_KEY: Key = Key::new(
     "global_writes",
     Type::Fraction,
-    Default::Number(GLOBAL_WRITES),
+    KeyDefault::Number(GLOBAL_WRITES),
     "the fraction of global requests that write",
 );
 const GLOBAL_KEYS_KEY: Key = Key::new(
@@ -109,13 +109,13 @@ const GLOBAL_KEYS_KEY: Key = Key::new(
         min: 1,
         max: MAX_KEYS,
     },
-    Default::Int(GLOBAL_KEYS),
+    KeyDefault::Int(GLOBAL_KEYS),
     "the number of keys of the global dataset",
 );
 const LOCALITY_KEY: Key = Key::new(
     "locality",
     Type::Fraction,
-    Default::Number(LOCALITY),
+    KeyDefault::Number(LOCALITY),
     "the fraction of a user's requests that come from the user's home region; the rest come from a region drawn by the shares (a roaming user)",
 );
 
@@ -125,7 +125,7 @@ pub(super) const PROFILE_TYPE: &str =
 const PROFILE_KEY: Key = Key::new(
     "profile",
     Type::Other(PROFILE_TYPE),
-    Default::Absent("a constant rate"),
+    KeyDefault::Absent("a constant rate"),
     "how the rate changes over the run: at each point's time the rate is `rate` × its `factor`, linear between points, the first factor before the first point and the last after the last (two points at one time make a step); arrivals are a non-homogeneous Poisson process (a `region.profile` overrides it for that region's users)",
 );
 
@@ -150,31 +150,31 @@ pub(super) const WORKLOAD_SECTION: Section = Section {
 const AT: Key = Key::new(
     "at",
     Type::Duration,
-    Default::Required,
+    KeyDefault::Required,
     "when the request arrives, such as \"10ms\"",
 );
 const REGION: Key = Key::new(
     "region",
     Type::Other("a region name"),
-    Default::Required,
+    KeyDefault::Required,
     "the user region it comes from",
 );
 const KEY: Key = Key::new(
     "key",
     Type::Other("integer from 0, below `workload.keys` (or `global_keys`)"),
-    Default::Required,
+    KeyDefault::Required,
     "the user (or global key) it touches, from 0",
 );
 const WRITE: Key = Key::new(
     "write",
     Type::Bool,
-    Default::Bool(false),
+    KeyDefault::Bool(false),
     "whether the request writes",
 );
 const GLOBAL_REQUEST: Key = Key::new(
     "global",
     Type::Bool,
-    Default::Bool(false),
+    KeyDefault::Bool(false),
     "whether it touches the global dataset",
 );
 

@@ -74,6 +74,7 @@ fn same_seed_gives_identical_files_and_another_seed_does_not() {
             "latency.png",
             "latency.svg",
             "report.md",
+            "scenario.toml",
             "streams.csv",
             "summary.csv",
             "timeline.png",
@@ -97,7 +98,7 @@ fn same_seed_gives_identical_files_and_another_seed_does_not() {
 }
 
 #[test]
-fn default_output_folder_is_named_after_scenario_and_seed() {
+fn default_output_folder_is_named_after_scenario_overrides_and_seed() {
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
         .current_dir(tmp.path())
@@ -109,9 +110,18 @@ fn default_output_folder_is_named_after_scenario_and_seed() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // With an override, a folder of its own below the scenario's.
+    let sets: Vec<_> = fs::read_dir(tmp.path().join("results/default"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(sets.len(), 1);
+    assert!(sets[0].starts_with("set-"), "{sets:?}");
     assert!(
         tmp.path()
-            .join("results/default/seed-3/summary.csv")
+            .join("results/default")
+            .join(&sets[0])
+            .join("seed-3/summary.csv")
             .exists()
     );
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -1,6 +1,8 @@
 //! Property tests over random fault timelines that kill DCs and move shards
-//! (with network faults mixed in): accounting, the controller's safety, and
-//! when the procedures guarantee no conflicts and no lost writes.
+//! (with network faults and failing rule pushes mixed in), under random
+//! entry and correction policies and data-leader elections: accounting, the
+//! controller's safety, and when the procedures guarantee no conflicts and
+//! no lost writes.
 
 use crate::common;
 
@@ -13,6 +15,12 @@ struct Case {
     mode: &'static str,
     procedure: &'static str,
     failback: bool,
+    entry: &'static str,
+    on_wrong_dc: &'static str,
+    /// `replication.election_timeout` in ms (only under quorum and sync).
+    election: Option<u32>,
+    /// `routing.push_timeout` in ms; push_failure faults only with it.
+    push_timeout: Option<u32>,
     /// (kind, dc or from, other dc, at ms, for ms (0: forever), shard)
     faults: Vec<(u8, usize, usize, u32, u32, u32)>,
     seed: u64,
@@ -25,26 +33,48 @@ fn case() -> impl Strategy<Value = Case> {
             prop::sample::select(vec!["async", "semi_sync", "quorum", "sync"]),
             prop::sample::select(vec!["switch", "ban_then_switch"]),
             any::<bool>(),
-            prop::collection::vec((0u8..6, 0..n, 0..n, 0u32..3000, 0u32..2500, 0u32..8), 1..4),
+            (
+                prop::sample::select(vec!["nearest", "owner", "random"]),
+                prop::sample::select(vec!["forward", "redirect", "serve_local", "reject"]),
+                prop::option::of(0u32..1500),
+                prop::option::of(50u32..400),
+            ),
+            prop::collection::vec((0u8..7, 0..n, 0..n, 0u32..3000, 0u32..2500, 0u32..8), 1..4),
             any::<u64>(),
         )
-            .prop_map(|(n, mode, procedure, failback, faults, seed)| Case {
-                n,
-                mode,
-                procedure,
-                failback,
-                faults,
-                seed,
-            })
+            .prop_map(
+                |(n, mode, procedure, failback, (entry, wrong, election, push), faults, seed)| {
+                    let consensus = mode == "quorum" || mode == "sync";
+                    Case {
+                        n,
+                        mode,
+                        procedure,
+                        failback,
+                        entry,
+                        on_wrong_dc: wrong,
+                        election: election.filter(|_| consensus),
+                        push_timeout: push,
+                        faults,
+                        seed,
+                    }
+                },
+            )
     })
 }
 
 fn scenario(c: &Case) -> String {
+    let election = c
+        .election
+        .map_or(String::new(), |e| format!("election_timeout = \"{e}ms\"\n"));
+    let push = c.push_timeout.map_or(String::new(), |p| {
+        format!("push_timeout = \"{p}ms\"\npush_retries = 2\n")
+    });
     let extra = format!(
         "[sharding]\nshards = 8\n[routing]\npropagation = {{ dist = \"uniform\", min = \"0ms\", max = \"200ms\" }}\n\
-         [replication]\nmode = \"{}\"\nack_timeout = \"300ms\"\n\
+         entry = \"{}\"\non_wrong_dc = \"{}\"\n{push}\
+         [replication]\nmode = \"{}\"\nack_timeout = \"300ms\"\n{election}\
          [failover]\ndetect_after = \"300ms\"\ndecide_after = \"100ms\"\nprocedure = \"{}\"\nmax_ban = \"500ms\"\nfailback = {}\n",
-        c.mode, c.procedure, c.failback
+        c.entry, c.on_wrong_dc, c.mode, c.procedure, c.failback
     );
     let mut s = common::mesh(c.n, 400.0, "3s", &extra)
         .replace("keys = 100000", "keys = 50")
@@ -60,6 +90,7 @@ fn scenario(c: &Case) -> String {
             2 => format!("kind = \"switchover\"\nshards = \"{shard}\"\nto = \"{db}\""),
             3 => format!("kind = \"link_down\"\nbetween = [\"{da}\", \"{db}\"]"),
             4 => format!("kind = \"partition\"\ngroups = [[\"{da}\"], [\"{db}\"]]"),
+            6 if c.push_timeout.is_some() => format!("kind = \"push_failure\"\ndc = \"{da}\""),
             _ => format!("kind = \"replication_stall\"\nfrom = \"{da}\"\nto = \"{db}\""),
         };
         // A DC may stay down to the end; other faults heal within 2.5 s.
@@ -93,16 +124,33 @@ proptest! {
         // (docs/concepts.md, "A dead DC"). Otherwise, with the ban waiting for
         // replication and one writer per shard (the guard on), nothing
         // conflicts.
+        // A DC a push did not reach, and a rollback, leave two writers per
+        // shard for a while: conflicts and losses by design too.
         let lacked = f.iter().any(|r| r.stranded > 0 || r.ban_timed_out);
-        if c.procedure == "ban_then_switch" && !lacked {
+        let pushes_failed = t.push_failures > 0;
+        if c.procedure == "ban_then_switch" && !lacked && !pushes_failed {
             prop_assert_eq!(t.conflicts, 0, "{:?}", f);
         }
         // With majority (or all) acks, a single DC failure loses no
         // acknowledged write: the survivors hold each one.
         let deaths = f.iter().filter(|r| r.kind == "dc_down" && r.started).count();
-        if (c.mode == "quorum" || c.mode == "sync") && deaths <= 1 && c.n >= 3 {
+        if (c.mode == "quorum" || c.mode == "sync") && deaths <= 1 && c.n >= 3 && !pushes_failed {
             prop_assert_eq!(t.lost_writes, 0, "{:?}", f);
         }
+        // Each layer's corrections are counted only where it is used.
+        if c.entry != "owner" {
+            prop_assert_eq!(t.edge_corrected, 0);
+        }
+        if c.on_wrong_dc != "redirect" {
+            prop_assert_eq!(t.redirected, 0);
+        }
+        if c.election.is_none() {
+            prop_assert_eq!(t.no_leader, 0);
+        }
+        if c.push_timeout.is_none() {
+            prop_assert_eq!((t.push_failures, t.push_rollbacks), (0, 0));
+        }
+        prop_assert!(t.no_leader <= t.rejected);
         // The same seed gives the same run.
         let again = run(&cfg);
         prop_assert_eq!(again.metrics.totals, t);

@@ -280,7 +280,7 @@ proptest! {
         };
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("run");
-        let (o, _) = output::run_into(&cfg, &out, PerfFile::Write, &mut |_| {}).unwrap();
+        let (o, _, _) = output::run_into(&cfg, &out, PerfFile::Write, &|_| Default::default(), &mut |_| {}).unwrap();
         let t = o.metrics.totals;
         prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
         assert_complete(&out);

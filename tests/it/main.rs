@@ -5,14 +5,21 @@
 //! binary, closed forms, hand-computed scenarios and property tests.
 
 mod bad_input;
+mod cli;
 mod common;
 mod determinism;
 mod docs;
+mod expect;
+mod explore;
 mod failover;
 mod failover_props;
 mod fuzz;
+mod golden;
 mod invariants;
+mod mechanisms;
 mod memory;
+mod overload;
+mod plots;
 mod queueing;
 mod reference;
 mod replication;

@@ -76,7 +76,10 @@ fn assert_close(what: &str, got: f64, want: f64, tol: f64) {
 fn mm1_response_time_quantiles_match_closed_form() {
     // λ = 800/s, μ = 1000/s, ρ = 0.8. The response time of M/M/1 (FIFO) is
     // exponential with rate μ - λ = 200/s: p50 = ln 2 / 200 s = 3.466 ms,
-    // p99 = ln 100 / 200 s = 23.03 ms. 1.6M requests; tolerance 3%.
+    // p99 = ln 100 / 200 s = 23.03 ms. 1.6M requests; tolerance 3% at p50
+    // and 5% at p99: response times of a queue this busy are correlated
+    // over ~0.1 s, so the p99 of one run is noisy. Measured over seeds 7-18:
+    // p99 error mean -0.2%, sd 1.7% (p50: sd 0.8%); seed 7 gives -3.2%.
     let cfg = common::config(&single_dc(800.0, 1, "2000s"), &[]);
     let o = run(&cfg);
     let h = o.metrics.latency_all();
@@ -91,7 +94,7 @@ fn mm1_response_time_quantiles_match_closed_form() {
         "M/M/1 p99 (ms)",
         common::q_ms(&h, 0.99),
         (100f64).ln() / theta * 1e3,
-        0.03,
+        0.05,
     );
     // Utilisation ρ = λ/μ = 0.8 (within 2%).
     let busy = o.metrics.dcs[0].busy_ns as f64 / o.traffic_end.ns() as f64;

@@ -156,4 +156,9 @@ fn msha_switch_by_ratio_holds_writes_and_loses_nothing() {
         assert!(step.rejected > 0, "writes were held");
     }
     assert_eq!((t.conflicts, t.lost_writes), (0, 0), "{t:?}");
+    // Random entry (the units weigh alike): about half the sharded
+    // requests (95% of all) enter the unit that does not own their id and
+    // are redirected; global requests are forwarded to hz, never redirected.
+    let share = t.redirected as f64 / (0.95 * t.requests as f64);
+    assert!((0.45..0.55).contains(&share), "redirected share {share}");
 }

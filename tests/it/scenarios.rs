@@ -124,7 +124,7 @@ fn service_points(d: &Dist) -> Vec<(f64, f64)> {
     }
 }
 
-/// The popularity of each global key, most popular first (rand_distr's
+/// The popularity of each global key, most popular first (the model's
 /// Zipf(n, s): P(rank k) ∝ k^−s; the model maps ranks onto keys one to one).
 fn global_popularity(cfg: &Config) -> Vec<f64> {
     let n = cfg.workload.global_keys as usize;

@@ -353,3 +353,168 @@ fn plot_survives_non_finite_cells() {
     c.arg("plot").arg(&a);
     ok(c);
 }
+
+#[test]
+fn a_locked_folder_refuses_a_second_sweep_and_a_stale_lock_is_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("s");
+    fs::create_dir_all(&out).unwrap();
+    // A live process (this test) holds the folder.
+    fs::write(out.join(".lock"), format!("{}\n", std::process::id())).unwrap();
+    let o = sweep(&out, &["--jobs", "1", "--seeds", "1..1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "another sweep or merge (process {})",
+            std::process::id()
+        )),
+        "{err}"
+    );
+    assert!(
+        !out.join("plan.toml").exists(),
+        "the refused sweep wrote its plan"
+    );
+    // Its holder gone (a pid above any the kernel gives): taken over, released at the end.
+    fs::write(out.join(".lock"), "4294967295\n").unwrap();
+    ok(sweep(&out, &["--jobs", "1", "--seeds", "1..1"]));
+    assert!(!out.join(".lock").exists());
+    // Two sweeps at once: the second is refused while the first runs.
+    let both = tmp.path().join("both");
+    let mut first = sweep(&both, &["--jobs", "1", "--seeds", "1..3"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !both.join(".lock").exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = sweep(&both, &["--jobs", "1", "--seeds", "1..3"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(err.contains("another sweep or merge"), "{err}");
+    assert!(first.wait().unwrap().success());
+    assert_eq!(
+        fs::read_to_string(both.join("summary.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        1 + 6
+    );
+}
+
+#[test]
+fn merge_never_changes_its_inputs_and_names_a_missing_part_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parts_dir = tmp.path().join("parts");
+    let mut parts = Vec::new();
+    for i in 0..2 {
+        let p = parts_dir.join(format!("part{i}"));
+        ok(sweep(
+            &p,
+            &[
+                "--jobs",
+                "1",
+                "--seeds",
+                "1..1",
+                "--shard",
+                &format!("{i}/2"),
+            ],
+        ));
+        parts.push(p);
+    }
+    let before: Vec<_> = parts.iter().map(|p| tree(p)).collect();
+    // Into one of the parts: refused.
+    let o = Command::new(BIN)
+        .arg("merge")
+        .args(&parts)
+        .arg("--out")
+        .arg(&parts[0])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("merge never changes its inputs"), "{err}");
+    // Without --out: `merged` beside the first part.
+    let mut c = Command::new(BIN);
+    c.arg("merge").args(&parts);
+    ok(c);
+    for (p, b) in parts.iter().zip(&before) {
+        assert_same(b, &tree(p));
+    }
+    assert_eq!(
+        fs::read_to_string(parts_dir.join("merged/summary.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        1 + 2
+    );
+    // A missing folder: bad input, its path said once.
+    let gone = tmp.path().join("gone");
+    let o = Command::new(BIN)
+        .arg("merge")
+        .arg(&parts[0])
+        .arg(&gone)
+        .arg("--out")
+        .arg(tmp.path().join("m2"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.matches(&*gone.display().to_string()).count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("no such folder"), "{err}");
+}
+
+/// Peak resident memory of a process, in MiB.
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+#[test]
+fn ten_million_seeds_start_at_once_in_little_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ten_million = ["sweep", "default", "--seeds", "1..10000000", "--jobs", "1"];
+    // One shard of the largest plan allowed: its single run, at once.
+    let part = tmp.path().join("part");
+    let started = Instant::now();
+    ok(cmd(
+        &[&ten_million[..], &["--shard", "9999999/10000000"]].concat(),
+        &part,
+    ));
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(part.join("runs/seed-10000000/summary.csv").exists());
+    // The whole plan starts running with no run's configuration held.
+    let whole = tmp.path().join("whole");
+    let mut child = cmd(&ten_million, &whole)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = whole.join("runs/seed-1/summary.csv");
+    let started = Instant::now();
+    while !first.exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let peak = peak_rss_mb(child.id());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(first.exists(), "no run finished within a minute");
+    if let Some(mb) = peak {
+        assert!(mb < 300.0, "peak {mb:.0} MiB");
+    }
+}

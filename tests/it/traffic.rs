@@ -295,7 +295,7 @@ fn survivors_sized_for_n_minus_1_carry_the_load_and_undersized_ones_do_not() {
     let report = |o: &multiactive::metrics::Outcome, cfg, name: &str| {
         let dir = tmp.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        multiactive::output::write_run(&dir, o, cfg).unwrap();
+        multiactive::output::write_run(&dir, o, cfg, &Default::default()).unwrap();
         std::fs::read_to_string(dir.join("report.md")).unwrap()
     };
     let r_sized = report(&o_sized, &sized, "sized");
@@ -420,10 +420,12 @@ fn a_staged_move_reports_each_batch_and_ends_at_the_target() {
 #[test]
 fn a_staged_move_without_ban_or_guard_conflicts() {
     // The same batches switched at once with no guard: a's writes still on
-    // their way meet b's new ones.
+    // their way meet b's new ones. 100 keys (10 per batch, ≈ 5 writes/s
+    // each) so that one lands within a 200-ms crossing of another at any
+    // seed, not only at a lucky one.
     let o = run(&common::config(
         &staged("[failover]\nprocedure = \"switch\"\n[routing]\nwrite_guard = false"),
-        &[],
+        &["workload.keys=100"],
     ));
     assert_eq!(o.metrics.failures.len(), 5);
     assert!(o.metrics.totals.conflicts > 0, "the check can fire");

@@ -79,7 +79,15 @@ impl World {
         let Some(index) = self.repl.take_head(stream, epoch, now) else {
             return;
         };
-        let logged = self.split().1.apply_replicated(now, stream, index);
+        let logged = super::apply_replicated(
+            &mut self.repl,
+            &mut self.storage,
+            &mut self.metrics,
+            &mut self.checker,
+            now,
+            stream,
+            index,
+        );
         if self.acks.semi_sync_degraded[src.idx()]
             && self.is_up(src)
             && self.topology.reachable(dst, src)

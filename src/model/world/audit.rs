@@ -5,6 +5,7 @@
 use super::World;
 use crate::ids::DcId;
 use crate::model::routing::Target;
+use crate::time::SimTime;
 
 /// A write applied at its origin whose client never got an ack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,6 +33,9 @@ impl World {
         }
         self.audit_keys();
         self.metrics.totals.invariant_violations = self.checker.violations();
+        self.sample_backlog(SimTime(
+            self.metrics.n_buckets as u64 * self.metrics.bucket_ns,
+        ));
         self.metrics.close();
     }
 

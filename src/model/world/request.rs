@@ -1,7 +1,8 @@
 //! The request path up to a server: admission at the user's edge (which DC
-//! a request enters by), the routers' decisions on arrival (serve, forward,
-//! reject), and the in-flight table every request lives in until it leaves
-//! (ok, failed or rejected).
+//! a request enters by: DNS's choice, nearest or random by capacity, which
+//! an `owner` edge corrects), the routers' decisions on arrival (serve,
+//! forward, redirect, reject), and the in-flight table every request lives
+//! in until it leaves (ok, failed or rejected).
 
 use super::{Event, World};
 use crate::ids::{DcId, RegionId};
@@ -12,9 +13,10 @@ use crate::model::routing::{Holder, Route, Target};
 use crate::model::workload::RequestSpec;
 use crate::scenario::{Config, Dist, Entry as EntryPolicy};
 use crate::time::{Nanos, SimTime};
+use rand::RngExt;
 
-/// A forwarded request is refused after this many forwards: a routing loop
-/// (stale tables pointing at each other) must not circle forever.
+/// A request is refused after this many forwards or redirects: a routing
+/// loop (stale tables pointing at each other) must not circle forever.
 const MAX_FORWARDS: u8 = 3;
 
 /// A request in flight: its slot in the in-flight table and the generation
@@ -35,6 +37,7 @@ pub(super) struct Request {
     pub(super) entry_dc: DcId,
     /// The DC that executed it (valid once executed).
     pub(super) served_at: DcId,
+    /// Forwards and redirects so far.
     pub(super) forwards: u8,
     /// Remote acks still awaited.
     pub(super) awaiting: u16,
@@ -151,6 +154,10 @@ pub(super) struct Edges {
     nearest: Vec<DcId>,
     /// DCs the detector has noticed are down (entry avoids them).
     known_down: Vec<bool>,
+    /// `entry = "random"`: each DC's weight (its servers), and the stream
+    /// DNS draws from.
+    weights: Vec<u64>,
+    dns: ComponentRng,
 }
 
 impl Edges {
@@ -185,7 +192,33 @@ impl Edges {
             // Filled by `refresh_nearest`: one rule for start and after faults.
             nearest: vec![DcId(0); cfg.regions.len()],
             known_down: vec![false; cfg.datacenters.len()],
+            weights: entry_weights(cfg),
+            dns: stream(cfg.seed, rng_ids::DNS),
         }
+    }
+
+    /// DNS's random pick for `region`, weighted by capacity among the DCs
+    /// the region reaches and the detector does not know are down; its
+    /// nearest DC when there is none.
+    fn random_dc(&mut self, region: RegionId) -> DcId {
+        let n = self.n_dcs;
+        let r = region.idx();
+        let open = |d: usize| !self.known_down[d] && self.access[r * n + d].is_some();
+        let total: u64 = (0..n).filter(|&d| open(d)).map(|d| self.weights[d]).sum();
+        if total == 0 {
+            return self.nearest[r];
+        }
+        let mut x = self.dns.random_range(0..total);
+        for d in 0..n {
+            if !open(d) {
+                continue;
+            }
+            if x < self.weights[d] {
+                return DcId(d as u16);
+            }
+            x -= self.weights[d];
+        }
+        self.nearest[r]
     }
 
     /// The detector noticed `dc` died (`true`) or came back.
@@ -219,6 +252,22 @@ impl Edges {
     }
 }
 
+/// Each DC's weight under `entry = "random"`: its servers. A DC with
+/// unlimited servers weighs as much as the largest finite one in the
+/// scenario (1 when every DC is unlimited), so that equal DCs get equal shares.
+fn entry_weights(cfg: &Config) -> Vec<u64> {
+    let largest = cfg
+        .datacenters
+        .iter()
+        .filter_map(|d| d.servers)
+        .max()
+        .unwrap_or(1);
+    cfg.datacenters
+        .iter()
+        .map(|d| u64::from(d.servers.unwrap_or(largest)))
+        .collect()
+}
+
 impl World {
     pub(super) fn on_arrival(&mut self, now: SimTime, queue: &mut EventQueue<Event>) {
         if let Some(gap) = self.workload.next_gap()
@@ -232,11 +281,14 @@ impl World {
         }
     }
 
-    /// The DC a new request for `target` enters by.
-    fn entry_dc(&self, spec: &RequestSpec, target: Target) -> DcId {
+    /// The DC a new request for `target` enters by, and whether the edge
+    /// corrected DNS's choice.
+    #[inline]
+    fn entry_dc(&mut self, spec: &RequestSpec, target: Target) -> (DcId, bool) {
         let nearest = self.edges.nearest[spec.region.idx()];
         match self.edges.entry_policy {
-            EntryPolicy::Nearest => nearest,
+            EntryPolicy::Nearest => (nearest, false),
+            EntryPolicy::Random => (self.edges.random_dc(spec.region), false),
             // The edge knows the user's shard and sends the request to its
             // owner, when the region reaches the owner directly.
             EntryPolicy::Owner => {
@@ -245,8 +297,8 @@ impl World {
                     _ => Route::Forward(self.routing.copy(Holder::Edge(spec.region)).owner(target)),
                 };
                 match owner {
-                    Route::Forward(o) if self.edges.reaches(spec.region, o) => o,
-                    _ => nearest,
+                    Route::Forward(o) if self.edges.reaches(spec.region, o) => (o, o != nearest),
+                    _ => (nearest, false),
                 }
             }
         }
@@ -259,9 +311,14 @@ impl World {
         } else {
             Target::Shard(self.sharding.shard_of(spec.key))
         };
-        let entry_dc = self.entry_dc(&spec, target);
+        let (entry_dc, corrected) = self.entry_dc(&spec, target);
         self.metrics.totals.requests += 1;
-        self.metrics.at(now, entry_dc).requests += 1;
+        let row = self.metrics.at(now, entry_dc);
+        row.requests += 1;
+        if corrected {
+            row.edge_corrected += 1;
+            self.metrics.totals.edge_corrected += 1;
+        }
         if spec.write {
             self.controller
                 .note_write_attempt(target, &mut self.metrics.failures);
@@ -335,8 +392,43 @@ impl World {
                 let hop = self.topology.sample(dc, owner);
                 queue.schedule(now.after(hop), Event::Reach { req, dc: owner });
             }
-            Route::Forward(_) | Route::Reject => self.reject(now, req, dc),
+            Route::Redirect(owner) if r.forwards < MAX_FORWARDS => {
+                self.redirect(now, req, dc, owner, queue);
+            }
+            Route::Forward(_) | Route::Redirect(_) | Route::Reject => self.reject(now, req, dc),
         }
+    }
+
+    /// The router at `dc` tells the client of `req` that `owner` owns its
+    /// shard: the answer crosses the region's access latency back, and the
+    /// client re-sends the request to `owner` over its own access latency;
+    /// `owner` becomes the DC its response goes back from.
+    fn redirect(
+        &mut self,
+        now: SimTime,
+        req: ReqHandle,
+        dc: DcId,
+        owner: DcId,
+        queue: &mut EventQueue<Event>,
+    ) {
+        let region = self.requests.at(req).spec.region;
+        let (Some(back), Some(there)) = (
+            self.edges.latency(region, dc),
+            self.edges.latency(region, owner),
+        ) else {
+            // The client cannot reach the DC it is sent to.
+            self.metrics.totals.unreachable += 1;
+            self.fail(now, req, dc);
+            return;
+        };
+        let r = self.requests.at(req);
+        if r.forwards == 0 {
+            self.metrics.totals.redirected += 1;
+            self.metrics.at(now, dc).redirected += 1;
+        }
+        r.forwards += 1;
+        r.entry_dc = owner;
+        queue.schedule(now.after(back + there), Event::Reach { req, dc: owner });
     }
 
     /// Request `req` leaves, rejected by `dc`.

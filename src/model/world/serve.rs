@@ -52,6 +52,11 @@ impl World {
             self.reject(now, req, dc);
             return;
         }
+        if r.spec.write && self.electing(now, r.target) {
+            self.metrics.totals.no_leader += 1;
+            self.reject(now, req, dc);
+            return;
+        }
         if self.routing.misrouted(dc, r.target, r.spec.write) {
             self.metrics.totals.misrouted += 1;
             if r.spec.write {
@@ -103,13 +108,49 @@ impl World {
         for d in 0..self.n_dcs {
             if d != dc.idx() {
                 let stream = self.repl.stream_id(dc, DcId(d as u16));
-                self.split().1.ship(stream, now, queue);
+                super::ship(&mut self.repl, &mut self.topology, stream, now, queue);
             }
         }
         if waits {
             queue.schedule(now.after(self.acks.timeout), Event::AckTimeout { req });
         } else {
             self.complete_write(now, req);
+        }
+    }
+
+    /// Whether `target`'s data leader died and its successor is not yet
+    /// elected (`replication.election_timeout`): its writes fail.
+    #[inline]
+    fn electing(&self, now: SimTime, target: Target) -> bool {
+        self.election.is_some() && now < self.leader_at[self.unit(target)]
+    }
+
+    /// `target`'s index among the units: the shards, then the global dataset.
+    #[inline]
+    pub(super) fn unit(&self, target: Target) -> usize {
+        match target {
+            Target::Shard(s) => s.idx(),
+            Target::Global => self.leader_at.len() - 1,
+        }
+    }
+
+    /// DC `dc`, which just died, led the consensus groups of the units it
+    /// owned: each elects a new leader `election_timeout` from now, on its
+    /// own clock, whatever the controller does meanwhile.
+    pub(super) fn start_elections(&mut self, now: SimTime, dc: DcId) {
+        let Some(timeout) = self.election else {
+            return;
+        };
+        let at = now.after(timeout);
+        let table = self.routing.authoritative();
+        for (s, &owner) in table.owners.iter().enumerate() {
+            if owner == dc {
+                self.leader_at[s] = self.leader_at[s].max(at);
+            }
+        }
+        if table.global_owner == dc {
+            let g = self.leader_at.len() - 1;
+            self.leader_at[g] = self.leader_at[g].max(at);
         }
     }
 

@@ -1,0 +1,664 @@
+//! `timeline.svg/png`: traffic, each DC's successes and errors, and the
+//! replication backlog's age over time, with the faults marked: an outage
+//! (an interval) is shaded and named, a drill or failback (an instant) is a
+//! dashed line with its name.
+
+use std::error::Error;
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{FAMILY, PALETTE, Res, col, num, read_table, tick};
+
+/// Per-DC lines drawn before the rest are summed as "other DCs".
+const MAX_DC_LINES: usize = 8;
+
+/// At most this many points per line: a longer run's buckets are merged
+/// into bins of 2^k buckets (rates averaged, lags and ages their maximum),
+/// so a plot of a hundred hours is as light as one of an hour.
+const MAX_POINTS: usize = 2048;
+
+/// A run's time series: totals and per-DC values per bin (a bucket, or
+/// several merged), per second.
+pub(super) struct Series {
+    /// The start of each bin, in seconds.
+    pub t: Vec<f64>,
+    /// The width of a bin, in seconds.
+    pub bucket_s: f64,
+    /// The end of the last bucket, in seconds.
+    pub end: f64,
+    pub dcs: Vec<String>,
+    pub requests: Vec<f64>,
+    pub ok: Vec<f64>,
+    pub misrouted: Vec<f64>,
+    /// `[dc][bin]`.
+    pub dc_ok: Vec<Vec<f64>>,
+    pub dc_errors: Vec<Vec<f64>>,
+    /// Age of the oldest write not applied at each DC at the bin's end
+    /// (ms; 0 when none); absent in folders written before the column.
+    pub dc_age_ms: Option<Vec<Vec<f64>>>,
+    /// p99 lag of the writes applied in the bin, worst DC (ms; 0: none).
+    pub lag_p99_ms: Vec<f64>,
+}
+
+/// One bin while reading: sums (rates) and maxima (lags, ages).
+#[derive(Clone, Default)]
+struct Bin {
+    t: f64,
+    buckets: u32,
+    requests: f64,
+    ok: f64,
+    misrouted: f64,
+    lag: f64,
+    dc_ok: Vec<f64>,
+    dc_errors: Vec<f64>,
+    dc_age: Vec<f64>,
+}
+
+impl Bin {
+    fn absorb(&mut self, o: Bin) {
+        self.buckets += o.buckets;
+        self.requests += o.requests;
+        self.ok += o.ok;
+        self.misrouted += o.misrouted;
+        self.lag = self.lag.max(o.lag);
+        for (a, b) in [
+            (&mut self.dc_ok, &o.dc_ok),
+            (&mut self.dc_errors, &o.dc_errors),
+        ] {
+            add_at(a, b, |x, y| x + y);
+        }
+        add_at(&mut self.dc_age, &o.dc_age, f64::max);
+    }
+}
+
+fn add_at(a: &mut Vec<f64>, b: &[f64], f: impl Fn(f64, f64) -> f64) {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0.0);
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        *x = f(*x, *y);
+    }
+}
+
+fn put(v: &mut Vec<f64>, d: usize, x: f64, f: impl Fn(f64, f64) -> f64) {
+    if v.len() <= d {
+        v.resize(d + 1, 0.0);
+    }
+    v[d] = f(v[d], x);
+}
+
+/// Reads `timeseries.csv` row by row (a long run's series need not fit in
+/// memory as text) into at most `2 · MAX_POINTS` bins.
+pub(super) fn read_series(dir: &Path) -> Result<Series, Box<dyn Error>> {
+    let path = dir.join("timeseries.csv");
+    let mut reader = csv::Reader::from_path(&path)?;
+    let mut left_out = 0;
+    let h: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
+    let c = |n: &str| col(&h, n);
+    let (t, dc, req, ok, failed, rejected, mis, lag) = (
+        c("t_s")?,
+        c("dc")?,
+        c("requests")?,
+        c("ok")?,
+        c("failed")?,
+        c("rejected")?,
+        c("misrouted")?,
+        c("repl_lag_p99_ms")?,
+    );
+    let age = c("repl_unapplied_age_ms").ok();
+    let mut dcs: Vec<String> = Vec::new();
+    let mut bins: Vec<Bin> = Vec::new();
+    // Buckets per bin (a power of two), buckets seen, the last two times.
+    let (mut per_bin, mut bucket) = (1usize, 0usize);
+    let (mut first, mut second, mut last): (Option<f64>, Option<f64>, Option<f64>) =
+        (None, None, None);
+    for r in reader.records() {
+        let r = r?;
+        left_out += super::out_of_range(r.iter());
+        let Some(time) = num(&r[t]) else { continue };
+        if last != Some(time) {
+            if last.is_some() {
+                bucket += 1;
+            }
+            if first.is_none() {
+                first = Some(time);
+            } else if second.is_none() {
+                second = Some(time);
+            }
+            last = Some(time);
+            if bucket / per_bin >= bins.len() {
+                bins.push(Bin {
+                    t: time,
+                    ..Bin::default()
+                });
+                if bins.len() > 2 * MAX_POINTS {
+                    let mut merged = Vec::with_capacity(MAX_POINTS + 1);
+                    let mut it = bins.into_iter();
+                    while let Some(mut a) = it.next() {
+                        if let Some(b) = it.next() {
+                            a.absorb(b);
+                        }
+                        merged.push(a);
+                    }
+                    bins = merged;
+                    per_bin *= 2;
+                }
+            }
+            bins.last_mut().expect("a bin was pushed").buckets += 1;
+        }
+        let d = match dcs.iter().position(|n| *n == r[dc]) {
+            Some(d) => d,
+            None => {
+                dcs.push(r[dc].to_string());
+                dcs.len() - 1
+            }
+        };
+        let v = |c: usize| num(&r[c]).unwrap_or(0.0);
+        let b = bins.last_mut().expect("a bin was pushed");
+        b.requests += v(req);
+        b.ok += v(ok);
+        b.misrouted += v(mis);
+        b.lag = b.lag.max(v(lag));
+        put(&mut b.dc_ok, d, v(ok), |x, y| x + y);
+        put(&mut b.dc_errors, d, v(failed) + v(rejected), |x, y| x + y);
+        if let Some(c) = age {
+            put(&mut b.dc_age, d, v(c), f64::max);
+        }
+    }
+    super::say_left_out(&path, left_out);
+    let bucket_s = match (first, second) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => 1.0,
+    };
+    let n_dcs = dcs.len();
+    let mut s = Series {
+        t: Vec::with_capacity(bins.len()),
+        bucket_s: bucket_s * per_bin as f64,
+        end: last.unwrap_or(0.0) + bucket_s,
+        dcs,
+        requests: Vec::with_capacity(bins.len()),
+        ok: Vec::with_capacity(bins.len()),
+        misrouted: Vec::with_capacity(bins.len()),
+        dc_ok: vec![Vec::with_capacity(bins.len()); n_dcs],
+        dc_errors: vec![Vec::with_capacity(bins.len()); n_dcs],
+        dc_age_ms: age.map(|_| vec![Vec::with_capacity(bins.len()); n_dcs]),
+        lag_p99_ms: Vec::with_capacity(bins.len()),
+    };
+    for mut b in bins {
+        // Per second, averaged over the buckets the bin holds.
+        let per_s = 1.0 / (bucket_s * f64::from(b.buckets.max(1)));
+        s.t.push(b.t);
+        s.requests.push(b.requests * per_s);
+        s.ok.push(b.ok * per_s);
+        s.misrouted.push(b.misrouted * per_s);
+        s.lag_p99_ms.push(b.lag);
+        b.dc_ok.resize(n_dcs, 0.0);
+        b.dc_errors.resize(n_dcs, 0.0);
+        b.dc_age.resize(n_dcs, 0.0);
+        for d in 0..n_dcs {
+            s.dc_ok[d].push(b.dc_ok[d] * per_s);
+            s.dc_errors[d].push(b.dc_errors[d] * per_s);
+            if let Some(a) = &mut s.dc_age_ms {
+                a[d].push(b.dc_age[d]);
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// What `failures.csv` says happened when.
+pub(super) struct Marks {
+    /// Outages: (start, end, label); the end is the plot's when it lasted.
+    pub spans: Vec<(f64, f64, String)>,
+    /// Instants (a switchover drill, a failback, a clock jump): (time, label).
+    pub instants: Vec<(f64, String)>,
+    pub detected: Vec<f64>,
+    pub switched: Vec<f64>,
+}
+
+/// Kinds that happen at one instant rather than last.
+const INSTANT_KINDS: &[&str] = &["switchover", "failback", "clock_jump"];
+
+/// A short name of a `failures.csv` row for the plot.
+pub(super) fn label(kind: &str, target: &str) -> String {
+    match kind {
+        "dc_down" => format!("{target} down"),
+        "link_down" => format!("link {target} cut"),
+        "slow_link" => format!("link {target} slow"),
+        "partition" => format!("partition {}", target.replace('|', " | ")),
+        "replication_stall" => format!("replication {target} stalled"),
+        "clock_jump" => format!("clock jump at {target}"),
+        "switchover" => format!("switchover: {target}"),
+        "failback" => format!("failback to {target}"),
+        _ => format!("{kind} {target}"),
+    }
+}
+
+pub(super) fn read_marks(dir: &Path, end: f64) -> Result<Marks, Box<dyn Error>> {
+    let (h, rows) = read_table(&dir.join("failures.csv"))?;
+    let c = |n: &str| col(&h, n);
+    let (k, t, s, e, d, w) = (
+        c("kind")?,
+        c("target")?,
+        c("start_s")?,
+        c("end_s")?,
+        c("detected_s")?,
+        c("switched_s")?,
+    );
+    let mut m = Marks {
+        spans: Vec::new(),
+        instants: Vec::new(),
+        detected: Vec::new(),
+        switched: Vec::new(),
+    };
+    for r in &rows {
+        if let Some(start) = num(&r[s]) {
+            let name = label(&r[k], &r[t]);
+            if INSTANT_KINDS.contains(&r[k].as_str()) {
+                m.instants.push((start, name));
+            } else {
+                let stop = num(&r[e]);
+                let name = if stop.is_none() {
+                    format!("{name} (to the end)")
+                } else {
+                    name
+                };
+                m.spans.push((start, stop.unwrap_or(end).max(start), name));
+            }
+        }
+        m.detected.extend(num(&r[d]));
+        m.switched.extend(num(&r[w]));
+    }
+    Ok(m)
+}
+
+const SHADE: RGBColor = RGBColor(230, 80, 60);
+const DRILL: RGBColor = RGBColor(120, 60, 170);
+const DETECTED: RGBColor = RGBColor(230, 140, 0);
+const SWITCHED: RGBColor = RGBColor(0, 150, 60);
+
+/// Shades outages, draws drills as dashed lines and detections (orange)
+/// and switches (green) as thin lines, between `lo` and `hi`; with
+/// `named`, writes each outage's and drill's name at the top.
+fn draw_marks<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    m: &Marks,
+    lo: f64,
+    hi: f64,
+    named: bool,
+) -> Res
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    Y: Ranged<ValueType = f64>,
+{
+    chart.draw_series(
+        m.spans
+            .iter()
+            .map(|(a, b, _)| Rectangle::new([(*a, lo), (*b, hi)], SHADE.mix(0.15).filled())),
+    )?;
+    for (x, color) in m
+        .detected
+        .iter()
+        .map(|x| (x, DETECTED))
+        .chain(m.switched.iter().map(|x| (x, SWITCHED)))
+    {
+        chart.draw_series(LineSeries::new([(*x, lo), (*x, hi)], color.stroke_width(1)))?;
+    }
+    for (x, _) in &m.instants {
+        chart.draw_series(DashedLineSeries::new(
+            [(*x, lo), (*x, hi)],
+            6,
+            4,
+            DRILL.stroke_width(2),
+        ))?;
+    }
+    if !named {
+        return Ok(());
+    }
+    // Names at the top, each on the first row where it does not overlap
+    // the one before; near the right edge, they end at their mark.
+    let right = chart.plotting_area().get_pixel_range().0.end;
+    let mut names: Vec<(f64, &str, RGBColor)> = m
+        .spans
+        .iter()
+        .map(|(a, _, n)| (*a, n.as_str(), RGBColor(170, 40, 30)))
+        .chain(m.instants.iter().map(|(x, n)| (*x, n.as_str(), DRILL)))
+        .collect();
+    names.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut row_end = [i32::MIN; 4];
+    for (x, name, color) in names {
+        let px = chart.backend_coord(&(x, hi)).0;
+        let width = name.chars().count() as i32 * 7 + 8;
+        let flip = px + width > right;
+        let (a, b) = if flip {
+            (px - width, px)
+        } else {
+            (px, px + width)
+        };
+        let row = (0..row_end.len()).find(|&r| row_end[r] < a).unwrap_or(0);
+        row_end[row] = b;
+        let pos = if flip {
+            Pos::new(HPos::Right, VPos::Top)
+        } else {
+            Pos::new(HPos::Left, VPos::Top)
+        };
+        let style = TextStyle::from((FAMILY, 13).into_font())
+            .color(&color)
+            .pos(pos);
+        let dx = if flip { -4 } else { 4 };
+        chart.plotting_area().draw(
+            &(EmptyElement::at((x, hi))
+                + Text::new(name.to_string(), (dx, 3 + 15 * row as i32), style)),
+        )?;
+    }
+    Ok(())
+}
+
+/// `timeline.svg/png` of a run folder.
+pub fn plot_timeline(dir: &Path) -> Res {
+    let s = read_series(dir)?;
+    let end = s.end;
+    let m = read_marks(dir, end)?;
+    both!(dir, "timeline", (1400, 1240), |root| timeline(
+        &root, &s, &m, end
+    ))
+}
+
+fn timeline<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: &Series,
+    m: &Marks,
+    end: f64,
+) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let (head, rest) = root.split_vertically(24);
+    head.draw(&Text::new(
+        "shaded: outage (named at the top) · dashed purple: switchover drill or failback · orange: failure detected · green: shards switched",
+        (12, 6),
+        (FAMILY, 13),
+    ))?;
+    let areas = rest.split_evenly((4, 1));
+    let total = [
+        (
+            "requests/s",
+            s.requests.as_slice(),
+            RGBColor(30, 30, 30),
+            false,
+        ),
+        ("ok/s", s.ok.as_slice(), SWITCHED, false),
+        (
+            "misrouted/s",
+            s.misrouted.as_slice(),
+            RGBColor(200, 0, 200),
+            true,
+        ),
+    ];
+    panel(
+        &areas[0],
+        "All DCs (per second)",
+        end,
+        &total,
+        &s.t,
+        m,
+        true,
+    )?;
+    let ok = per_dc(&s.dcs, &s.dc_ok);
+    let refs: Vec<_> = ok
+        .iter()
+        .map(|(n, v, c)| (n.as_str(), v.as_slice(), *c, false))
+        .collect();
+    panel(
+        &areas[1],
+        "Successful requests per DC, where they were decided (ok/s)",
+        end,
+        &refs,
+        &s.t,
+        m,
+        false,
+    )?;
+    let err = per_dc(&s.dcs, &s.dc_errors);
+    let refs: Vec<_> = err
+        .iter()
+        .map(|(n, v, c)| (n.as_str(), v.as_slice(), *c, false))
+        .collect();
+    panel(
+        &areas[2],
+        "Failed and rejected requests per DC, where they were decided (per second)",
+        end,
+        &refs,
+        &s.t,
+        m,
+        false,
+    )?;
+    lag_panel(&areas[3], end, s, m)
+}
+
+/// Each DC's line, the largest `MAX_DC_LINES - 1` by total and the rest
+/// summed when there are more.
+fn per_dc(names: &[String], v: &[Vec<f64>]) -> Vec<(String, Vec<f64>, RGBColor)> {
+    let color = |i: usize| PALETTE[i % PALETTE.len()];
+    if names.len() <= MAX_DC_LINES {
+        return (0..names.len())
+            .map(|d| (names[d].clone(), v[d].clone(), color(d)))
+            .collect();
+    }
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    let sum = |d: usize| v[d].iter().sum::<f64>();
+    order.sort_by(|&a, &b| sum(b).total_cmp(&sum(a)).then(a.cmp(&b)));
+    let (shown, others) = order.split_at(MAX_DC_LINES - 1);
+    let mut shown = shown.to_vec();
+    shown.sort_unstable();
+    let mut out: Vec<_> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| (names[d].clone(), v[d].clone(), color(i)))
+        .collect();
+    let mut rest = vec![0.0; v[0].len()];
+    for &d in others {
+        rest.iter_mut().zip(&v[d]).for_each(|(r, x)| *r += x);
+    }
+    out.push((
+        format!("{} other DCs", others.len()),
+        rest,
+        RGBColor(120, 120, 120),
+    ));
+    out
+}
+
+/// A linear panel of lines over time, with the marks; a line's flag makes it dashed.
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    end: f64,
+    lines: &[(&str, &[f64], RGBColor, bool)],
+    t: &[f64],
+    marks: &Marks,
+    named: bool,
+) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let (area, side) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(LEGEND_W));
+    let key: Vec<(String, RGBColor, bool)> = lines
+        .iter()
+        .map(|(n, _, c, d)| (n.to_string(), *c, *d))
+        .collect();
+    side_legend(&side, &key)?;
+    let area = &area;
+    let top = lines
+        .iter()
+        .flat_map(|(_, v, _, _)| v.iter().copied())
+        .fold(0.0f64, f64::max)
+        .max(1.0)
+        * if named { 1.25 } else { 1.1 };
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FAMILY, 16))
+        .margin(8)
+        .margin_right(28)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..end, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .label_style((FAMILY, 12))
+        .draw()?;
+    draw_marks(&mut chart, marks, 0.0, top, named)?;
+    for (_, values, color, dashed) in lines {
+        let pts = t.iter().copied().zip(values.iter().copied());
+        let style = color.stroke_width(2);
+        if *dashed {
+            chart.draw_series(DashedLineSeries::new(pts, 5, 4, style))?;
+        } else {
+            chart.draw_series(LineSeries::new(pts, style))?;
+        }
+    }
+    Ok(())
+}
+
+/// Width of the key beside each panel, so that it never hides data.
+const LEGEND_W: u32 = 240;
+
+/// The key of a panel, beside it: a line sample and a name per series.
+fn side_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(String, RGBColor, bool)],
+) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    for (i, (name, color, dashed)) in items.iter().enumerate() {
+        let y = 44 + 18 * i as i32;
+        if *dashed {
+            for x in [4, 13, 22] {
+                area.draw(&PathElement::new(
+                    [(x, y), (x + 5, y)],
+                    color.stroke_width(2),
+                ))?;
+            }
+        } else {
+            area.draw(&PathElement::new([(4, y), (26, y)], color.stroke_width(2)))?;
+        }
+        let style =
+            TextStyle::from((FAMILY, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(name.clone(), (32, y), style))?;
+    }
+    Ok(())
+}
+
+/// The replication backlog on a log scale: at each bucket's end, how old
+/// the oldest write a DC has not applied yet is (it grows while a link is
+/// cut), and in gray the p99 lag of the writes applied in the bucket (worst DC).
+/// Zero (nothing pending, nothing applied) breaks a line.
+fn lag_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    end: f64,
+    s: &Series,
+    m: &Marks,
+) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let (area, side) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(LEGEND_W));
+    let area = &area;
+    let empty = Vec::new();
+    let ages = s.dc_age_ms.as_ref().unwrap_or(&empty);
+    let all = || {
+        ages.iter()
+            .flatten()
+            .chain(&s.lag_p99_ms)
+            .copied()
+            .filter(|v| *v > 0.0)
+    };
+    let hi = all().fold(1.0f64, f64::max) * 3.0;
+    let lo = all().fold(hi, f64::min).min(1.0) / 2.0;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "Replication: age of the oldest write not yet applied, per destination DC (ms, log scale)",
+            (FAMILY, 16),
+        )
+        .margin(8)
+        .margin_right(28)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..end, (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .label_style((FAMILY, 12))
+        .draw()?;
+    draw_marks(&mut chart, m, lo, hi, false)?;
+    let gray = RGBColor(150, 150, 150);
+    // With many DCs, the ones with the oldest backlog (ties: file order).
+    let peak = |d: usize| ages[d].iter().copied().fold(0.0f64, f64::max);
+    let mut shown: Vec<usize> = (0..ages.len()).collect();
+    shown.sort_by(|&a, &b| peak(b).total_cmp(&peak(a)).then(a.cmp(&b)));
+    shown.truncate(MAX_DC_LINES);
+    shown.sort_unstable();
+    let mut lines: Vec<(String, &[f64], RGBColor)> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| {
+            (
+                format!("oldest unapplied at {}", s.dcs[d]),
+                ages[d].as_slice(),
+                PALETTE[i % PALETTE.len()],
+            )
+        })
+        .collect();
+    if ages.len() > MAX_DC_LINES {
+        lines.push((
+            format!(
+                "({} DCs with less backlog not drawn)",
+                ages.len() - MAX_DC_LINES
+            ),
+            &[],
+            WHITE,
+        ));
+    }
+    lines.push((
+        "applied-write lag p99, worst DC".into(),
+        &s.lag_p99_ms,
+        gray,
+    ));
+    // Ages are taken at the bucket's end, lags over the bucket.
+    let t_end: Vec<f64> = s.t.iter().map(|t| t + s.bucket_s).collect();
+    for (_, values, color) in &lines {
+        let (width, t) = if *color == gray {
+            (1, &s.t)
+        } else {
+            (2, &t_end)
+        };
+        for run in runs(t, values) {
+            chart.draw_series(LineSeries::new(run, color.stroke_width(width)))?;
+        }
+    }
+    let key: Vec<(String, RGBColor, bool)> =
+        lines.into_iter().map(|(n, _, c)| (n, c, false)).collect();
+    side_legend(&side, &key)
+}
+
+/// The stretches of positive values, as points.
+fn runs(t: &[f64], v: &[f64]) -> Vec<Vec<(f64, f64)>> {
+    let mut out = vec![Vec::new()];
+    for (t, v) in t.iter().zip(v) {
+        if *v > 0.0 {
+            out.last_mut().expect("one run").push((*t, *v));
+        } else if !out.last().expect("one run").is_empty() {
+            out.push(Vec::new());
+        }
+    }
+    out.retain(|r| !r.is_empty());
+    out
+}
