@@ -179,7 +179,14 @@ fn dispatch(cmd: Command) -> Result<(), Error> {
             run_sweep(&plan, out, jobs, shard)
         }
         Command::Merge { parts, out } if parts[0].join("explore.toml").exists() => {
-            let out = out.unwrap_or_else(|| parts[0].clone());
+            // Like a sweep's merge: never into one of its parts.
+            let out = out.unwrap_or_else(|| sweep::default_merge_out(&parts));
+            if parts.contains(&out) {
+                return Err(Error::BadInput(format!(
+                    "merge: --out {} is one of the parts: a merge never writes into its inputs",
+                    out.display()
+                )));
+            }
             explored(multiactive::explore::merge(&parts, &out))
         }
         Command::Explore(args) => explored(multiactive::explore::explore(&args)),

@@ -248,6 +248,29 @@ impl Scenario {
             tree::apply_set(&mut root, i, &o.spec).map_err(|p| p.message)?;
         }
         let cfg = &loaded.config;
+        // A fault of the file that a shortened run left out (it would start
+        // after the run's end) is left out of the resolved file too: the
+        // file's own duration would refuse it.
+        let end = cfg.duration.saturating_add(cfg.drain);
+        if let Some((
+            _,
+            _,
+            Node {
+                val: Val::Array(faults),
+                ..
+            },
+        )) = root.entries.iter_mut().find(|(k, _, _)| k == "fault")
+        {
+            faults.retain(|f| match &f.val {
+                Val::Table(t) => !matches!(
+                    t.get("at").map(|n| &n.val),
+                    Some(Val::Str(s)) if crate::time::parse_duration(s).is_ok_and(|at| at > end)
+                ),
+                _ => true,
+            });
+        }
+        root.entries
+            .retain(|(k, _, n)| !(k == "fault" && matches!(&n.val, Val::Array(a) if a.is_empty())));
         if root.get("simulation").is_none() {
             root.set(
                 "simulation",
