@@ -148,6 +148,9 @@ fn dispatch(cmd: Command) -> Result<(), Error> {
                     .map(|a| format!("warning: {a}")),
             );
             println!("{}", commands::describe(&loaded.config));
+            for w in scenario::capacity::warnings(&loaded.config) {
+                println!("warning: {w}");
+            }
             Ok(())
         }
         Command::Sweep {

@@ -33,6 +33,9 @@ pub struct FailureRecord {
     /// Writes to the moved shards (acknowledged or not) the target lacked
     /// when it took over; they replicate if their DC comes back.
     pub stranded: u64,
+    /// Requests to an affected shard refused after the start and before
+    /// that shard's first acknowledged write since (its recovery).
+    pub rejected: u64,
     pub started: bool,
 }
 
@@ -83,6 +86,7 @@ impl FailureRecord {
             rpo_oldest: None,
             ban_timed_out: false,
             stranded: 0,
+            rejected: 0,
             started: false,
         }
     }

@@ -78,6 +78,9 @@ pub struct Totals {
     pub lost_writes: u64,
     pub divergent_keys: u64,
     pub stale_reads: u64,
+    /// Stale reads of the sharded dataset: each user owns one key, so the
+    /// write missed was the reader's own (read-your-writes violations).
+    pub own_stale_reads: u64,
     /// Requests still in flight when the drain ended (counted in `failed`).
     pub in_flight_at_end: u64,
     /// Requests rejected because a DC's waiting room was full (in `rejected`).

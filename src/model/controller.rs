@@ -256,6 +256,22 @@ impl Controller {
         }
     }
 
+    /// A request to `target` was refused at `now`: it counts against each
+    /// record watching the shard that has not yet seen it recover.
+    #[inline]
+    pub fn note_rejection(&self, now: SimTime, target: Target, failures: &mut [FailureRecord]) {
+        let (unit, number) = self.unit_of(target);
+        for &f in &self.watchers[unit] {
+            let rec = &mut failures[f.idx()];
+            if let Ok(pos) = rec.units.binary_search(&number)
+                && now >= rec.start
+                && rec.first_ack[pos].is_none()
+            {
+                rec.rejected += 1;
+            }
+        }
+    }
+
     /// A write to `target` that arrived at `began` was acknowledged at `now`.
     #[inline]
     pub fn note_recovery(

@@ -87,6 +87,8 @@ pub struct Routing {
     on_wrong_dc: OnWrongDc,
     write_guard: bool,
     global_reads: GlobalReads,
+    /// Where reads of the sharded dataset go (`sharding.reads`).
+    shard_reads: GlobalReads,
     /// Per DC: `push_failure` faults making pushes to it fail now.
     push_failing: Vec<u32>,
 }
@@ -107,8 +109,24 @@ impl Routing {
             on_wrong_dc: cfg.on_wrong_dc,
             write_guard: cfg.write_guard,
             global_reads,
+            shard_reads: GlobalReads::Owner,
             push_failing: vec![0; n_dcs],
         }
+    }
+
+    /// Reads of the sharded dataset served where they enter (`Local`).
+    pub fn set_shard_reads(&mut self, reads: GlobalReads) {
+        self.shard_reads = reads;
+    }
+
+    /// Whether a read of `target` is served by any DC (a read copy).
+    #[inline]
+    fn local_read(&self, target: Target, write: bool) -> bool {
+        !write
+            && match target {
+                Target::Global => self.global_reads == GlobalReads::Local,
+                Target::Shard(_) => self.shard_reads == GlobalReads::Local,
+            }
     }
 
     /// The control plane's table now.
@@ -215,7 +233,7 @@ impl Routing {
     /// a shard the router's copy bans is refused.
     #[inline]
     pub fn route(&self, dc: DcId, target: Target, write: bool) -> Route {
-        if target == Target::Global && !write && self.global_reads == GlobalReads::Local {
+        if self.local_read(target, write) {
             return Route::Serve;
         }
         let table = self.dc_copy(dc);
@@ -249,7 +267,7 @@ impl Routing {
     /// the authoritative owner. Local reads of global data are by design.
     #[inline]
     pub fn misrouted(&self, dc: DcId, target: Target, write: bool) -> bool {
-        if target == Target::Global && !write && self.global_reads == GlobalReads::Local {
+        if self.local_read(target, write) {
             return false;
         }
         self.authoritative().owner(target) != dc

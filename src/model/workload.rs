@@ -7,7 +7,7 @@ use super::rng_ids;
 use crate::ids::RegionId;
 use crate::kernel::{ComponentRng, stream};
 use crate::scenario::dist::{Zipf, sample};
-use crate::scenario::{Config, Popularity};
+use crate::scenario::{Config, Popularity, Profile};
 use crate::time::{NS_PER_S, Nanos};
 
 /// What one arriving request asks for.
@@ -134,8 +134,47 @@ impl HomeRegions {
     }
 }
 
+/// Traffic that changes over time: each region's profile (its own, or the
+/// workload's, or none), and the largest factor of any. Arrivals come as
+/// candidates at `rate × max`, and a candidate from region `r` at time `t`
+/// is kept with probability `factor_r(t) / max` (thinning): a
+/// non-homogeneous Poisson process of rate `rate × share_r × factor_r(t)`.
+struct Shaping {
+    /// `[region]`: its profile; `None`: factor 1.
+    profiles: Vec<Option<Profile>>,
+    max: f64,
+}
+
+impl Shaping {
+    fn new(cfg: &Config) -> Option<Shaping> {
+        let global = cfg.workload.profile.as_ref();
+        let profiles: Vec<Option<Profile>> = cfg
+            .regions
+            .iter()
+            .map(|r| r.profile.as_ref().or(global).cloned())
+            .collect();
+        if profiles.iter().all(Option::is_none) {
+            return None;
+        }
+        let max = profiles
+            .iter()
+            .map(|p| p.as_ref().map_or(1.0, Profile::max))
+            .fold(0.0, f64::max);
+        Some(Shaping { profiles, max })
+    }
+
+    #[inline]
+    fn keep_probability(&self, region: RegionId, t: Nanos) -> f64 {
+        self.profiles[region.idx()]
+            .as_ref()
+            .map_or(1.0, |p| p.factor(t))
+            / self.max
+    }
+}
+
 pub struct Workload {
     arrivals: ComponentRng,
+    shaping: Option<Shaping>,
     content: ComponentRng,
     /// Mean time between arrivals in ns; `None` when the rate is 0
     /// (scripted requests only).
@@ -168,10 +207,14 @@ fn threshold(p: f64) -> u64 {
 impl Workload {
     pub fn new(cfg: &Config) -> Workload {
         let w = &cfg.workload;
+        let shaping = Shaping::new(cfg);
+        // Candidates come at the peak rate when the rate is shaped.
+        let peak = w.rate * shaping.as_ref().map_or(1.0, |s| s.max);
         Workload {
             arrivals: stream(cfg.seed, rng_ids::ARRIVALS),
+            shaping,
             content: stream(cfg.seed, rng_ids::REQUESTS),
-            gap: (w.rate > 0.0).then(|| NS_PER_S as f64 / w.rate),
+            gap: (peak > 0.0).then(|| NS_PER_S as f64 / peak),
             users: Popular::new(w.keys, w.popularity),
             global_keys: Popular::new(w.global_keys, w.popularity),
             homes: HomeRegions::new(cfg),
@@ -207,6 +250,19 @@ impl Workload {
         // At least 1 ns so that time always advances.
         let mean = self.gap?;
         Some(((mean * sample::exp1(&mut self.arrivals)) as Nanos).max(1))
+    }
+
+    /// Whether a candidate arrival from `region` at time `t` is kept (always,
+    /// without a profile: then nothing is drawn, so unshaped runs draw
+    /// exactly as before profiles existed).
+    #[inline]
+    pub fn keep(&mut self, region: RegionId, t: Nanos) -> bool {
+        let Some(s) = &self.shaping else {
+            return true;
+        };
+        let p = s.keep_probability(region, t);
+        // A uniform in [0, 1) with 53 bits, from the arrivals stream.
+        sample::unit(&mut self.arrivals) < p
     }
 
     /// The content of the next request.

@@ -290,6 +290,8 @@ impl World {
             n,
             cfg.regions.len(),
         );
+        let mut routing = routing;
+        routing.set_shard_reads(cfg.sharding.reads);
         let mut metrics = Metrics::new(n, end, cfg.bucket);
         metrics.datasets = vec![Default::default(); n_datasets + 1];
         metrics.dataset_names = cfg.datasets.iter().map(|d| d.name.clone()).collect();

@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+mod carried;
 pub mod expectations;
+pub mod headline;
 pub mod notes;
 pub mod plot;
 pub mod report;

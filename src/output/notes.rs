@@ -66,7 +66,7 @@ pub fn for_run(scenario: &Scenario, loaded: &Loaded, o: &Outcome) -> RunNotes {
 }
 
 /// Below this share of busy time a DC is not called saturated.
-const SATURATED: f64 = 0.98;
+pub(super) const SATURATED: f64 = 0.98;
 
 /// Signs of overload in a finished run: requests still in flight when the
 /// drain ended, DCs whose servers were busy nearly all the time.

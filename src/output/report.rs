@@ -380,6 +380,7 @@ pub fn run_report(
         "## Failures\n\n{}",
         table(&dir.join("failures.csv"), None)
     );
+    let _ = writeln!(s, "## Capacity\n\n{}", super::carried::section(dir, cfg));
     let _ = writeln!(s, "## Datacenters\n\n{}", table(&dir.join("dcs.csv"), None));
     let _ = writeln!(
         s,

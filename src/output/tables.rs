@@ -72,6 +72,7 @@ table! {
         unrecovered_shards: usize,
         semi_sync_fallbacks: u64,
         invariant_violations: u64,
+        own_stale_reads: u64,
         redirected: u64,
         edge_corrected: u64,
         no_leader: u64,
@@ -108,6 +109,7 @@ table! {
         shards_without_writes: usize,
         unrecovered_shards: usize,
         ban_timed_out: bool,
+        rejected: u64,
     }
 }
 
@@ -278,6 +280,7 @@ pub fn summary_row(o: &Outcome) -> SummaryRow {
         unrecovered_shards: m.failures.iter().map(|f| f.rto().2).sum(),
         semi_sync_fallbacks: t.semi_sync_fallbacks,
         invariant_violations: t.invariant_violations,
+        own_stale_reads: t.own_stale_reads,
         redirected: t.redirected,
         edge_corrected: t.edge_corrected,
         no_leader: t.no_leader,
@@ -336,6 +339,7 @@ pub fn failure_rows(o: &Outcome) -> Vec<FailureRow> {
                 shards_without_writes: left_out,
                 unrecovered_shards: unrecovered,
                 ban_timed_out: f.ban_timed_out,
+                rejected: f.rejected,
             }
         })
         .collect()

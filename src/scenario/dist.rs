@@ -174,6 +174,38 @@ impl Dist {
         }
     }
 
+    /// The mean in ns (infinite for a Pareto of shape ≤ 1), for capacity
+    /// arithmetic. A normal's draws below 0 count as 0 in a run; its mean
+    /// here is the untruncated one.
+    pub fn mean(&self) -> f64 {
+        match self {
+            Dist::Const(v) => *v as f64,
+            Dist::Uniform { min, max } => (*min as f64 + *max as f64) / 2.0,
+            Dist::Exp { mean, .. } | Dist::Normal { mean, .. } => *mean as f64,
+            Dist::LogNormal { median, sigma, .. } => {
+                *median as f64 * libm::exp(sigma * sigma / 2.0)
+            }
+            Dist::Pareto { scale, shape, .. } => {
+                if *shape <= 1.0 {
+                    f64::INFINITY
+                } else {
+                    *scale as f64 * shape / (shape - 1.0)
+                }
+            }
+            Dist::Empirical(p) => {
+                if p.len() == 1 {
+                    return p[0] as f64;
+                }
+                // Linear between neighbours, each piece equally likely.
+                let pieces = (p.len() - 1) as f64;
+                p.windows(2)
+                    .map(|w| (w[0] as f64 + w[1] as f64) / 2.0)
+                    .sum::<f64>()
+                    / pieces
+            }
+        }
+    }
+
     /// The value when the distribution is a constant.
     pub fn as_const(&self) -> Option<Nanos> {
         match self {

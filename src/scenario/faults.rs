@@ -14,6 +14,9 @@ use super::tree::{Node, Origin, Table, Val};
 use crate::ids::{DcId, ShardId};
 use crate::time::{Nanos, format_duration, parse_duration};
 
+mod staged;
+use staged::{BATCH, EVERY, batches, staging};
+
 /// Faults are numbered with 16 bits in the event queue.
 const MAX_FAULTS: usize = 10_000;
 /// A slowed link is at most this many times slower: beyond it the link is
@@ -190,7 +193,7 @@ impl FaultType {
             FaultType::SlowLink => &[SLOWED, FACTOR],
             FaultType::ReplicationStall => &[FROM, STALL_TO],
             FaultType::ClockJump => &[JUMP_DC, BY],
-            FaultType::Switchover => &[SHARDS_KEY, MOVE_TO],
+            FaultType::Switchover => &[SHARDS_KEY, MOVE_TO, BATCH, EVERY],
             FaultType::PushFailure => &[PUSH_DC],
         }
     }
@@ -301,6 +304,12 @@ pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig
             path: &path,
         };
         let fk = read_kind(cx, &f, kind, run);
+        // Read even when other keys have problems, so each is reported.
+        let staging = if kind == FaultType::Switchover {
+            staging(cx, &f)
+        } else {
+            None
+        };
         if let Some(FaultKind::ClockJump { dc, by }) = &fk {
             let name = run.names.0[dc.idx()];
             check_clock(cx, &f, name, &mut reach[dc.idx()], *by);
@@ -312,6 +321,17 @@ pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, run: &Run) -> Vec<FaultConfig
             continue;
         };
         if cx.problems.len() > before {
+            continue;
+        }
+        if let FaultKind::Switchover { shards, to } = &fk
+            && let Some(stage) = staging
+            && let Some(staged) = batches(cx, &f, shards, *to, at, run.end, stage)
+        {
+            out.extend(
+                staged
+                    .into_iter()
+                    .map(|(kind, at)| FaultConfig { kind, at, duration }),
+            );
             continue;
         }
         out.push(FaultConfig {

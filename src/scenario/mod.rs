@@ -13,6 +13,7 @@
 //! is collected with its file, line, column and key. The model never
 //! re-checks what this module has accepted.
 
+pub mod capacity;
 pub mod control;
 pub mod datasets;
 pub mod dist;
@@ -21,6 +22,7 @@ pub mod expect;
 pub mod faults;
 pub mod keys;
 pub mod load;
+pub mod profile;
 pub mod readers;
 pub mod resolved;
 pub mod schema;
@@ -41,6 +43,7 @@ pub use keys::{explain, reference};
 pub use load::{
     Loaded, Override, Scenario, ScenarioError, advice, find, load_default, load_file, load_str,
 };
+pub use profile::Profile;
 pub use readers::Named;
 pub use schema::{MAX_CLOCK_OFFSET, MAX_RUN};
 pub use sharding::{GlobalReads, Placement, PlacementRule, ShardKey, ShardingConfig};
@@ -99,9 +102,14 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("eleme", include_str!("../../scenarios/eleme.toml")),
     ("ant-ldc", include_str!("../../scenarios/ant-ldc.toml")),
     (
-        "ant-ldc-paxos",
-        include_str!("../../scenarios/ant-ldc-paxos.toml"),
+        "ant-ldc-async-variant",
+        include_str!("../../scenarios/ant-ldc-async-variant.toml"),
     ),
+    (
+        "tencent-qq",
+        include_str!("../../scenarios/tencent-qq.toml"),
+    ),
+    ("msha", include_str!("../../scenarios/msha.toml")),
     (
         "alibaba-units",
         include_str!("../../scenarios/alibaba-units.toml"),

@@ -2,13 +2,15 @@
 
 use super::RegionConfig;
 use super::keys::{Key, KeyDefault, Section, Type};
-use super::readers::{Ctx, DcNames, Named, choice, choice_or, int, join, names, shard_ranges};
+use super::readers::{
+    Ctx, DcNames, Named, choice, choice_or, duration, int, join, names, shard_ranges,
+};
 use super::tree::{Node, Val};
 use crate::ids::DcId;
 
 /// Shards are numbered with 32 bits, and every table version holds one
 /// owner per shard: a million is the most a run keeps in memory comfortably.
-const MAX_SHARDS: i128 = 1_000_000;
+pub(super) const MAX_SHARDS: i128 = 1_000_000;
 /// LDC-style `uid % 100`.
 pub(super) const SHARDS: u32 = 100;
 /// A key's shard by its hash: no assumption about where users are.
@@ -17,6 +19,11 @@ const KEY: ShardKey = ShardKey::Hash;
 const PLACEMENT: PlacementRule = PlacementRule::RoundRobin;
 /// One writer and one place to read: global data is read where it is written.
 const GLOBAL_READS: GlobalReads = GlobalReads::Owner;
+/// Reads of a user's data go to the shard's owner unless the scenario has
+/// read replicas.
+const READS: GlobalReads = GlobalReads::Owner;
+/// No read-your-writes stickiness unless the scenario asks for it.
+const READ_YOUR_WRITES: crate::time::Nanos = 0;
 
 names! {
     /// How a user's key maps to a shard.
@@ -69,6 +76,11 @@ pub struct ShardingConfig {
     pub placement: Placement,
     pub global_owner: DcId,
     pub global_reads: GlobalReads,
+    /// Where reads of the sharded dataset go.
+    pub reads: GlobalReads,
+    /// A user whose last acknowledged write is this recent reads at the DC
+    /// that acknowledged it; 0: off.
+    pub read_your_writes: crate::time::Nanos,
 }
 
 const KEY_KEY: Key = Key::new(
@@ -105,6 +117,19 @@ const GLOBAL_READS_KEY: Key = Key::new(
     "where global reads go: to the owner, or to a local read copy",
 );
 
+const READS_KEY: Key = Key::new(
+    "reads",
+    Type::OneOf(GlobalReads::SPELLINGS),
+    KeyDefault::Name(READS.name()),
+    "where reads of the sharded dataset go: to the shard's owner, or served by the DC they enter (a read replica, stale while the owner's writes are on their way)",
+);
+const READ_YOUR_WRITES_KEY: Key = Key::new(
+    "read_your_writes",
+    Type::Duration,
+    KeyDefault::Duration(READ_YOUR_WRITES),
+    "a user whose last acknowledged write is at most this old has reads sent to the DC that acknowledged it, if that DC is up and reachable (Facebook's 20-second cookie); 0: off",
+);
+
 pub(super) const SHARDING_SECTION: Section = Section {
     path: "sharding",
     array: false,
@@ -116,6 +141,8 @@ pub(super) const SHARDING_SECTION: Section = Section {
         PLACEMENT_KEY,
         GLOBAL_OWNER,
         GLOBAL_READS_KEY,
+        READS_KEY,
+        READ_YOUR_WRITES_KEY,
     ],
 };
 
@@ -159,12 +186,20 @@ pub(super) fn read(
         None => (!names.0.is_empty()).then_some(DcId(0)),
     };
     let global_reads = choice_or(cx, t, S, GLOBAL_READS_KEY.name, GLOBAL_READS);
+    let reads = choice_or(cx, t, S, READS_KEY.name, READS);
+    let read_your_writes = t
+        .get(READ_YOUR_WRITES_KEY.name)
+        .map_or(Some(READ_YOUR_WRITES), |v| {
+            duration(cx, v, "sharding.read_your_writes")
+        });
     Some(ShardingConfig {
         key: key?,
         shards: shards?,
         placement: placement?,
         global_owner: global_owner?,
         global_reads: global_reads?,
+        reads: reads?,
+        read_your_writes: read_your_writes?,
     })
 }
 

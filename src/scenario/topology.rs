@@ -53,6 +53,8 @@ pub struct RegionConfig {
     pub share: f64,
     /// One-way latency to each DC, indexed by `DcId`; `None`: unreachable.
     pub latency: Vec<Option<Dist>>,
+    /// This region's own rate profile (time zones); `None`: the workload's.
+    pub profile: Option<super::Profile>,
 }
 
 const DC_NAME: Key = Key::new(
@@ -150,12 +152,19 @@ const REGION_LATENCY: Key = Key::new(
     "one-way latency to each datacenter the region reaches, such as { bj = \"3ms\", sh = \"15ms\" }",
 );
 
+const REGION_PROFILE: Key = Key::new(
+    "profile",
+    Type::Other(super::workload::PROFILE_TYPE),
+    KeyDefault::Absent("`workload.profile`"),
+    "this region's users' own rate profile (a time zone's day), as `workload.profile`; the region's rate is `workload.rate` × its share × the factor",
+);
+
 pub(super) const REGION_SECTION: Section = Section {
     path: "region",
     array: true,
     variant: None,
     about: "A population of users. At least one. Each user has a home region, drawn by the shares.",
-    keys: &[REGION_NAME, USERS, REGION_LATENCY],
+    keys: &[REGION_NAME, USERS, REGION_LATENCY, REGION_PROFILE],
 };
 
 /// The three topology sections, read.
@@ -446,7 +455,13 @@ fn read_regions(cx: &mut Ctx, n: Option<&Node>, names: &DcNames) -> Vec<RegionCo
         let latency = cx
             .need(t, item.at, &path, &REGION_LATENCY)
             .and_then(|v| region_latency(cx, v, &join(&path, "latency"), names));
-        let (Some(name), Some(users), Some(latency)) = (name, users, latency) else {
+        let profile = match t.get(REGION_PROFILE.name) {
+            None => Some(None),
+            Some(v) => super::profile::read_profile(cx, v, &join(&path, "profile")).map(Some),
+        };
+        let (Some(name), Some(users), Some(latency), Some(profile)) =
+            (name, users, latency, profile)
+        else {
             continue;
         };
         total += users;
@@ -454,6 +469,7 @@ fn read_regions(cx: &mut Ctx, n: Option<&Node>, names: &DcNames) -> Vec<RegionCo
             name,
             share: users,
             latency,
+            profile,
         });
     }
     for r in &mut out {

@@ -2,6 +2,7 @@
 
 use super::RegionConfig;
 use super::keys::{Key, KeyDefault, Section, Type};
+use super::profile::{Profile, read_profile};
 use super::readers::{Ctx, boolean, duration, int, join, number, pick, probability, tables};
 use super::tree::{Node, Table, Val};
 use crate::ids::RegionId;
@@ -44,6 +45,8 @@ pub struct WorkloadConfig {
     /// Fraction of a user's requests that come from the user's home region;
     /// the rest come from a region drawn by the regions' shares.
     pub locality: f64,
+    /// How the rate changes over the run; `None`: constant.
+    pub profile: Option<Profile>,
 }
 
 /// A request the scenario places at a fixed time.
@@ -116,6 +119,16 @@ const LOCALITY_KEY: Key = Key::new(
     "the fraction of a user's requests that come from the user's home region; the rest come from a region drawn by the shares (a roaming user)",
 );
 
+/// The key reference's description of a profile (also `region.profile`).
+pub(super) const PROFILE_TYPE: &str =
+    "an array of points { at = duration, factor = number from 0 to 10000 }, in time order";
+const PROFILE_KEY: Key = Key::new(
+    "profile",
+    Type::Other(PROFILE_TYPE),
+    KeyDefault::Absent("a constant rate"),
+    "how the rate changes over the run: at each point's time the rate is `rate` × its `factor`, linear between points, the first factor before the first point and the last after the last (two points at one time make a step); arrivals are a non-homogeneous Poisson process (a `region.profile` overrides it for that region's users)",
+);
+
 pub(super) const WORKLOAD_SECTION: Section = Section {
     path: "workload",
     array: false,
@@ -130,6 +143,7 @@ pub(super) const WORKLOAD_SECTION: Section = Section {
         GLOBAL_WRITES_KEY,
         GLOBAL_KEYS_KEY,
         LOCALITY_KEY,
+        PROFILE_KEY,
     ],
 };
 
@@ -204,6 +218,10 @@ pub(super) fn read_workload(
         .map_or(Some(GLOBAL_KEYS as i128), |v| {
             int(cx, v, "workload.global_keys", 1, MAX_KEYS)
         });
+    let profile = match t.get(PROFILE_KEY.name) {
+        None => Some(None),
+        Some(v) => read_profile(cx, v, "workload.profile").map(Some),
+    };
     let w = WorkloadConfig {
         keys: keys? as u64,
         rate: rate?,
@@ -213,6 +231,7 @@ pub(super) fn read_workload(
         global_writes: global_writes?,
         global_keys: global_keys? as u64,
         locality: locality?,
+        profile: profile?,
     };
     check_state_size(cx, &w, dcs, n, limit);
     Some(w)

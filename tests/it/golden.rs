@@ -86,7 +86,8 @@ fn golden_eleme() {
     check("eleme", Some("eleme"));
 }
 
+/// Ant's LDC, with its quorum (Paxos) data layer.
 #[test]
-fn golden_ant_ldc_paxos() {
-    check("ant-ldc-paxos", Some("ant-ldc-paxos"));
+fn golden_ant_ldc() {
+    check("ant-ldc", Some("ant-ldc"));
 }

@@ -28,5 +28,7 @@ mod replication;
 mod replication_props;
 mod robust;
 mod routing;
+mod scenario_claims;
 mod scenarios;
 mod sweep;
+mod traffic;

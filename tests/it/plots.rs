@@ -296,7 +296,7 @@ fn the_run_report_uses_the_scenario_spellings_and_sensible_precision() {
     for spelled in [
         "`procedure = \"ban_then_switch\"`",
         "`resolve = \"lww\"`",
-        "`entry = \"nearest\"`",
+        "`entry = \"owner\"`",
         "`on_wrong_dc = \"forward\"`",
         "`key = \"geo\"`",
         "`decide_after = \"0s\"`",

@@ -2,6 +2,8 @@
 //! every file is registered and listed, every scenario runs, and the claim
 //! each one is shipped to show holds on its numbers — against a closed form
 //! where there is one, or against a variant of the same scenario.
+//! (Longer than 600 lines: the closed forms the tests share live beside
+//! them; the newer scenarios' claims are in `scenario_claims.rs`.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,9 +15,9 @@ use multiactive::scenario::{self, Config, Dist, GlobalReads, Popularity, ShardKe
 use multiactive::{Outcome, run};
 
 const MS: f64 = 1e6;
-const S: f64 = 1e9;
+pub(crate) const S: f64 = 1e9;
 
-fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
 
@@ -39,30 +41,30 @@ fn files() -> Vec<(String, PathBuf)> {
 }
 
 /// Loads `scenarios/<name>.toml` with `--set`-style overrides.
-fn load(name: &str, sets: &[&str]) -> Config {
+pub(crate) fn load(name: &str, sets: &[&str]) -> Config {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let path = dir().join(format!("{name}.toml"));
     scenario::load_file(&path, &sets).unwrap_or_else(|e| panic!("{name}:\n{e}"))
 }
 
-fn dc(cfg: &Config, name: &str) -> usize {
+pub(crate) fn dc(cfg: &Config, name: &str) -> usize {
     cfg.dc_id(name)
         .unwrap_or_else(|| panic!("no DC {name}"))
         .idx()
 }
 
-fn q_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
+pub(crate) fn q_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / MS
 }
 
-fn rto_s(f: &FailureRecord) -> f64 {
+pub(crate) fn rto_s(f: &FailureRecord) -> f64 {
     let (rto, _, unrecovered) = f.rto();
     assert_eq!(unrecovered, 0, "{}: shards never recovered", f.target);
     rto.expect("an RTO") as f64 / S
 }
 
 /// The bounds of a uniform rule propagation, in seconds.
-fn propagation_bounds(cfg: &Config) -> (f64, f64) {
+pub(crate) fn propagation_bounds(cfg: &Config) -> (f64, f64) {
     match cfg.routing.propagation {
         Dist::Uniform { min, max } => (min as f64 / S, max as f64 / S),
         ref d => panic!("expected a uniform propagation, found {d:?}"),
@@ -251,7 +253,9 @@ fn every_scenario_file_is_shipped_listed_and_in_the_readme() {
         "default",
         "eleme",
         "ant-ldc",
-        "ant-ldc-paxos",
+        "ant-ldc-async-variant",
+        "tencent-qq",
+        "msha",
         "alibaba-units",
         "facebook-master",
         "dual-active-standby",
@@ -328,7 +332,11 @@ fn every_scenario_runs_and_every_failover_completes() {
                     f.kind,
                     f.target
                 );
-                rto_s(f);
+                // A DC that owned nothing (tencent-qq's Tianjin, emptied
+                // first) affects no shard: there is no RTO to take.
+                if !f.units.is_empty() {
+                    rto_s(f);
+                }
             }
         }
     }
@@ -342,11 +350,20 @@ fn eleme_geo_sharding_forwards_far_less_than_hash_sharding() {
     // Up to the drill at 20 s. Uniform popularity makes users' home regions
     // follow the shares, as `expected_forwarded` assumes; then the shipped
     // Zipf popularity, with the ratio only.
+    // Eleme's API router sends each request to its owner: nothing is
+    // forwarded. Entering at the nearest zone instead shows what the router
+    // saves, against the closed form.
+    let shipped = run(&load("eleme", &["simulation.duration=19s"]));
+    assert_eq!(shipped.metrics.totals.forwarded, 0);
     let hash = ["sharding.key=hash", "sharding.placement=round_robin"];
     let mut fractions = Vec::new();
     for popularity in ["uniform", "{ dist = \"zipf\", s = 1.0 }"] {
         let pop = format!("workload.popularity={popularity}");
-        let base = ["simulation.duration=19s", pop.as_str()];
+        let base = [
+            "simulation.duration=19s",
+            "routing.entry=nearest",
+            pop.as_str(),
+        ];
         let geo = load("eleme", &base);
         let hashed = load("eleme", &[&base[..], &hash[..]].concat());
         let mut got = [0.0; 2];
@@ -461,8 +478,8 @@ fn ant_ldc_majority_replication_has_rpo_0_where_async_loses_writes() {
     for seed in 1..=3 {
         let s = format!("simulation.seed={seed}");
         let sets = [cut[0], cut[1], s.as_str()];
-        let a = run(&load("ant-ldc", &sets));
-        let q_cfg = load("ant-ldc-paxos", &sets);
+        let a = run(&load("ant-ldc-async-variant", &sets));
+        let q_cfg = load("ant-ldc", &sets);
         let q = run(&q_cfg);
         let city = |o: &Outcome| -> Vec<FailureRecord> {
             o.metrics
@@ -523,9 +540,17 @@ fn ant_ldc_entry_by_user_forwards_nothing_and_czone_reads_are_stale_at_the_lag()
     let (mut got, mut want) = (0.0, 0.0);
     for seed in 1..=4 {
         let s = format!("simulation.seed={seed}");
+        // CZone copies are replicated asynchronously ([L1]); the model has
+        // one mode for all data, so the GZone runs async here (the shards'
+        // Paxos commit does not touch it).
         let cfg = load(
             "ant-ldc",
-            &["simulation.duration=29s", "workload.global_keys=10", &s],
+            &[
+                "simulation.duration=29s",
+                "workload.global_keys=10",
+                "replication.mode=async",
+                &s,
+            ],
         );
         let o = run(&cfg);
         let t = &o.metrics.totals;
@@ -546,124 +571,6 @@ fn ant_ldc_entry_by_user_forwards_nothing_and_czone_reads_are_stale_at_the_lag()
     }
     eprintln!("CZone stale reads {got}, expected {want:.1} (four runs)");
     assert!((got / want - 1.0).abs() < 0.08, "stale {got} vs {want:.1}");
-}
-
-// ---------------------------------------------------------------------------
-// Facebook: one master region.
-
-#[test]
-fn facebook_master_replica_reads_are_stale_at_the_rate_the_lag_implies() {
-    // Up to the master's death at 40 s, four seeds. Every request touches
-    // the one (global) dataset, so every read a DC serves is a local
-    // replica read. ≈ 7,400 stale reads a run, spread ≈ 2% from run to run
-    // (hot keys make them come in bursts; measured over 24 seeds), ≈ 1.1%
-    // for the mean of four: 5% is over 4σ.
-    let (mut got, mut want) = (0.0, 0.0);
-    for seed in 1..=4 {
-        let s = format!("simulation.seed={seed}");
-        let cfg = load("facebook-master", &["simulation.duration=39s", &s]);
-        let o = run(&cfg);
-        let t = &o.metrics.totals;
-        assert_eq!(t.failed + t.rejected, 0);
-        let entries: Vec<usize> = (0..cfg.regions.len())
-            .map(|r| nearest_dc(&cfg, RegionId(r as u16)).idx())
-            .collect();
-        let mut distinct = entries.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        assert_eq!(distinct.len(), entries.len(), "one region per DC");
-        want += expected_stale(&cfg, |r| o.metrics.dcs[entries[r]].reads as f64);
-        got += t.stale_reads as f64;
-        assert_eq!(
-            o.metrics.dcs[dc(&cfg, "prn")].stale_reads,
-            0,
-            "the master is never behind"
-        );
-    }
-    eprintln!("stale reads {got}, expected {want:.1} (four runs)");
-    assert!((got / want - 1.0).abs() < 0.05, "stale {got} vs {want:.1}");
-}
-
-#[test]
-fn facebook_master_has_no_conflicts_and_remote_users_pay_the_trip_to_the_master_on_writes() {
-    let cfg = load("facebook-master", &[]);
-    let o = run(&cfg);
-    let t = &o.metrics.totals;
-    assert_eq!(
-        (t.conflicts, t.misrouted, t.guard_rejected),
-        (0, 0, 0),
-        "{t:?}"
-    );
-    // The master is lost for good: its stranded acknowledged writes are lost,
-    // the oldest no older than the lag to frc (30 ms, sd 1 ms).
-    let f = &o.metrics.failures[0];
-    assert_eq!(t.lost_writes, f.rpo_writes);
-    assert!(f.rpo_writes > 0);
-    assert!(f.rpo_ns().unwrap() as f64 <= 35.0 * MS);
-    assert_eq!(f.moved_to, cfg.dc_id("frc"), "frc is promoted");
-    // `switch` acts at detection + decision; writes resume once the rules
-    // reach frc (one push), + the next write (hundreds per second).
-    let act = (cfg.failover.detect_after + cfg.failover.decide_after) as f64 / S;
-    assert_eq!(
-        f.switched.unwrap().ns() as f64,
-        f.start.ns() as f64 + act * S
-    );
-    let (min_p, max_p) = propagation_bounds(&cfg);
-    let rto = rto_s(f);
-    assert!(rto >= act + min_p && rto <= act + max_p + 0.1, "RTO {rto}");
-
-    // Write latency by where the users are: all (but a few) in the master's
-    // region, then all in US east. A write's round trip: access a both ways,
-    // the path to the master d both ways (0 at home), and the service time.
-    // Reads are local either way.
-    let tiny = "0.0001";
-    let home = load(
-        "facebook-master",
-        &[
-            "simulation.duration=20s",
-            &format!("region.us-east.users={tiny}"),
-            &format!("region.europe.users={tiny}"),
-        ],
-    );
-    let away = load(
-        "facebook-master",
-        &[
-            "simulation.duration=20s",
-            &format!("region.us-west.users={tiny}"),
-            &format!("region.europe.users={tiny}"),
-        ],
-    );
-    let lat = one_way(&cfg);
-    let (prn, frc) = (dc(&cfg, "prn"), dc(&cfg, "frc"));
-    let s_p99 = match cfg.datacenters[prn].service_time {
-        Dist::LogNormal { p99, .. } => p99 as f64 / MS,
-        ref d => panic!("{d:?}"),
-    };
-    let access = |c: &Config, region: &str, d: usize| {
-        let r = c.regions.iter().find(|r| r.name == region).expect("region");
-        r.latency[d].as_ref().expect("reachable").median() as f64 / MS
-    };
-    let h = run(&home);
-    let a = run(&away);
-    let (h_w, a_w) = (
-        q_ms(&h.metrics.latency[1], 0.5),
-        q_ms(&a.metrics.latency[1], 0.5),
-    );
-    let (h_r, a_r) = (
-        q_ms(&h.metrics.latency[0], 0.5),
-        q_ms(&a.metrics.latency[0], 0.5),
-    );
-    let a_home = 2.0 * access(&home, "us-west", prn);
-    let a_away = 2.0 * access(&away, "us-east", frc);
-    let trip = 2.0 * lat[frc][prn] / MS;
-    eprintln!("write p50: home {h_w} ms, away {a_w} ms; read p50: home {h_r}, away {a_r}");
-    let within = |v: f64, lo: f64| v >= lo && v <= lo + s_p99;
-    assert!(within(h_w, a_home), "home write p50 {h_w}");
-    assert!(within(a_w, a_away + trip), "remote write p50 {a_w}");
-    assert!(
-        within(h_r, a_home) && within(a_r, a_away),
-        "reads are local: {h_r}, {a_r}"
-    );
 }
 
 // ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 use super::{Event, ReqHandle, World, schedule_apply};
 use crate::ids::{DcId, StreamId};
 use crate::kernel::EventQueue;
+use crate::model::routing::Target;
 use crate::model::storage::{ANNEX, VersionId};
 use crate::scenario::{Config, ReplMode};
 use crate::time::{Nanos, SimTime};
@@ -68,6 +69,8 @@ pub(super) struct Acks {
     semi_sync_degraded: Vec<bool>,
     /// Ack timeouts due by the end of the drain that were dropped unfired.
     pub(super) cancelled_timeouts: u64,
+    /// `sharding.read_your_writes` (0: off).
+    sticky_window: Nanos,
 }
 
 impl Acks {
@@ -112,6 +115,7 @@ impl Acks {
             timeout: cfg.replication.ack_timeout,
             semi_sync_degraded: vec![false; n],
             cancelled_timeouts: 0,
+            sticky_window: cfg.sharding.read_your_writes,
         }
     }
 
@@ -353,6 +357,32 @@ impl World {
             .note_recovery(now, r.target, r.start, &mut self.metrics.failures);
     }
 
+    /// Read-your-writes stickiness (`sharding.read_your_writes`): the DC
+    /// that acknowledged the user's last write, if that was within the
+    /// window, is another DC than `dc`, and is up and reachable from `dc`.
+    /// (The user's cookie says where they wrote; each user owns one key.)
+    #[inline]
+    pub(super) fn sticky_writer(
+        &self,
+        now: SimTime,
+        dc: DcId,
+        r: &super::request::Request,
+    ) -> Option<DcId> {
+        if self.acks.sticky_window == 0 || r.spec.write || r.target == Target::Global {
+            return None;
+        }
+        // The user's key in its dataset (sharded: `users` keys a dataset).
+        let key = u64::from(r.spec.dataset) * self.users + u64::from(r.spec.key);
+        let rec = self.storage.record(u32::try_from(key).ok()?)?;
+        let [last, _] = AckedWrite::load(self.storage.annex(rec));
+        if last.version.seq == 0 || now.ns().saturating_sub(last.at) > self.acks.sticky_window {
+            return None;
+        }
+        let writer = DcId(last.version.origin);
+        (writer != dc && self.is_up(writer) && self.topology.reachable(dc, writer))
+            .then_some(writer)
+    }
+
     /// A read at `dc` is stale if it misses the newest write acknowledged
     /// before the read began.
     #[inline]
@@ -372,6 +402,11 @@ impl World {
         {
             self.metrics.totals.stale_reads += 1;
             self.metrics.dcs[dc.idx()].stale_reads += 1;
+            if u64::from(key) < self.sharded_keys {
+                // Each user owns one key of the sharded dataset: the write
+                // missed was the reader's own.
+                self.metrics.totals.own_stale_reads += 1;
+            }
         }
     }
 }

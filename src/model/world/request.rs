@@ -287,7 +287,9 @@ impl World {
             queue.schedule(now.after(gap), Event::Arrival);
         }
         let spec = self.workload.next_request();
-        self.admit(now, spec, queue);
+        if self.workload.keep(spec.region, now.ns()) {
+            self.admit(now, spec, queue);
+        }
     }
 
     /// The DC a new request for `target` enters by, and whether the edge
@@ -375,7 +377,11 @@ impl World {
             self.fail(now, req, dc);
             return;
         }
-        match self.routing.route(dc, r.target, r.spec.write) {
+        let route = match self.sticky_writer(now, dc, &r) {
+            Some(writer) => Route::Forward(writer),
+            None => self.routing.route(dc, r.target, r.spec.write),
+        };
+        match route {
             Route::Serve => match self.servers[dc.idx()].arrive(req) {
                 Admit::Start(service) => self.start_service(now, req, dc, service, queue),
                 Admit::Queued => self.requests.at(req).at_servers = Some(dc),
@@ -442,6 +448,8 @@ impl World {
     pub(super) fn reject(&mut self, now: SimTime, req: ReqHandle, dc: DcId) {
         let r = self.requests.remove(req);
         self.metrics.datasets[r.spec.dataset as usize].rejected += 1;
+        self.controller
+            .note_rejection(now, r.target, &mut self.metrics.failures);
         self.metrics.totals.rejected += 1;
         self.metrics.dcs[dc.idx()].rejected += 1;
         self.metrics.at(now, dc).rejected += 1;
