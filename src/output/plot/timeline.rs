@@ -128,7 +128,9 @@ where
         return Ok(());
     }
     // Names at the top, each on the first row where it does not overlap
-    // the one before; near the right edge, they end at their mark.
+    // the one before; near the right edge, they end at their mark. A name
+    // with no free row is left out (its line still marks it): text over
+    // text helps nobody.
     let right = chart.plotting_area().get_pixel_range().0.end;
     let mut names: Vec<(f64, &str, RGBColor)> = m
         .spans
@@ -140,14 +142,17 @@ where
     let mut row_end = [i32::MIN; 4];
     for (x, name, color) in names {
         let px = chart.backend_coord(&(x, hi)).0;
-        let width = name.chars().count() as i32 * 7 + 8;
+        // 13 px DejaVu Sans averages about 8.3 px a character.
+        let width = name.chars().count() as i32 * 9 + 8;
         let flip = px + width > right;
         let (a, b) = if flip {
             (px - width, px)
         } else {
             (px, px + width)
         };
-        let row = (0..row_end.len()).find(|&r| row_end[r] < a).unwrap_or(0);
+        let Some(row) = (0..row_end.len()).find(|&r| row_end[r] < a) else {
+            continue;
+        };
         row_end[row] = b;
         let pos = if flip {
             Pos::new(HPos::Right, VPos::Top)
