@@ -389,3 +389,78 @@ fn names_with_table_bars_are_escaped_in_the_report() {
     let resolved = fs::read_to_string(tmp.path().join("o/scenario.toml")).unwrap();
     assert!(resolved.contains("\"s|z\" = \"20ms\""), "{resolved}");
 }
+
+/// A run shortened with `--set` past a fault of its file leaves that fault
+/// out; its `scenario.toml` leaves it out too, so it is still written and
+/// still reproduces the run (it used to fail its read-back and be skipped).
+#[test]
+fn a_shortened_run_still_writes_a_scenario_that_reproduces_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let o = bin(
+        tmp.path(),
+        &[
+            "run",
+            "--out",
+            a.to_str().unwrap(),
+            "--set",
+            "simulation.duration=3s",
+            "--set",
+            "simulation.drain=2s",
+            "--set",
+            "workload.rate=2000",
+        ],
+    );
+    expect(&o, 0, &[]);
+    assert!(
+        !stderr(&o).contains("scenario.toml is not written"),
+        "{}",
+        stderr(&o)
+    );
+    let resolved = fs::read_to_string(a.join("scenario.toml")).unwrap();
+    assert!(!resolved.contains("[[fault]]"), "{resolved}");
+    let b = tmp.path().join("b");
+    let o = bin(
+        tmp.path(),
+        &[
+            "run",
+            a.join("scenario.toml").to_str().unwrap(),
+            "--out",
+            b.to_str().unwrap(),
+        ],
+    );
+    expect(&o, 0, &[]);
+    for f in [
+        "summary.csv",
+        "timeseries.csv",
+        "failures.csv",
+        "latency.csv",
+    ] {
+        assert_eq!(
+            fs::read(a.join(f)).unwrap(),
+            fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+/// `merge` of explore parts, like a sweep's, never writes into a part.
+#[test]
+fn merging_explore_parts_refuses_an_out_that_is_a_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let part = tmp.path().join("p");
+    fs::create_dir_all(&part).unwrap();
+    fs::write(part.join("explore.toml"), "budget = 1\n").unwrap();
+    let before = files(&part);
+    let o = bin(
+        tmp.path(),
+        &[
+            "merge",
+            part.to_str().unwrap(),
+            "--out",
+            part.to_str().unwrap(),
+        ],
+    );
+    expect(&o, 2, &["is one of the parts"]);
+    assert_eq!(files(&part), before);
+}
