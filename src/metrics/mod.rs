@@ -472,9 +472,6 @@ pub struct Outcome {
     pub end: SimTime,
     pub events: u64,
     pub metrics: Metrics,
-    /// What a reader must know about the run's numbers (an overloaded DC,
-    /// requests cut off by the end): one sentence each, for the CLI to print.
-    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]

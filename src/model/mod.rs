@@ -114,7 +114,7 @@ pub fn run_streaming(
     }
     events += world.settle(&mut queue);
     events += world.cancelled_events();
-    let mut outcome = Outcome {
+    Outcome {
         scenario: cfg.name.clone(),
         seed: cfg.seed,
         dc_names: cfg.datacenters.iter().map(|d| d.name.clone()).collect(),
@@ -123,42 +123,5 @@ pub fn run_streaming(
         end,
         events,
         metrics: world.metrics,
-        warnings: Vec::new(),
-    };
-    outcome.warnings = warnings(&outcome);
-    outcome
-}
-
-/// Overload and cut-off requests, said in words: utilisation above 1 (the
-/// same busy time over traffic time as `dcs.csv`), waiting rooms found
-/// full, requests still in flight when the drain ended.
-pub fn warnings(o: &Outcome) -> Vec<String> {
-    let mut out = Vec::new();
-    let span = o.traffic_end.ns().max(1) as f64;
-    for (d, name) in o.dc_names.iter().enumerate() {
-        let Some(servers) = o.servers[d] else {
-            continue;
-        };
-        let utilisation = o.metrics.dcs[d].busy_ns as f64 / (f64::from(servers) * span);
-        if utilisation > 1.0 {
-            out.push(format!(
-                "DC {name} is overloaded: utilisation {utilisation:.2} > 1 (more work arrived than its {servers} servers can do)"
-            ));
-        }
     }
-    let t = &o.metrics.totals;
-    if t.queue_full > 0 {
-        out.push(format!(
-            "{} requests were rejected because a waiting room was full (`queue`: {} places unless a datacenter sets it)",
-            t.queue_full,
-            datacenter::DEFAULT_QUEUE
-        ));
-    }
-    if t.in_flight_at_end > 0 {
-        out.push(format!(
-            "{} requests were still in flight when the drain ended (counted as failed): a longer simulation.drain or a lower load lets them finish",
-            t.in_flight_at_end
-        ));
-    }
-    out
 }

@@ -68,8 +68,11 @@ pub fn for_run(scenario: &Scenario, loaded: &Loaded, o: &Outcome) -> RunNotes {
 /// Below this share of busy time a DC is not called saturated.
 pub(super) const SATURATED: f64 = 0.98;
 
-/// Signs of overload in a finished run: requests still in flight when the
-/// drain ended, DCs whose servers were busy nearly all the time.
+/// Signs of overload in a finished run, one sentence each, in this order:
+/// DCs whose servers were busy nearly all the traffic time (the same busy
+/// time over traffic time as `dcs.csv`), requests refused at a full waiting
+/// room, requests still in flight when the drain ended. The one derivation
+/// of these warnings: standard error and `report.md` show this list.
 pub fn overload(o: &Outcome) -> Vec<String> {
     let mut out = Vec::new();
     let t = &o.metrics.totals;

@@ -1,7 +1,9 @@
 //! An overloaded system is simulated in bounded memory (the default
-//! waiting-room bound refuses what does not fit) and says so in warnings.
+//! waiting-room bound refuses what does not fit) and says so in the
+//! warnings that standard error and `report.md` show.
 
 use multiactive::model::datacenter::DEFAULT_QUEUE;
+use multiactive::output::notes::overload;
 use multiactive::scenario::load_default;
 
 #[test]
@@ -22,19 +24,31 @@ fn an_overloaded_default_run_refuses_beyond_the_queue_bound_and_warns() {
     // of ≈ 1,000,000 at least ≈ 530,000 are refused at a full waiting room.
     assert!(t.queue_full > 500_000, "{t:?}");
     assert!(t.ok < 200_000, "{t:?}");
-    assert!(
-        o.warnings
-            .iter()
-            .any(|w| w.contains("is overloaded: utilisation")),
-        "{:?}",
-        o.warnings
+    let warnings = overload(&o);
+    // Each DC saturated, then the full waiting rooms, then the cut-off.
+    assert_eq!(warnings.len(), 5, "{warnings:?}");
+    for (w, dc) in warnings.iter().zip(["bj", "sh", "sz"]) {
+        assert!(
+            w.starts_with(&format!("DC {dc}'s servers were busy ")),
+            "{w}"
+        );
+        assert!(w.contains(": it is saturated"), "{w}");
+    }
+    assert_eq!(
+        warnings[3],
+        format!(
+            "{} requests were refused because a waiting room was full (`queue`: {DEFAULT_QUEUE} places unless a datacenter sets it)",
+            t.queue_full
+        )
     );
     assert!(
-        o.warnings
-            .iter()
-            .any(|w| w.contains("waiting room was full"))
+        warnings[4].starts_with(&format!(
+            "{} requests were still in flight when the run ended",
+            t.in_flight_at_end
+        )),
+        "{}",
+        warnings[4]
     );
-    assert!(o.warnings.iter().any(|w| w.contains("still in flight")));
     // What is left at the end is at most what the waiting rooms and the
     // servers hold: the bound, not the backlog of 830,000 an unbounded
     // queue would keep.
@@ -48,5 +62,5 @@ fn a_run_that_keeps_up_has_no_warnings() {
     let cfg = load_default(&["simulation.duration=5s".into()]).expect("valid");
     let o = multiactive::run(&cfg);
     assert_eq!(o.metrics.totals.queue_full, 0);
-    assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+    assert_eq!(overload(&o), Vec::<String>::new());
 }
