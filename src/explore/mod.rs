@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::output::{self, expectations};
-use crate::scenario::{self, Config, expect};
+use crate::scenario::{self, Config, FaultType, Named, expect};
 use schedule::Drawer;
 
 /// Schedules per chunk file.
@@ -81,7 +81,9 @@ pub struct Search {
     pub scenario: String,
     pub seed: u64,
     pub budget: u64,
-    pub faults: Vec<String>,
+    /// Written by their scenario spelling: `["dc_down", "partition"]`.
+    #[serde(with = "schedule::kind_names")]
+    pub faults: Vec<FaultType>,
     pub max_faults: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objective: Option<String>,
@@ -158,13 +160,19 @@ fn load(name: &str) -> Result<Base, ExploreError> {
 
 /// Where in the scenario a fault kind would act: its links, else its
 /// datacenters (`file:line:col`).
-fn host_location(base: &Base, kind: &str) -> String {
+fn host_location(base: &Base, kind: FaultType) -> String {
     let sources = scenario::tree::Sources::new(base.display.clone(), base.text.clone(), vec![]);
     let at = scenario::tree::parse(&base.text).ok().and_then(|root| {
-        let key = if kind.contains("link") && root.get("link").is_some() {
-            "link"
-        } else {
-            "datacenter"
+        let key = match kind {
+            FaultType::LinkDown | FaultType::SlowLink if root.get("link").is_some() => "link",
+            FaultType::LinkDown
+            | FaultType::SlowLink
+            | FaultType::DcDown
+            | FaultType::Partition
+            | FaultType::ReplicationStall
+            | FaultType::ClockJump
+            | FaultType::Switchover
+            | FaultType::PushFailure => "datacenter",
         };
         root.get(key).map(|n| n.at)
     });
@@ -193,29 +201,29 @@ fn plan(args: &Args, base: &Base) -> Result<Search, ExploreError> {
         return bad("--max-faults 0: a schedule needs at least one fault".into());
     }
     let cfg = &base.cfg;
-    let faults: Vec<String> = match &args.faults {
-        None => schedule::KINDS
+    let faults: Vec<FaultType> = match &args.faults {
+        None => FaultType::NAMES
             .iter()
-            .filter(|k| schedule::cannot_host(cfg, k).is_none())
-            .map(|k| k.to_string())
+            .map(|&(_, kind)| kind)
+            .filter(|&kind| schedule::cannot_host(cfg, kind).is_none())
             .collect(),
         Some(list) => {
-            let mut out: Vec<String> = Vec::new();
+            let mut out: Vec<FaultType> = Vec::new();
             for k in list.split(',').map(str::trim) {
-                if !schedule::KINDS.contains(&k) {
+                let Some(kind) = schedule::fault_type(k) else {
                     return bad(format!(
                         "--faults {list}: unknown fault kind \"{k}\"; known: {}",
-                        schedule::KINDS.join(", ")
+                        FaultType::SPELLINGS.join(", ")
                     ));
-                }
-                if let Some(why) = schedule::cannot_host(cfg, k) {
+                };
+                if let Some(why) = schedule::cannot_host(cfg, kind) {
                     return bad(format!(
                         "{}: `--faults {k}`: the scenario cannot host a {k} fault: {why}",
-                        host_location(base, k)
+                        host_location(base, kind)
                     ));
                 }
-                if !out.iter().any(|o| o == k) {
-                    out.push(k.to_string());
+                if !out.contains(&kind) {
+                    out.push(kind);
                 }
             }
             out

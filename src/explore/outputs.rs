@@ -311,7 +311,12 @@ fn report(
     let _ = writeln!(
         s,
         "- **Fault kinds**: {}; at most {} per schedule{}",
-        search.faults.join(", "),
+        search
+            .faults
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", "),
         search.max_faults,
         if search.one_dc_down_at_a_time {
             "; at most one DC down at a time"

@@ -7,35 +7,62 @@ use rand::RngExt;
 
 use crate::ids::{DcId, ShardId};
 use crate::kernel::rng;
-use crate::scenario::{Config, FaultConfig, FaultKind};
+use crate::scenario::{Config, FaultConfig, FaultKind, FaultType, Named};
 use crate::time::{self, NS_PER_MS, NS_PER_S, NS_PER_US};
 
-/// The fault kinds a search may draw.
-pub const KINDS: &[&str] = &[
-    "dc_down",
-    "link_down",
-    "partition",
-    "slow_link",
-    "replication_stall",
-    "clock_jump",
-    "switchover",
-    "push_failure",
-];
+/// The fault kind spelled `name` in scenario files, if there is one.
+pub fn fault_type(name: &str) -> Option<FaultType> {
+    FaultType::NAMES
+        .iter()
+        .find(|(s, _)| *s == name)
+        .map(|&(_, kind)| kind)
+}
+
+/// Fault kinds in `explore.toml`, by their scenario spelling; an unknown
+/// one is refused with the known ones.
+pub mod kind_names {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::scenario::{FaultType, Named};
+
+    pub fn serialize<S: Serializer>(kinds: &[FaultType], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(kinds.iter().map(|k| k.name()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<FaultType>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|n| {
+                super::fault_type(n).ok_or_else(|| {
+                    D::Error::custom(format!(
+                        "unknown fault kind \"{n}\"; known: {}",
+                        FaultType::SPELLINGS.join(", ")
+                    ))
+                })
+            })
+            .collect()
+    }
+}
 
 /// Why `cfg` cannot host fault kind `kind`, if it cannot.
-pub fn cannot_host(cfg: &Config, kind: &str) -> Option<String> {
+pub fn cannot_host(cfg: &Config, kind: FaultType) -> Option<String> {
     let dcs = cfg.datacenters.len();
     match kind {
-        "link_down" | "slow_link" if cfg.links.is_empty() => {
-            Some("the scenario has no [[link]] for it to act on".into())
+        FaultType::LinkDown | FaultType::SlowLink => cfg
+            .links
+            .is_empty()
+            .then(|| "the scenario has no [[link]] for it to act on".into()),
+        FaultType::DcDown
+        | FaultType::Partition
+        | FaultType::ReplicationStall
+        | FaultType::Switchover => {
+            (dcs < 2).then(|| format!("it needs two datacenters and the scenario has {dcs}"))
         }
-        "dc_down" | "partition" | "replication_stall" | "switchover" if dcs < 2 => Some(format!(
-            "it needs two datacenters and the scenario has {dcs}"
-        )),
-        "push_failure" if cfg.routing.push_timeout.is_none() => Some(
-            "it needs routing.push_timeout (a push that cannot fail has nothing to lose)".into(),
-        ),
-        _ => None,
+        FaultType::PushFailure => cfg.routing.push_timeout.is_none().then(|| {
+            "it needs routing.push_timeout (a push that cannot fail has nothing to lose)".into()
+        }),
+        FaultType::ClockJump => None,
     }
 }
 
@@ -44,7 +71,7 @@ pub fn cannot_host(cfg: &Config, kind: &str) -> Option<String> {
 #[derive(Clone, Debug)]
 pub struct Drawer {
     pub seed: u64,
-    pub kinds: Vec<String>,
+    pub kinds: Vec<FaultType>,
     pub max_faults: u32,
     pub one_dc_down: bool,
 }
@@ -92,22 +119,22 @@ impl Drawer {
         let span = cfg.duration.max(NS_PER_S);
         let n = cfg.datacenters.len();
         let dc = |r: &mut rng::ComponentRng| DcId(r.random_range(0..n) as u16);
-        let kind = &self.kinds[r.random_range(0..self.kinds.len())];
+        let kind = self.kinds[r.random_range(0..self.kinds.len())];
         let at = ms(r, 0, span * 9 / 10);
         let duration = Some(ms(r, span / 20, span / 2).max(NS_PER_MS));
-        let (kind, duration) = match kind.as_str() {
-            "dc_down" => (FaultKind::DcDown { dc: dc(r) }, duration),
-            "link_down" | "slow_link" => {
+        let (kind, duration) = match kind {
+            FaultType::DcDown => (FaultKind::DcDown { dc: dc(r) }, duration),
+            FaultType::LinkDown | FaultType::SlowLink => {
                 let l = &cfg.links[r.random_range(0..cfg.links.len())];
                 let (a, b) = (l.a, l.b);
-                if kind == "link_down" {
+                if kind == FaultType::LinkDown {
                     (FaultKind::LinkDown { a, b }, duration)
                 } else {
                     let factor = [2.0, 5.0, 10.0, 100.0][r.random_range(0..4)];
                     (FaultKind::SlowLink { a, b, factor }, duration)
                 }
             }
-            "partition" => {
+            FaultType::Partition => {
                 // A random split in two non-empty groups.
                 let alone = r.random_range(1..(1u64 << n.min(63)) - 1);
                 let (mut g0, mut g1) = (Vec::new(), Vec::new());
@@ -121,18 +148,18 @@ impl Drawer {
                 let groups = vec![g0, g1];
                 (FaultKind::Partition { groups }, duration)
             }
-            "replication_stall" => {
+            FaultType::ReplicationStall => {
                 let from = dc(r);
                 let to = DcId(((from.idx() + r.random_range(1..n)) % n) as u16);
                 (FaultKind::ReplicationStall { from, to }, duration)
             }
-            "clock_jump" => {
+            FaultType::ClockJump => {
                 let by = ms(r, NS_PER_MS, (span / 2).min(10 * NS_PER_S)) as i64;
                 let by = if r.random_range(0..2) == 0 { by } else { -by };
                 (FaultKind::ClockJump { dc: dc(r), by }, duration)
             }
-            "push_failure" => (FaultKind::PushFailure { dc: dc(r) }, duration),
-            _ => {
+            FaultType::PushFailure => (FaultKind::PushFailure { dc: dc(r) }, duration),
+            FaultType::Switchover => {
                 let shards = cfg.sharding.shards;
                 let lo = r.random_range(0..shards);
                 let len = r.random_range(1..=(shards / 4).max(1)).min(shards - lo);
