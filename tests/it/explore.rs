@@ -519,6 +519,20 @@ fn a_search_refuses_to_mix_with_another_and_merge_wants_every_part() {
     let m = merge(&[&part, &other]);
     assert_eq!(status(&m), 2);
     assert!(String::from_utf8_lossy(&m.stderr).contains("differs"));
+    // An explore.toml naming a fault kind there is not: refused, with the
+    // known ones.
+    let plan = part.join("explore.toml");
+    let text = fs::read_to_string(&plan).unwrap();
+    assert!(text.contains("faults = [\"dc_down\"]"), "{text}");
+    fs::write(&plan, text.replace("\"dc_down\"", "\"meteor\"")).unwrap();
+    let m = merge(&[&part]);
+    let err = String::from_utf8_lossy(&m.stderr);
+    assert_eq!(status(&m), 2, "{err}");
+    assert!(err.contains("not an explore plan"), "{err}");
+    assert!(
+        err.contains("unknown fault kind \"meteor\"; known: dc_down, link_down,"),
+        "{err}"
+    );
 }
 
 #[test]
