@@ -62,6 +62,7 @@ macro_rules! both {
 }
 
 mod latency;
+mod marks;
 mod series;
 mod sweep;
 mod timeline;

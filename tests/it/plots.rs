@@ -92,8 +92,11 @@ fn a_drill_is_a_marked_instant_and_an_outage_a_named_interval() {
     let svg = fs::read_to_string(tmp.path().join("timeline.svg")).unwrap();
     let t = texts(&svg);
     let has = |s: &str| t.iter().any(|x| x.text == s);
-    assert!(has("dc1 down"), "the outage is named");
-    assert!(has("switchover: 1 shards to dc2"), "the drill is named");
+    assert!(has("dc1 down (6–9 s)"), "the outage is named");
+    assert!(
+        has("switchover: 1 shards to dc2 (3 s)"),
+        "the drill is named"
+    );
     // One shaded interval per panel (4), the outage only: the drill and
     // the failback are not shaded.
     let shades: Vec<&str> = elements(&svg, "rect")
@@ -124,6 +127,81 @@ fn a_drill_is_a_marked_instant_and_an_outage_a_named_interval() {
         .filter(|p| p.contains("stroke=\"#783CAA\""))
         .count();
     assert!(dashes >= 8, "drill marks: {dashes} dash pieces");
+}
+
+/// The numbers a tag at the top stands for: `3`, or `3–5`.
+fn tag_numbers(text: &str) -> Option<std::ops::RangeInclusive<usize>> {
+    let (a, b) = text.split_once('–').unwrap_or((text, text));
+    Some(a.parse().ok()?..=b.parse().ok()?)
+}
+
+#[test]
+fn every_mark_is_numbered_at_the_top_and_named_in_the_key() {
+    // Twelve drills 40 ms apart from 1 s (under 4 px apart on a 10 s axis:
+    // too close for a number each in three rows), then dc1 down from 6 s
+    // to 8 s: thirteen marks, numbered in time order.
+    let mut extra = String::from("[sharding]\nshards = 12\n\n");
+    for i in 0..12 {
+        extra += &format!(
+            "[[fault]]\nkind = \"switchover\"\nshards = \"{i}\"\nto = \"dc2\"\nat = \"{}ms\"\n\n",
+            1000 + 40 * i
+        );
+    }
+    extra += "[[fault]]\nkind = \"dc_down\"\ndc = \"dc1\"\nat = \"6s\"\nfor = \"2s\"\n";
+    let tmp = tempfile::tempdir().unwrap();
+    run_into(
+        tmp.path(),
+        &mesh(3, 2000.0, "10s", &extra),
+        &["simulation.bucket=1s"],
+    );
+    let svg = fs::read_to_string(tmp.path().join("timeline.svg")).unwrap();
+    let t = texts(&svg);
+    // The key, below the panels (1240 px high without it): a number and a
+    // name with when on each line.
+    let mut names: Vec<String> = [
+        "1", "1.04", "1.08", "1.12", "1.16", "1.2", "1.24", "1.28", "1.32", "1.36", "1.4", "1.44",
+    ]
+    .iter()
+    .map(|at| format!("switchover: 1 shards to dc2 ({at} s)"))
+    .collect();
+    names.push("dc1 down (6–8 s)".into());
+    let key: Vec<(String, String)> = t
+        .iter()
+        .filter(|x| x.y > 1240.0 && x.anchor == "end")
+        .map(|n| {
+            let name = t
+                .iter()
+                .find(|x| x.y == n.y && x.anchor == "start" && x.x > n.x)
+                .unwrap_or_else(|| panic!("number {} has no name", n.text));
+            (n.text.clone(), name.text.clone())
+        })
+        .collect();
+    let want: Vec<(String, String)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ((i + 1).to_string(), n.clone()))
+        .collect();
+    assert_eq!(key, want);
+    assert!(svg_width(&svg) >= 1400.0);
+    // The numbers at the top: each mark's once, close ones sharing a tag
+    // (`3–12`), no tag over another in its row.
+    let mut tags: Vec<(&SvgText, std::ops::RangeInclusive<usize>)> = t
+        .iter()
+        .filter(|x| x.y < 1240.0 && x.anchor == "start")
+        .filter_map(|x| Some((x, tag_numbers(&x.text)?)))
+        .collect();
+    let mut shown: Vec<usize> = tags.iter().flat_map(|(_, r)| r.clone()).collect();
+    shown.sort_unstable();
+    assert_eq!(shown, (1..=13).collect::<Vec<_>>(), "{tags:?}");
+    assert!(tags.iter().any(|(_, r)| r.start() != r.end()), "{tags:?}");
+    tags.sort_by(|a, b| (a.0.y, a.0.x).partial_cmp(&(b.0.y, b.0.x)).unwrap());
+    for w in tags.windows(2) {
+        let (a, b) = (w[0].0, w[1].0);
+        if a.y == b.y {
+            let width = a.text.chars().count() as f64 * 0.64 * a.size;
+            assert!(b.x >= a.x + width, "`{}` over `{}`", a.text, b.text);
+        }
+    }
 }
 
 #[test]

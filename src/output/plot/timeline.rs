@@ -1,185 +1,33 @@
 //! `timeline.svg/png`: traffic, each DC's successes and errors, and the
 //! replication backlog's age over time, with the faults marked: an outage
-//! (an interval) is shaded and named, a drill or failback (an instant) is a
-//! dashed line with its name.
+//! (an interval) is shaded, a drill or failback (an instant) is a dashed
+//! line; each is numbered at the top and named in the key below.
 
-use std::error::Error;
 use std::path::Path;
 
 use plotters::coord::Shift;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::marks::{Marks, SWITCHED, draw_key, draw_marks, key_height, read_marks};
 use super::series::{Series, read_series};
-use super::{FAMILY, PALETTE, Res, col, num, read_table, tick};
+use super::{FAMILY, PALETTE, Res, tick};
 
 /// Per-DC lines drawn before the rest are summed as "other DCs".
 const MAX_DC_LINES: usize = 8;
-
-/// What `failures.csv` says happened when.
-pub(super) struct Marks {
-    /// Outages: (start, end, label); the end is the plot's when it lasted.
-    pub spans: Vec<(f64, f64, String)>,
-    /// Instants (a switchover drill, a failback, a clock jump): (time, label).
-    pub instants: Vec<(f64, String)>,
-    pub detected: Vec<f64>,
-    pub switched: Vec<f64>,
-}
-
-/// Kinds that happen at one instant rather than last.
-const INSTANT_KINDS: &[&str] = &["switchover", "failback", "clock_jump"];
-
-/// A short name of a `failures.csv` row for the plot.
-pub(super) fn label(kind: &str, target: &str) -> String {
-    match kind {
-        "dc_down" => format!("{target} down"),
-        "link_down" => format!("link {target} cut"),
-        "slow_link" => format!("link {target} slow"),
-        "partition" => format!("partition {}", target.replace('|', " | ")),
-        "replication_stall" => format!("replication {target} stalled"),
-        "clock_jump" => format!("clock jump at {target}"),
-        "switchover" => format!("switchover: {target}"),
-        "failback" => format!("failback to {target}"),
-        _ => format!("{kind} {target}"),
-    }
-}
-
-pub(super) fn read_marks(dir: &Path, end: f64) -> Result<Marks, Box<dyn Error>> {
-    let (h, rows) = read_table(&dir.join("failures.csv"))?;
-    let c = |n: &str| col(&h, n);
-    let (k, t, s, e, d, w) = (
-        c("kind")?,
-        c("target")?,
-        c("start_s")?,
-        c("end_s")?,
-        c("detected_s")?,
-        c("switched_s")?,
-    );
-    let mut m = Marks {
-        spans: Vec::new(),
-        instants: Vec::new(),
-        detected: Vec::new(),
-        switched: Vec::new(),
-    };
-    for r in &rows {
-        if let Some(start) = num(&r[s]) {
-            let name = label(&r[k], &r[t]);
-            if INSTANT_KINDS.contains(&r[k].as_str()) {
-                m.instants.push((start, name));
-            } else {
-                let stop = num(&r[e]);
-                let name = if stop.is_none() {
-                    format!("{name} (to the end)")
-                } else {
-                    name
-                };
-                m.spans.push((start, stop.unwrap_or(end).max(start), name));
-            }
-        }
-        m.detected.extend(num(&r[d]));
-        m.switched.extend(num(&r[w]));
-    }
-    Ok(m)
-}
-
-const SHADE: RGBColor = RGBColor(230, 80, 60);
-const DRILL: RGBColor = RGBColor(120, 60, 170);
-const DETECTED: RGBColor = RGBColor(230, 140, 0);
-const SWITCHED: RGBColor = RGBColor(0, 150, 60);
-
-/// Shades outages, draws drills as dashed lines and detections (orange)
-/// and switches (green) as thin lines, between `lo` and `hi`; with
-/// `named`, writes each outage's and drill's name at the top.
-fn draw_marks<DB, Y>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
-    m: &Marks,
-    lo: f64,
-    hi: f64,
-    named: bool,
-) -> Res
-where
-    DB: DrawingBackend,
-    DB::ErrorType: 'static,
-    Y: Ranged<ValueType = f64>,
-{
-    chart.draw_series(
-        m.spans
-            .iter()
-            .map(|(a, b, _)| Rectangle::new([(*a, lo), (*b, hi)], SHADE.mix(0.15).filled())),
-    )?;
-    for (x, color) in m
-        .detected
-        .iter()
-        .map(|x| (x, DETECTED))
-        .chain(m.switched.iter().map(|x| (x, SWITCHED)))
-    {
-        chart.draw_series(LineSeries::new([(*x, lo), (*x, hi)], color.stroke_width(1)))?;
-    }
-    for (x, _) in &m.instants {
-        chart.draw_series(DashedLineSeries::new(
-            [(*x, lo), (*x, hi)],
-            6,
-            4,
-            DRILL.stroke_width(2),
-        ))?;
-    }
-    if !named {
-        return Ok(());
-    }
-    // Names at the top, each on the first row where it does not overlap
-    // the one before; near the right edge, they end at their mark. A name
-    // with no free row is left out (its line still marks it): text over
-    // text helps nobody.
-    let right = chart.plotting_area().get_pixel_range().0.end;
-    let mut names: Vec<(f64, &str, RGBColor)> = m
-        .spans
-        .iter()
-        .map(|(a, _, n)| (*a, n.as_str(), RGBColor(170, 40, 30)))
-        .chain(m.instants.iter().map(|(x, n)| (*x, n.as_str(), DRILL)))
-        .collect();
-    names.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut row_end = [i32::MIN; 4];
-    for (x, name, color) in names {
-        let px = chart.backend_coord(&(x, hi)).0;
-        // 13 px DejaVu Sans averages about 8.3 px a character.
-        let width = name.chars().count() as i32 * 9 + 8;
-        let flip = px + width > right;
-        let (a, b) = if flip {
-            (px - width, px)
-        } else {
-            (px, px + width)
-        };
-        let Some(row) = (0..row_end.len()).find(|&r| row_end[r] < a) else {
-            continue;
-        };
-        row_end[row] = b;
-        let pos = if flip {
-            Pos::new(HPos::Right, VPos::Top)
-        } else {
-            Pos::new(HPos::Left, VPos::Top)
-        };
-        let style = TextStyle::from((FAMILY, 13).into_font())
-            .color(&color)
-            .pos(pos);
-        let dx = if flip { -4 } else { 4 };
-        chart.plotting_area().draw(
-            &(EmptyElement::at((x, hi))
-                + Text::new(name.to_string(), (dx, 3 + 15 * row as i32), style)),
-        )?;
-    }
-    Ok(())
-}
 
 /// `timeline.svg/png` of a run folder.
 pub fn plot_timeline(dir: &Path) -> Res {
     let s = read_series(dir)?;
     let end = s.end;
     let m = read_marks(dir, end)?;
-    both!(dir, "timeline", (1400, 1240), |root| timeline(
-        &root, &s, &m, end
-    ))
+    let size = (WIDTH, HEIGHT + key_height(&m, WIDTH));
+    both!(dir, "timeline", size, |root| timeline(&root, &s, &m, end))
 }
+
+/// The picture's size without the key of marks.
+const WIDTH: u32 = 1400;
+const HEIGHT: u32 = 1240;
 
 fn timeline<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -191,11 +39,13 @@ where
     DB::ErrorType: 'static,
 {
     let (head, rest) = root.split_vertically(24);
+    let (rest, key) = rest.split_vertically(HEIGHT - 24);
     head.draw(&Text::new(
-        "shaded: outage (named at the top) · dashed purple: switchover drill or failback · orange: failure detected · green: shards switched",
+        "shaded: outage · dashed purple: switchover drill or failback · numbered at the top, named below · orange: failure detected · green: shards switched",
         (12, 6),
         (FAMILY, 13),
     ))?;
+    draw_key(&key, m)?;
     let areas = rest.split_evenly((4, 1));
     let total = [
         (
