@@ -10,62 +10,17 @@ use multiactive::scenario::Config;
 /// from the others), one-way links a–b `ab`, a–c 30 ms, b–c 20 ms: b is a's
 /// nearest. All requests write, hash-sharded over `shards` round-robin.
 fn three(ab: &str, rate: f64, shards: u32, extra: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "8s"
-drain = "2s"
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[datacenter]]
-name = "c"
-region = "rc"
-
-[[link]]
-between = ["a", "b"]
-latency = "{ab}"
-
-[[link]]
-between = ["a", "c"]
-latency = "30ms"
-
-[[link]]
-between = ["b", "c"]
-latency = "20ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "1ms", b = "10ms", c = "10ms" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ a = "10ms", b = "1ms", c = "10ms" }}
-
-[[region]]
-name = "rc"
-users = 1
-latency = {{ a = "10ms", b = "10ms", c = "1ms" }}
-
-[workload]
-keys = 30000
-rate = {rate}
-writes = 1
-
-[sharding]
-shards = {shards}
-
-{extra}
-"#
-    )
+    let rest = format!(
+        "[workload]\nkeys = 30000\nrate = {rate}\nwrites = 1\n\n[sharding]\nshards = {shards}\n\n{extra}\n"
+    );
+    common::Sites {
+        duration: "8s",
+        dcs: &["a", "b", "c"],
+        links: &[ab, "30ms", "20ms"],
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 const A_DIES: &str = "[[fault]]\nkind = \"dc_down\"\ndc = \"a\"\nat = \"5s\"\n";
@@ -222,28 +177,36 @@ fn a_lag_beyond_max_ban_switches_at_max_ban_with_the_backlog_as_rpo() {
 /// Two DCs; ten user regions, each reaching both; a owns every shard, and
 /// half of them move to b at 5 s. Users enter at the owner their region's
 /// edge knows; rule pushes take uniform [0, 1 s].
-fn misroute_case(seed: u64, guard: bool) -> (multiactive::Outcome, f64) {
-    let mut text = String::from("[simulation]\nduration = \"10s\"\ndrain = \"2s\"\n");
-    text += &format!("seed = {seed}\n");
-    text += "[[datacenter]]\nname = \"a\"\nregion = \"r0\"\n[[datacenter]]\nname = \"b\"\nregion = \"r5\"\n";
-    text += "[[link]]\nbetween = [\"a\", \"b\"]\nlatency = \"10ms\"\n";
+fn misroute_text(seed: u64, guard: bool) -> String {
+    let mut rest = String::new();
     for r in 0..10 {
         let (la, lb) = if r < 5 {
             ("2ms", "10ms")
         } else {
             ("10ms", "2ms")
         };
-        text += &format!(
+        rest += &format!(
             "[[region]]\nname = \"r{r}\"\nusers = 1\nlatency = {{ a = \"{la}\", b = \"{lb}\" }}\n"
         );
     }
-    text += "[workload]\nkeys = 10000\nrate = 4000\nwrites = 0.5\n";
-    text += "[sharding]\nshards = 10\nplacement = { a = \"0-9\" }\n";
-    text += &format!(
+    rest += "[workload]\nkeys = 10000\nrate = 4000\nwrites = 0.5\n";
+    rest += "[sharding]\nshards = 10\nplacement = { a = \"0-9\" }\n";
+    rest += &format!(
         "[routing]\nentry = \"owner\"\non_wrong_dc = \"serve_local\"\nwrite_guard = {guard}\npropagation = {{ dist = \"uniform\", min = \"0ms\", max = \"1s\" }}\n"
     );
-    text += "[[fault]]\nkind = \"switchover\"\nshards = \"0-4\"\nto = \"b\"\nat = \"5s\"\n";
-    let c = cfg(&text, &[]);
+    rest += "[[fault]]\nkind = \"switchover\"\nshards = \"0-4\"\nto = \"b\"\nat = \"5s\"\n";
+    common::Sites {
+        simulation: &format!("seed = {seed}\n"),
+        regions: &["r0", "r5"],
+        near: "",
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
+}
+
+fn misroute_case(seed: u64, guard: bool) -> (multiactive::Outcome, f64) {
+    let c = cfg(&misroute_text(seed, guard), &[]);
     // The write rate on the moved shards: 2,000 writes/s times their users' share.
     let sharding = multiactive::model::sharding::Sharding::new(&c);
     let moved = (0..10_000u32)

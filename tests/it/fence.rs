@@ -10,45 +10,17 @@ use multiactive::scenario::Config;
 /// Two DCs a and b, one region each (users 1 ms from their DC, 10 ms from
 /// the other), one link of `ab` one way; every request writes.
 fn two(ab: &str, keys: u64, rate: f64, shards: u32, extra: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "7s"
-drain = "3s"
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[link]]
-between = ["a", "b"]
-latency = "{ab}"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "1ms", b = "10ms" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ a = "10ms", b = "1ms" }}
-
-[workload]
-keys = {keys}
-rate = {rate}
-writes = 1
-
-[sharding]
-shards = {shards}
-
-{extra}
-"#
-    )
+    let rest = format!(
+        "[workload]\nkeys = {keys}\nrate = {rate}\nwrites = 1\n\n[sharding]\nshards = {shards}\n\n{extra}\n"
+    );
+    common::Sites {
+        duration: "7s",
+        drain: "3s",
+        links: &[ab],
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 fn cfg(text: &str, sets: &[&str]) -> Config {

@@ -6,41 +6,18 @@ use multiactive::run;
 
 /// Two DCs `a` and `b`, one-way link delay `d`, users next to each DC.
 fn two_dcs(link: &str, rate: f64, duration: &str, extra: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "{duration}"
-drain = "5s"
-seed = 5
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[link]]
-between = ["a", "b"]
-latency = "{link}"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "0ms" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ b = "0ms" }}
-
-[workload]
-keys = 1000
-rate = {rate}
-{extra}
-"#
-    )
+    let rest = format!("[workload]\nkeys = 1000\nrate = {rate}\n{extra}\n");
+    common::Sites {
+        duration,
+        drain: "5s",
+        simulation: "seed = 5\n",
+        links: &[link],
+        near: "0ms",
+        far: "",
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 #[test]
@@ -289,50 +266,21 @@ fn a_link_cut_holds_the_stream_and_it_resumes_in_order() {
 }
 
 /// Three DCs 5 ms apart, users at 0 ms from their own DC, any DC writes any key.
-const THREE: &str = r#"
-[simulation]
-duration = "1s"
-drain = "2s"
+fn three() -> String {
+    common::Sites {
+        duration: "1s",
+        dcs: &["a", "b", "c"],
+        links: &["5ms"; 3],
+        near: "0ms",
+        far: "",
+        rest: THREE_REST,
+        ..common::Sites::TWO
+    }
+    .text()
+}
 
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[datacenter]]
-name = "c"
-region = "rc"
-
-[[link]]
-between = ["a", "b"]
-latency = "5ms"
-
-[[link]]
-between = ["a", "c"]
-latency = "5ms"
-
-[[link]]
-between = ["b", "c"]
-latency = "5ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = { a = "0ms" }
-
-[[region]]
-name = "rb"
-users = 1
-latency = { b = "0ms" }
-
-[[region]]
-name = "rc"
-users = 1
-latency = { c = "0ms" }
-
+/// What follows the three DCs: one key, writes at each, a stalled stream.
+const THREE_REST: &str = r#"
 [workload]
 keys = 1
 rate = 0
@@ -379,11 +327,11 @@ fn origin_priority_can_diverge_with_three_dcs_where_lww_converges() {
     // The priority order and the causal order disagree, and replicas part.
     // LWW with causal timestamps gives c1 (ts 10 ms) everywhere.
     let prio = run(&common::config(
-        THREE,
+        &three(),
         &["replication.resolve=origin_priority"],
     ));
     assert_eq!(prio.metrics.totals.divergent_keys, 1);
-    let lww = run(&common::config(THREE, &[]));
+    let lww = run(&common::config(&three(), &[]));
     assert_eq!(lww.metrics.totals.divergent_keys, 0);
     // Under LWW, c1 survives; a1 is on its lineage, b2 is lost.
     assert_eq!(lww.metrics.totals.lost_writes, 1);

@@ -10,44 +10,20 @@ use crate::common;
 
 /// Two DCs whose link takes `link` one way; users `access` from their DC.
 fn far_apart(link: &str, access: &str, duration: &str, requests: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "{duration}"
-drain = "1s"
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[link]]
-between = ["a", "b"]
-latency = "{link}"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "{access}", b = "{access}" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ a = "{access}", b = "{access}" }}
-
-[workload]
-keys = 10
-rate = 0
-
-[routing]
-on_wrong_dc = "serve_local"
-write_guard = false
-{requests}
-"#
-    )
+    let rest = format!(
+        "[workload]\nkeys = 10\nrate = 0\n\n\
+         [routing]\non_wrong_dc = \"serve_local\"\nwrite_guard = false\n{requests}\n"
+    );
+    common::Sites {
+        duration,
+        drain: "1s",
+        links: &[link],
+        near: access,
+        far: access,
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 const ONE_WRITE: &str = r#"

@@ -10,26 +10,18 @@ const S: u64 = 1_000_000_000;
 
 /// One DC with unlimited servers, users in one or two regions next to it.
 fn one_dc(rate: f64, duration: &str, workload_extra: &str, regions: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "{duration}"
-drain = "1s"
-bucket = "1s"
-seed = 11
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-{regions}
-
-[workload]
-keys = 1000
-rate = {rate}
-{workload_extra}
-"#
-    )
+    let rest = format!("{regions}\n\n[workload]\nkeys = 1000\nrate = {rate}\n{workload_extra}\n");
+    common::Sites {
+        duration,
+        drain: "1s",
+        simulation: "bucket = \"1s\"\nseed = 11\n",
+        dcs: &["a"],
+        links: &[],
+        near: "",
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 const ONE_REGION: &str = "[[region]]\nname = \"ra\"\nusers = 1\nlatency = { a = \"0ms\" }\n";
@@ -113,42 +105,20 @@ profile = [{ at = "0s", factor = 1 }, { at = "10s", factor = 1 }, { at = "10s", 
 /// DC `a` owns every shard; users live next to `b`, whose reads are served
 /// locally (a read replica) and whose writes go to `a` over a link of 10 ms.
 fn replica_reads(extra: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "100s"
-drain = "2s"
-seed = 3
-
-[[datacenter]]
-name = "a"
-region = "west"
-
-[[datacenter]]
-name = "b"
-region = "east"
-
-[[link]]
-between = ["a", "b"]
-latency = "10ms"
-
-[[region]]
-name = "east"
-users = 1
-latency = {{ a = "10ms", b = "0ms" }}
-
-[workload]
-keys = 100
-rate = 2000
-writes = 0.5
-
-[sharding]
-shards = 1
-placement = {{ a = "0" }}
-reads = "local"
-{extra}
-"#
-    )
+    let rest = format!(
+        "[[region]]\nname = \"east\"\nusers = 1\nlatency = {{ a = \"10ms\", b = \"0ms\" }}\n\n\
+         [workload]\nkeys = 100\nrate = 2000\nwrites = 0.5\n\n\
+         [sharding]\nshards = 1\nplacement = {{ a = \"0\" }}\nreads = \"local\"\n{extra}\n"
+    );
+    common::Sites {
+        duration: "100s",
+        simulation: "seed = 3\n",
+        regions: &["west", "east"],
+        near: "",
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 #[test]
@@ -202,56 +172,18 @@ fn with_stickiness_longer_than_the_lag_no_read_misses_its_own_write() {
 /// each per server), each owning half the shards; `a` dies at 10 s and its
 /// shards move to `b`.
 fn two_sites(servers: u32) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "40s"
-drain = "2s"
-bucket = "1s"
-seed = 9
-
-[[datacenter]]
-name = "a"
-region = "ra"
-servers = {servers}
-service_time = "10ms"
-queue = 200
-
-[[datacenter]]
-name = "b"
-region = "rb"
-servers = {servers}
-service_time = "10ms"
-queue = 200
-
-[[link]]
-between = ["a", "b"]
-latency = "5ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "1ms", b = "6ms" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ a = "6ms", b = "1ms" }}
-
-[workload]
-keys = 10000
-rate = 1600
-writes = 0.2
-
-[failover]
-detect_after = "2s"
-
-[[fault]]
-kind = "dc_down"
-dc = "a"
-at = "10s"
-"#
-    )
+    common::Sites {
+        duration: "40s",
+        simulation: "bucket = \"1s\"\nseed = 9\n",
+        dc_keys: &format!("servers = {servers}\nservice_time = \"10ms\"\nqueue = 200\n"),
+        links: &["5ms"],
+        far: "6ms",
+        rest: "[workload]\nkeys = 10000\nrate = 1600\nwrites = 0.2\n\n\
+               [failover]\ndetect_after = \"2s\"\n\n\
+               [[fault]]\nkind = \"dc_down\"\ndc = \"a\"\nat = \"10s\"\n",
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 /// Utilisation of DC `dc` over buckets `from..to`.
@@ -331,56 +263,21 @@ fn the_capacity_warning_uses_the_profile_peak() {
 /// `a` owns shards 0–9 and `b` 10–19; a link of 200 ms; shards 0–9 move to
 /// `b` two at a time every 5 s from 5 s (five batches).
 fn staged(extra_failover: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "40s"
-drain = "2s"
-bucket = "1s"
-seed = 4
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[link]]
-between = ["a", "b"]
-latency = "200ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "1ms", b = "201ms" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ a = "201ms", b = "1ms" }}
-
-[workload]
-keys = 1000
-rate = 1000
-writes = 0.5
-
-[sharding]
-shards = 20
-placement = {{ a = "0-9", b = "10-19" }}
-
-{extra_failover}
-
-[[fault]]
-kind = "switchover"
-shards = "0-9"
-to = "b"
-at = "5s"
-batch = 2
-every = "5s"
-"#
-    )
+    let rest = format!(
+        "[workload]\nkeys = 1000\nrate = 1000\nwrites = 0.5\n\n\
+         [sharding]\nshards = 20\nplacement = {{ a = \"0-9\", b = \"10-19\" }}\n\n\
+         {extra_failover}\n\n\
+         [[fault]]\nkind = \"switchover\"\nshards = \"0-9\"\nto = \"b\"\nat = \"5s\"\nbatch = 2\nevery = \"5s\"\n"
+    );
+    common::Sites {
+        duration: "40s",
+        simulation: "bucket = \"1s\"\nseed = 4\n",
+        links: &["200ms"],
+        far: "201ms",
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 #[test]
