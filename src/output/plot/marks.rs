@@ -142,7 +142,8 @@ impl Tag {
 /// The tags of marks at pixels `px` (ascending), ending by `right`: each
 /// on the first row where it starts after the row's last tag ends; a mark
 /// with no free row joins the tag placed last (the mark before it), which
-/// then reads `3–5`. So every number is shown, and no tag covers another.
+/// then reads `3–5`. So every number is shown, and no tag covers another
+/// (but at the right edge, where a grown tag is pushed left to stay inside).
 pub(super) fn place_tags(px: &[i32], right: i32) -> Vec<Tag> {
     let mut tags: Vec<Tag> = Vec::new();
     let mut row_end = [i32::MIN; TAG_ROWS];
