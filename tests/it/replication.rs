@@ -475,3 +475,29 @@ fn replication_delay_adds_to_every_lag_exactly() {
     assert_eq!(h.len(), 1);
     assert!((h.max() as f64 / 1e6 - 36.0).abs() < 0.05, "{} ns", h.max());
 }
+
+#[test]
+fn a_write_waiting_only_for_its_city_peer_times_out_each_on_its_own() {
+    // a and b in one region (a city), `same_region_mode = "sync"`: a's
+    // writes wait for b's ack alone. The link is down from 0 to 2 s, so the
+    // three writes at 0, 10 and 20 ms each fail ack_timeout = 100 ms after
+    // they were written: three timeouts, three failures, none acknowledged
+    // when the link heals.
+    let writes: String = ["0ms", "10ms", "20ms"]
+        .iter()
+        .enumerate()
+        .map(|(k, at)| {
+            format!("[[request]]\nat = \"{at}\"\nregion = \"ra\"\nkey = {k}\nwrite = true\n\n")
+        })
+        .collect();
+    let fault =
+        "[[fault]]\nkind = \"link_down\"\nbetween = [\"a\", \"b\"]\nat = \"0ms\"\nfor = \"2s\"\n";
+    let city = "[[dataset]]\nname = \"all\"\nshare = 1\nmode = \"async\"\nsame_region_mode = \"sync\"\n";
+    let text = scripted(&format!("{writes}{fault}"), city)
+        .replace("name = \"b\"\nregion = \"rb\"", "name = \"b\"\nregion = \"ra\"")
+        .replace("duration = \"1s\"", "duration = \"3s\"");
+    let o = run(&common::config(&text, &["replication.ack_timeout=100ms"]));
+    let t = o.metrics.totals;
+    assert_eq!((t.ok, t.failed, t.ack_timeouts), (0, 3, 3), "{t:?}");
+    assert_eq!(t.lost_writes, 0);
+}
