@@ -492,9 +492,13 @@ fn a_write_waiting_only_for_its_city_peer_times_out_each_on_its_own() {
         .collect();
     let fault =
         "[[fault]]\nkind = \"link_down\"\nbetween = [\"a\", \"b\"]\nat = \"0ms\"\nfor = \"2s\"\n";
-    let city = "[[dataset]]\nname = \"all\"\nshare = 1\nmode = \"async\"\nsame_region_mode = \"sync\"\n";
+    let city =
+        "[[dataset]]\nname = \"all\"\nshare = 1\nmode = \"async\"\nsame_region_mode = \"sync\"\n";
     let text = scripted(&format!("{writes}{fault}"), city)
-        .replace("name = \"b\"\nregion = \"rb\"", "name = \"b\"\nregion = \"ra\"")
+        .replace(
+            "name = \"b\"\nregion = \"rb\"",
+            "name = \"b\"\nregion = \"ra\"",
+        )
         .replace("duration = \"1s\"", "duration = \"3s\"");
     let o = run(&common::config(&text, &["replication.ack_timeout=100ms"]));
     let t = o.metrics.totals;
