@@ -321,8 +321,8 @@ fn eleme_manual_moves_under_the_record_fence_conflict_only_over_the_outage() {
     assert!(sh_home.rejected > 2 * home.rejected);
     assert!(rto_s(sh_home) > home_rto);
     // Without any hold (`switch`, which takes no fence) the move home hands
-    // bj its shards while it still lacks seconds of sh's writes: thousands
-    // of conflicts from 110 s.
+    // bj its shards while it still lacks seconds of sh's writes (≈ 2,900 at
+    // seed 1): over a thousand conflicts from 110 s (1,263 at seed 1).
     let sw = run(&load(
         "eleme",
         &["failover.procedure=switch", "failover.fence=shard"],
@@ -335,7 +335,7 @@ fn eleme_manual_moves_under_the_record_fence_conflict_only_over_the_outage() {
     );
     assert!(sw_home.rpo_writes > 1000);
     assert!(sw_home.rpo_ns().expect("switched") as f64 > S);
-    assert!(conflicts_between(&sw, 110.0, 140.0) > 1000);
+    assert!(conflicts_between(&sw, 110.0, 140.0) > 500);
 }
 
 // ---------------------------------------------------------------------------
