@@ -25,7 +25,7 @@ mkdir -p "$PARTS"
 
 # shellcheck disable=SC2086 # SWEEP_ARGS is a list of flags
 "$BIN" sweep "${SCENARIO:-eleme}" \
-  --vary failover.procedure=switch,ban_then_switch \
+  --vary failover.fence=shard,record \
   --vary replication.mode=async,semi_sync,quorum \
   --seeds "${SEEDS:-1..20}" \
   --jobs "${SLURM_CPUS_PER_TASK:-1}" \

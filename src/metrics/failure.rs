@@ -28,6 +28,10 @@ pub struct FailureRecord {
     pub rpo_writes: u64,
     /// The oldest write counted in `rpo_writes`.
     pub rpo_oldest: Option<SimTime>,
+    /// When the writes at risk stopped: the death of a source that died
+    /// before the move began (an operator's move off a dead DC); `None`:
+    /// the record's start.
+    pub rpo_from: Option<SimTime>,
     /// A ban that ended at `max_ban` rather than when replication caught up.
     pub ban_timed_out: bool,
     /// Writes to the moved shards (acknowledged or not) the target lacked
@@ -84,6 +88,7 @@ impl FailureRecord {
             first_ack: Vec::new(),
             rpo_writes: 0,
             rpo_oldest: None,
+            rpo_from: None,
             ban_timed_out: false,
             stranded: 0,
             rejected: 0,
@@ -112,7 +117,8 @@ impl FailureRecord {
     /// shards have moved (0 when nothing was at risk).
     pub fn rpo_ns(&self) -> Option<Nanos> {
         self.switched?;
-        Some(self.rpo_oldest.map_or(0, |t| self.start.since(t)))
+        let from = self.rpo_from.unwrap_or(self.start);
+        Some(self.rpo_oldest.map_or(0, |t| from.since(t)))
     }
 
     /// (RTO, units left out for having no write attempts, units attempted

@@ -70,6 +70,8 @@ pub struct Controller {
     pushing: Vec<(u32, u32)>,
     /// A rollback is being published.
     rolling_back: bool,
+    /// Per DC: when it last died.
+    pub(super) died_at: Vec<SimTime>,
 }
 
 /// What a controller needs from the scenario.
@@ -103,6 +105,7 @@ impl Controller {
             push_retries: o.push_retries,
             pushing: vec![(0, 0); o.n_dcs],
             rolling_back: false,
+            died_at: vec![SimTime::ZERO; o.n_dcs],
         }
     }
 
@@ -143,6 +146,7 @@ impl Controller {
         p: &mut Parts,
         queue: &mut EventQueue<Event>,
     ) {
+        self.died_at[dc.idx()] = now;
         let table = p.routing.authoritative();
         let mut units: Vec<u32> = (0..table.owners.len())
             .filter(|&s| table.owners[s] == dc)

@@ -88,6 +88,9 @@ pub struct Replication {
     gap: Nanos,
     /// Holds the version vector `take_head` hands out.
     scratch: Vec<u32>,
+    /// `replication.delay`: the pipeline's fixed processing time (capture
+    /// and apply), added to every shipped entry's network delay.
+    delay: Nanos,
 }
 
 impl Replication {
@@ -100,7 +103,16 @@ impl Replication {
             streams: (0..n * n).map(|_| Stream::default()).collect(),
             gap: apply_rate.map_or(0, |r| (1e9 / r).round() as Nanos),
             scratch: Vec::with_capacity(width),
+            delay: 0,
         }
+    }
+
+    /// Adds `delay` (`replication.delay`) to every entry's trip: lag =
+    /// network delay + `delay` + queueing. A stream stays in order, as the
+    /// delay is the same for every entry.
+    pub fn with_delay(mut self, delay: Nanos) -> Replication {
+        self.delay = delay;
+        self
     }
 
     /// At most 1,000 DCs (the scenario reader's limit): a million streams
@@ -131,7 +143,8 @@ impl Replication {
     }
 
     /// Ships every entry of the source's log the stream has not shipped yet,
-    /// drawing each one's network delay from `delay`. Returns the head's
+    /// drawing each one's network delay from `delay` (plus the fixed
+    /// processing delay). Returns the head's
     /// apply if it must be scheduled now.
     #[inline]
     pub fn ship(
@@ -142,12 +155,15 @@ impl Replication {
     ) -> Option<ApplyAt> {
         let (src, _) = self.ends(stream);
         let end = self.logs[src.idx()].end();
+        let fixed = self.delay;
         let st = &mut self.streams[stream.idx()];
         if st.blocked {
             return None;
         }
         while st.next_ship < end {
-            let arrival = now.after(delay()).max(st.last_arrival);
+            let arrival = now
+                .after(delay().saturating_add(fixed))
+                .max(st.last_arrival);
             st.last_arrival = arrival;
             st.arrivals.push_back(arrival);
             st.next_ship += 1;

@@ -323,7 +323,8 @@ impl World {
             sharding,
             routing,
             storage: Storage::new(&names, keys, cfg.replication.resolve),
-            repl: Replication::new(n, 2 * n, cfg.replication.apply_rate),
+            repl: Replication::new(n, 2 * n, cfg.replication.apply_rate)
+                .with_delay(cfg.replication.delay),
             faults: Faults::new(cfg),
             servers: cfg
                 .datacenters

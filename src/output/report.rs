@@ -167,9 +167,19 @@ fn brief(c: &Config) -> String {
         kv("propagation", dist(&r.propagation))
     );
     let p = &c.replication;
+    // `delay` and `max_lag` show only when set: the line of a scenario
+    // without them is as before.
+    let delay = if p.delay > 0 {
+        format!(", {}", kv("delay", dur(p.delay)))
+    } else {
+        String::new()
+    };
+    let max_lag = p
+        .max_lag
+        .map_or(String::new(), |l| format!(", {}", kv("max_lag", dur(l))));
     let _ = writeln!(
         s,
-        "- **Replication**: {}, {}, {}{}",
+        "- **Replication**: {}, {}, {}{}{delay}{max_lag}",
         kv("mode", q(&p.mode.to_string())),
         kv("resolve", q(resolve(p.resolve))),
         kv("ack_timeout", dur(p.ack_timeout)),

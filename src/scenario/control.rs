@@ -24,6 +24,8 @@ const PROPAGATION: Nanos = 0;
 const MODE: ReplMode = ReplMode::Async;
 /// Last writer wins: what binlog-replicated databases do by default.
 const RESOLVE: Resolve = Resolve::Lww;
+/// Replication adds nothing to the link's delay unless the scenario says.
+const DELAY: Nanos = 0;
 /// A write waiting for remote acks fails after this long: well above any
 /// healthy cross-region round trip, short enough to show in a run.
 const ACK_TIMEOUT: Nanos = 5 * NS_PER_S;
@@ -131,6 +133,9 @@ pub struct ReplicationConfig {
     /// A DC refuses writes while one of its outgoing streams (to a live DC)
     /// lags more than this; `None`: never.
     pub max_lag: Option<Nanos>,
+    /// A fixed processing delay (capture + apply) every shipped write pays
+    /// on top of the link's delay; 0 by default.
+    pub delay: Nanos,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,6 +253,13 @@ const MAX_LAG_KEY: Key = Key::new(
     "a DC refuses writes (`lag_refused`) while any of its streams to a live DC lags more than this: the age of the oldest write the destination has not applied (MSHA's DTS delay policy); bounds RPO at the cost of availability",
 );
 
+const DELAY_KEY: Key = Key::new(
+    "delay",
+    Type::Duration,
+    KeyDefault::Duration(DELAY),
+    "a fixed processing delay every write pays on each stream on top of the link's delay (the pipeline's capture and apply, such as a binlog tailer's): lag = link delay + this + queueing; streams stay in order",
+);
+
 pub(super) const REPLICATION_SECTION: Section = Section {
     path: "replication",
     array: false,
@@ -260,6 +272,7 @@ pub(super) const REPLICATION_SECTION: Section = Section {
         ACK_TIMEOUT_KEY,
         ELECTION_TIMEOUT_KEY,
         MAX_LAG_KEY,
+        DELAY_KEY,
     ],
 };
 
@@ -402,7 +415,9 @@ pub(super) fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConf
     let max_lag = t
         .get(MAX_LAG_KEY.name)
         .map(|v| positive_duration(cx, v, "replication.max_lag"));
+    let delay = wait(cx, t, R, &DELAY_KEY, DELAY);
     Some(ReplicationConfig {
+        delay: delay?,
         election_timeout: match election {
             Some(e) => Some(e?),
             None => None,

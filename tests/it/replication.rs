@@ -378,3 +378,78 @@ fn semi_sync_falls_back_to_async_after_its_timeout() {
     }
     assert_eq!(t.lost_writes, 0);
 }
+
+#[test]
+fn replication_delay_adds_to_every_lag_exactly() {
+    // The hand-computed case above with `replication.delay = "16ms"`: every
+    // write reaches the other DC link (10 ms) + delay (16 ms) = 26 ms after
+    // it executed. w1 (a, 0 ms) reaches b at 26 ms, w2 (b, 5 ms) reaches a at
+    // 31 ms: still 2 conflicts, w1 lost. w3 (a, key 1, 100 ms) reaches b at
+    // 126 ms, so a read at b at 120 ms is stale too (not without the delay:
+    // w3 was there at 110 ms), and the one at 200 ms is not.
+    let read = "\n[[request]]\nat = \"120ms\"\nregion = \"rb\"\nkey = 1\n";
+    let requests = format!("{CONFLICTING}{read}");
+    let plain = run(&common::config(&scripted(&requests, ""), &[]));
+    assert_eq!(plain.metrics.totals.stale_reads, 1, "no delay: 105 ms only");
+    let explicit_zero = run(&common::config(
+        &scripted(&requests, "[replication]\ndelay = \"0s\"\n"),
+        &[],
+    ));
+    assert_eq!(
+        format!("{:?}", explicit_zero.metrics.totals),
+        format!("{:?}", plain.metrics.totals),
+        "delay 0 is the default"
+    );
+    let o = run(&common::config(
+        &scripted(&requests, "[replication]\ndelay = \"16ms\"\n"),
+        &[],
+    ));
+    let t = o.metrics.totals;
+    assert_eq!((t.requests, t.ok), (6, 6));
+    assert_eq!((t.conflicts, t.lost_writes, t.divergent_keys), (2, 1, 0));
+    assert_eq!(t.stale_reads, 2, "105 ms and 120 ms");
+    assert_eq!(o.metrics.lag_all.len(), 3);
+    for lag in [o.metrics.lag_all.min(), o.metrics.lag_all.max()] {
+        assert!((lag as f64 / 26e6 - 1.0).abs() < 0.001, "lag {lag} ns");
+    }
+    // Under `sync` the write waits for b's apply (26 ms) and the ack's trip
+    // back (10 ms): 36 ms.
+    let one = "[[request]]\nat = \"0ms\"\nregion = \"ra\"\nkey = 3\nwrite = true\n";
+    let o = run(&common::config(
+        &scripted(one, "[replication]\ndelay = \"16ms\"\n"),
+        &["replication.mode=sync"],
+    ));
+    let h = &o.metrics.latency[1];
+    assert_eq!(h.len(), 1);
+    assert!((h.max() as f64 / 1e6 - 36.0).abs() < 0.05, "{} ns", h.max());
+}
+
+#[test]
+fn a_write_waiting_only_for_its_city_peer_times_out_each_on_its_own() {
+    // a and b in one region (a city), `same_region_mode = "sync"`: a's
+    // writes wait for b's ack alone. The link is down from 0 to 2 s, so the
+    // three writes at 0, 10 and 20 ms each fail ack_timeout = 100 ms after
+    // they were written: three timeouts, three failures, none acknowledged
+    // when the link heals.
+    let writes: String = ["0ms", "10ms", "20ms"]
+        .iter()
+        .enumerate()
+        .map(|(k, at)| {
+            format!("[[request]]\nat = \"{at}\"\nregion = \"ra\"\nkey = {k}\nwrite = true\n\n")
+        })
+        .collect();
+    let fault =
+        "[[fault]]\nkind = \"link_down\"\nbetween = [\"a\", \"b\"]\nat = \"0ms\"\nfor = \"2s\"\n";
+    let city =
+        "[[dataset]]\nname = \"all\"\nshare = 1\nmode = \"async\"\nsame_region_mode = \"sync\"\n";
+    let text = scripted(&format!("{writes}{fault}"), city)
+        .replace(
+            "name = \"b\"\nregion = \"rb\"",
+            "name = \"b\"\nregion = \"ra\"",
+        )
+        .replace("duration = \"1s\"", "duration = \"3s\"");
+    let o = run(&common::config(&text, &["replication.ack_timeout=100ms"]));
+    let t = o.metrics.totals;
+    assert_eq!((t.ok, t.failed, t.ack_timeouts), (0, 3, 3), "{t:?}");
+    assert_eq!(t.lost_writes, 0);
+}

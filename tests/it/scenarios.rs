@@ -2,8 +2,9 @@
 //! every file is registered and listed, every scenario runs, and the claim
 //! each one is shipped to show holds on its numbers — against a closed form
 //! where there is one, or against a variant of the same scenario.
-//! (Longer than 600 lines: the closed forms the tests share live beside
-//! them; the newer scenarios' claims are in `scenario_claims.rs`.)
+//! (The closed forms the tests share live here; the claims of eleme's
+//! moves, msha, dual-active-standby and the newer scenarios are in
+//! `scenario_claims.rs`.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +15,7 @@ use multiactive::model::sharding::{Sharding, initial_owners, nearest_dc};
 use multiactive::scenario::{self, Config, Dist, GlobalReads, Popularity, ShardKey};
 use multiactive::{Outcome, run};
 
-const MS: f64 = 1e6;
+pub(crate) const MS: f64 = 1e6;
 pub(crate) const S: f64 = 1e9;
 
 pub(crate) fn dir() -> PathBuf {
@@ -73,7 +74,7 @@ pub(crate) fn propagation_bounds(cfg: &Config) -> (f64, f64) {
 
 /// Median one-way latency between every two DCs along the shortest path of
 /// links (the path requests and replication take), in nanoseconds.
-fn one_way(cfg: &Config) -> Vec<Vec<f64>> {
+pub(crate) fn one_way(cfg: &Config) -> Vec<Vec<f64>> {
     let n = cfg.datacenters.len();
     let mut d = vec![vec![f64::INFINITY; n]; n];
     for (i, row) in d.iter_mut().enumerate() {
@@ -229,7 +230,7 @@ fn expected_forwarded(cfg: &Config) -> f64 {
 }
 
 /// Sum of a per-bucket, per-DC column over the buckets that end by `until_s`.
-fn bucket_sum(
+pub(crate) fn bucket_sum(
     o: &Outcome,
     until_s: f64,
     col: impl Fn(&multiactive::metrics::BucketRow) -> u64,
@@ -325,7 +326,10 @@ fn every_scenario_runs_and_every_failover_completes() {
         assert_eq!(t.requests, t.ok + t.failed + t.rejected, "{stem}");
         assert_eq!(t.invariant_violations, 0, "{stem}");
         for f in &o.metrics.failures {
-            if matches!(f.kind, "dc_down" | "switchover" | "failback") {
+            // Under `failover.auto = false` (eleme) a dead DC's shards move
+            // by the operators' switchovers, whose records are checked.
+            let manual = f.kind == "dc_down" && !cfg.failover.auto;
+            if matches!(f.kind, "dc_down" | "switchover" | "failback") && !manual {
                 assert!(
                     f.switched.is_some(),
                     "{stem}: {} {} never switched",
@@ -343,7 +347,7 @@ fn every_scenario_runs_and_every_failover_completes() {
 }
 
 // ---------------------------------------------------------------------------
-// Eleme: geo sharding against hash sharding; the ban against a plain switch.
+// Eleme: geo sharding against hash sharding (its moves: `scenario_claims.rs`).
 
 #[test]
 fn eleme_geo_sharding_forwards_far_less_than_hash_sharding() {
@@ -391,79 +395,6 @@ fn eleme_geo_sharding_forwards_far_less_than_hash_sharding() {
     for [geo, hash] in fractions {
         assert!(geo < hash / 10.0, "geo {geo:.4} vs hash {hash:.4}");
     }
-}
-
-#[test]
-fn eleme_ban_then_switch_has_fewer_conflicts_and_a_longer_rto_than_switch() {
-    let ban_cfg = load("eleme", &[]);
-    let ban = run(&ban_cfg);
-    let sw = run(&load("eleme", &["failover.procedure=switch"]));
-    let (tb, ts) = (&ban.metrics.totals, &sw.metrics.totals);
-    eprintln!(
-        "ban: {} conflicts, {} lost; switch: {} conflicts, {} lost",
-        tb.conflicts, tb.lost_writes, ts.conflicts, ts.lost_writes
-    );
-    assert!(tb.conflicts < ts.conflicts);
-    assert!(tb.lost_writes < ts.lost_writes);
-
-    // Failure records: the drill out and back, bj's outage, its failback.
-    let (fb, fs) = (&ban.metrics.failures, &sw.metrics.failures);
-    let kinds: Vec<&str> = fb.iter().map(|f| f.kind).collect();
-    assert_eq!(kinds, ["switchover", "switchover", "dc_down", "failback"]);
-    let (min_p, max_p) = propagation_bounds(&ban_cfg);
-    let detect = ban_cfg.failover.detect_after as f64 / S;
-
-    // The first drill sees the same propagation draws in both runs (nothing
-    // was published before it). `switch`: bj takes writes once the new rules
-    // reach it (d). The ban: the ban reaches bj (the same d), DRC catches up
-    // (≈ 14 ms, already done by then), and the new rules take a second push
-    // (≥ min propagation).
-    let (ban_rto, sw_rto) = (rto_s(&fb[0]), rto_s(&fs[0]));
-    eprintln!("drill RTO: ban {ban_rto:.3} s, switch {sw_rto:.3} s");
-    assert!(
-        ban_rto >= sw_rto + 0.9 * min_p,
-        "ban {ban_rto} vs switch {sw_rto}"
-    );
-    for f in &fb[..2] {
-        assert_eq!(f.rpo_writes, 0, "the ban waited for DRC");
-        assert!(!f.ban_timed_out);
-    }
-
-    // The outage: bj is dead, so nothing is waited for; RTO = detection +
-    // one push (switch) or two (ban), + the next write to the slowest shard
-    // (≈ 12 writes/s per shard: under 1 s).
-    for (f, pushes) in [(&fb[2], 2.0), (&fs[2], 1.0)] {
-        let rto = rto_s(f);
-        assert!(
-            rto >= detect + pushes * min_p && rto <= detect + pushes * max_p + 1.0,
-            "outage RTO {rto} with {pushes} pushes"
-        );
-        assert!(
-            f.rpo_writes > 0,
-            "bj's last ≈ 14 ms of writes were in flight"
-        );
-    }
-
-    // The failback comes while DRC still replays sh's backlog into bj: the
-    // ban waits for it, `switch` hands bj its shards without it.
-    let (bf, sf) = (&fb[3], &fs[3]);
-    eprintln!(
-        "failback: ban RTO {:.3} s, RPO {}; switch RTO {:.3} s, RPO {} writes ({:.1} s)",
-        rto_s(bf),
-        bf.rpo_writes,
-        rto_s(sf),
-        sf.rpo_writes,
-        sf.rpo_ns().unwrap() as f64 / S
-    );
-    assert_eq!(bf.rpo_writes, 0);
-    assert!(!bf.ban_timed_out);
-    assert!(
-        sf.rpo_writes > 1000,
-        "a backlog of seconds: {}",
-        sf.rpo_writes
-    );
-    assert!(sf.rpo_ns().unwrap() as f64 > S, "older than a second");
-    assert!(rto_s(bf) > rto_s(sf));
 }
 
 // ---------------------------------------------------------------------------
@@ -611,49 +542,4 @@ fn alibaba_units_keep_one_writer_per_key_and_item_reads_are_stale_only_in_the_un
         stale("sh"),
         stale("sz")
     );
-}
-
-// ---------------------------------------------------------------------------
-// Same-city dual-active + remote standby.
-
-#[test]
-fn dual_active_loses_nothing_to_a_dc_loss_and_the_standby_lag_to_a_city_loss() {
-    // Ends at 85 s, before the city returns at 90 s.
-    let cfg = load("dual-active-standby", &["simulation.duration=75s"]);
-    let o = run(&cfg);
-    let f = &o.metrics.failures;
-    assert_eq!(f[0].target, "shb");
-    assert_eq!(f[0].moved_to, cfg.dc_id("sha"));
-    assert_eq!(
-        f[0].rpo_writes, 0,
-        "semi-sync: every acknowledged write was at sha"
-    );
-    let city: Vec<&FailureRecord> = f[1..3].iter().collect();
-    let lag = one_way(&cfg)[dc(&cfg, "sha")][dc(&cfg, "dr")];
-    let mut rpo = 0;
-    for c in &city {
-        assert_eq!(c.moved_to, cfg.dc_id("dr"));
-        rpo += c.rpo_writes;
-        // The oldest missing write is at most the lag to dr (sd 0.5 ms) old.
-        assert!(
-            c.rpo_ns().unwrap() as f64 <= lag + 2.5 * MS,
-            "{:?}",
-            c.rpo_ns()
-        );
-    }
-    assert!(rpo > 0, "the standby lags by ≈ 12 ms");
-    assert_eq!(o.metrics.totals.lost_writes, rpo, "the city never returned");
-
-    // Semi-sync costs one same-city round trip per write: the peer applies
-    // on arrival and its ack travels back.
-    let before = "simulation.duration=19s";
-    let semi = run(&load("dual-active-standby", &[before]));
-    let plain = run(&load(
-        "dual-active-standby",
-        &[before, "replication.mode=async"],
-    ));
-    let extra = q_ms(&semi.metrics.latency[1], 0.5) - q_ms(&plain.metrics.latency[1], 0.5);
-    let peer = 2.0 * one_way(&cfg)[dc(&cfg, "sha")][dc(&cfg, "shb")] / MS;
-    eprintln!("semi-sync adds {extra:.3} ms to the write p50; the peer round trip is {peer} ms");
-    assert!((extra - peer).abs() < 0.4, "extra {extra} vs {peer}");
 }

@@ -366,13 +366,20 @@ impl Controller {
                 global
             }
         };
+        let dead: Vec<bool> = sources.iter().map(|&s| !p.is_up(s)).collect();
         let rec = &mut p.metrics.failures[m.failure.idx()];
-        for &s in sources {
+        for (&s, dead) in sources.iter().zip(dead) {
             let u = p.repl.unapplied(s, to, wanted);
             rec.rpo_writes += u.acked;
             rec.stranded += u.all;
             if let Some(t) = u.oldest_acked {
                 rec.rpo_oldest = Some(rec.rpo_oldest.map_or(t, |o| o.min(t)));
+                // A source that died before the move (an operator's move
+                // off a dead DC) lost its writes when it died, not now.
+                let died = self.died_at[s.idx()];
+                if dead && died < rec.start {
+                    rec.rpo_from = Some(rec.rpo_from.map_or(died, |f| f.min(died)));
+                }
             }
         }
     }

@@ -291,7 +291,7 @@ impl World {
             let Event::AckTimeout { req, .. } = *e else {
                 return false;
             };
-            let done = requests.get(req).is_none_or(|r| r.awaiting == 0);
+            let done = requests.get(req).is_none_or(|r| !r.waits());
             if done && at <= end {
                 acks.cancelled_timeouts += 1;
             }
