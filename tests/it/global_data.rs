@@ -333,3 +333,68 @@ fn a_dataset_resolves_its_conflicts_by_its_own_rule() {
     );
     assert_eq!(stale(&two.replacen("share = 1\n", "", 1)), 0);
 }
+
+#[test]
+fn a_dead_writers_dataset_waits_for_its_data_leader() {
+    // The ledger of the failover test, under quorum with a data-layer
+    // election of 2 s: the controller moves it to b at 6 s, but b has no
+    // data leader for it before 7 s; its writes there are refused
+    // (`no_leader`) until then. RTO = max(1 s, 2 s) = 2 s, plus the first
+    // write's quorum round trip to c (2 × 20 ms; a is dead) and its ≤ 1 ms
+    // on the way in. With an election of 0.5 s the controller's path is the
+    // later: 1 s + 40 ms.
+    let class = format!(
+        "{A_DIES}\n[replication]\nmode = \"quorum\"\nelection_timeout = \"2s\"\n\n\
+         [[dataset]]\nname = \"ledger\"\nshare = 1\nsharding = \"global\"\nwriter = \"a\"\nmode = \"quorum\"\n"
+    );
+    let text = three("keys = 30000\nwrites = 1", &class);
+    for (election, want) in [("2s", 2.0), ("500ms", 1.0)] {
+        let o = run(&common::config(
+            &text,
+            &[&format!("replication.election_timeout={election}")],
+        ));
+        let m = &o.metrics;
+        let rto = m.failures[0].rto().0.expect("recovered") as f64 / 1e9;
+        let quorum = want + 0.040;
+        assert!(
+            (quorum..quorum + 0.002).contains(&rto),
+            "{election}: rto {rto} s"
+        );
+        // Writes reaching b between the switch and the election: ~1 s of them.
+        let refused = m.totals.no_leader as f64;
+        let expect = (want - 1.0) * 6000.0;
+        assert!(
+            (refused - expect).abs() <= 0.05 * 6000.0,
+            "{election}: {refused}"
+        );
+        if want == 1.0 {
+            assert_eq!(refused, 0.0, "the leader was there before the switch");
+        }
+        assert_eq!(m.datasets[0].lost_writes, 0);
+        assert_datasets_add_up(m);
+    }
+}
+
+#[test]
+fn a_returning_writer_takes_its_dataset_back() {
+    // a dies at 5 s and returns at 6.5 s; the controller moved the ledger
+    // (and a's shards, and `workload.global`'s dataset) to b at 6 s, and
+    // with failback brings them home once it notices the return (7.5 s):
+    // a second record, the failback, moves the same 36 units to a.
+    let class = "[[fault]]\nkind = \"dc_down\"\ndc = \"a\"\nat = \"5s\"\nfor = \"1500ms\"\n\n\
+                 [[dataset]]\nname = \"ledger\"\nshare = 1\nsharding = \"global\"\nwriter = \"a\"\n";
+    let text = three("keys = 30000\nwrites = 1", class);
+    let o = run(&common::config(&text, &["failover.failback=true"]));
+    let f = &o.metrics.failures;
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert_eq!(f[0].moved_to.map(|d| d.0), Some(1));
+    assert_eq!(
+        (f[1].kind, f[1].moved_to.map(|d| d.0)),
+        ("failback", Some(0))
+    );
+    assert_eq!(f[1].units, f[0].units);
+    // The ledger's writes went on through the failback: a RTO of a few ms.
+    let rto = f[1].rto().0.expect("recovered") as f64 / 1e9;
+    assert!(rto < 0.1, "failback rto {rto} s");
+    assert_datasets_add_up(&o.metrics);
+}
