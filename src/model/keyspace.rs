@@ -11,7 +11,8 @@
 
 use super::routing::Target;
 use super::sharding::Sharding;
-use crate::scenario::Config;
+use crate::ids::DcId;
+use crate::scenario::{Config, GlobalReads, Resolve};
 
 pub struct KeySpace {
     /// `[dataset]`: its first stored key; then the number of keys.
@@ -110,5 +111,102 @@ impl KeySpace {
             let user = u64::from(key) - self.first[d];
             Target::Shard(sharding.shard_of(user as u32))
         }
+    }
+}
+
+/// Each global dataset's first writer, by global number:
+/// `sharding.global_owner` for `workload.global`'s, then the global
+/// `[[dataset]]`s'.
+pub fn global_writers(cfg: &Config) -> Vec<DcId> {
+    let own = cfg.datasets.iter().filter_map(|d| d.global.as_ref());
+    std::iter::once(cfg.sharding.global_owner)
+        .chain(own.map(|g| g.writer))
+        .collect()
+}
+
+/// Where each global dataset's reads go, in the same order.
+pub fn global_reads(cfg: &Config) -> Vec<GlobalReads> {
+    let own = cfg.datasets.iter().filter_map(|d| d.global.as_ref());
+    std::iter::once(cfg.sharding.global_reads)
+        .chain(own.map(|g| g.reads))
+        .collect()
+}
+
+/// Each dataset's conflict rule from its first stored key on (the
+/// `[[dataset]]`s', then `replication.resolve` for `workload.global`'s);
+/// empty when every dataset follows `replication.resolve`.
+pub fn resolve_rules(cfg: &Config, keys: &KeySpace) -> Vec<(u32, Resolve)> {
+    if cfg
+        .datasets
+        .iter()
+        .all(|d| d.resolve == cfg.replication.resolve)
+    {
+        return Vec::new();
+    }
+    let mut rules: Vec<(u32, Resolve)> = cfg
+        .datasets
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (keys.first(i as u8) as u32, d.resolve))
+        .collect();
+    rules.push((
+        keys.first(cfg.datasets.len() as u8) as u32,
+        cfg.replication.resolve,
+    ));
+    rules
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_lie_dataset_after_dataset_and_global_ones_are_numbered() {
+        // 10 users; `orders` (users: 10 keys), `stock` (global: 7 keys),
+        // `rates` (global: 2 keys), then `workload.global`'s 3 keys.
+        let text = format!(
+            "{}\n[[dataset]]\nname = \"orders\"\nshare = 0.5\n\
+             [[dataset]]\nname = \"stock\"\nshare = 0.3\nsharding = \"global\"\nkeys = 7\nresolve = \"origin_priority\"\n\
+             [[dataset]]\nname = \"rates\"\nshare = 0.2\nsharding = \"global\"\nkeys = 2\nwriter = \"sh\"\n",
+            crate::scenario::DEFAULT_SCENARIO
+        );
+        let sets = [
+            "workload.keys=10".to_string(),
+            "workload.global_keys=3".to_string(),
+        ];
+        let cfg = crate::scenario::load_str("<test>", "keys", &text, &sets).expect("valid");
+        let k = KeySpace::new(&cfg);
+        assert_eq!((k.total(), k.globals()), (22, 3));
+        assert_eq!(
+            [k.first(0), k.first(1), k.first(2), k.first(3)],
+            [0, 10, 17, 19]
+        );
+        let of: Vec<usize> = [0, 9, 10, 16, 17, 18, 19, 21]
+            .map(|key| k.dataset_of(key))
+            .into();
+        assert_eq!(of, [0, 0, 1, 1, 2, 2, 3, 3]);
+        let sharding = Sharding::new(&cfg);
+        assert_eq!(
+            k.target_of(3, &sharding),
+            Target::Shard(sharding.shard_of(3))
+        );
+        assert_eq!(k.target_of(12, &sharding), Target::Global(1));
+        assert_eq!(k.target_of(18, &sharding), Target::Global(2));
+        assert_eq!(k.target_of(20, &sharding), Target::Global(0));
+        assert!(k.is_users_key(9) && !k.is_users_key(10));
+        let sh = DcId(1);
+        assert_eq!(
+            global_writers(&cfg),
+            [cfg.sharding.global_owner, cfg.sharding.global_owner, sh]
+        );
+        assert_eq!(
+            resolve_rules(&cfg, &k),
+            [
+                (0, Resolve::Lww),
+                (10, Resolve::OriginPriority),
+                (17, Resolve::Lww),
+                (19, Resolve::Lww)
+            ]
+        );
     }
 }

@@ -29,7 +29,7 @@ use super::checker::Checker;
 use super::controller::{Controller, ControllerOptions};
 use super::datacenter::Servers;
 use super::faults::{FaultEdge, Faults};
-use super::keyspace::KeySpace;
+use super::keyspace::{KeySpace, global_reads, global_writers, resolve_rules};
 use super::replication::{ApplyAt, LogEntry, Replication};
 use super::rng_ids;
 use super::routing::{Holder, Routing, RoutingTable};
@@ -40,7 +40,7 @@ use super::workload::{RequestSpec, Workload};
 use crate::ids::{DcId, FaultId, MoveId, StreamId};
 use crate::kernel::{EventQueue, Model, stream};
 use crate::metrics::{FailureRecord, Metrics};
-use crate::scenario::{Config, FaultKind, Fence, GlobalReads, Resolve, ScriptedRequest};
+use crate::scenario::{Config, FaultKind, Fence, ScriptedRequest};
 use crate::time::{Nanos, SimTime};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,46 +267,6 @@ fn schedule_apply(queue: &mut EventQueue<Event>, a: ApplyAt) {
             epoch: a.epoch,
         },
     );
-}
-
-/// Each global dataset's first writer: `sharding.global_owner` for
-/// `workload.global`'s, then the global `[[dataset]]`s' (see `keyspace`).
-fn global_writers(cfg: &Config) -> Vec<DcId> {
-    let own = cfg.datasets.iter().filter_map(|d| d.global.as_ref());
-    std::iter::once(cfg.sharding.global_owner)
-        .chain(own.map(|g| g.writer))
-        .collect()
-}
-
-/// Where each global dataset's reads go, in the same order.
-fn global_reads(cfg: &Config) -> Vec<GlobalReads> {
-    let own = cfg.datasets.iter().filter_map(|d| d.global.as_ref());
-    std::iter::once(cfg.sharding.global_reads)
-        .chain(own.map(|g| g.reads))
-        .collect()
-}
-
-/// The conflict rule of each `[[dataset]]` whose rule differs from
-/// `replication.resolve`, by its first stored key; empty when none does.
-fn resolve_rules(cfg: &Config, keys: &KeySpace) -> Vec<(u32, Resolve)> {
-    if cfg
-        .datasets
-        .iter()
-        .all(|d| d.resolve == cfg.replication.resolve)
-    {
-        return Vec::new();
-    }
-    let mut rules: Vec<(u32, Resolve)> = cfg
-        .datasets
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (keys.first(i as u8) as u32, d.resolve))
-        .collect();
-    rules.push((
-        keys.first(cfg.datasets.len() as u8) as u32,
-        cfg.replication.resolve,
-    ));
-    rules
 }
 
 impl World {

@@ -325,7 +325,7 @@ fn check_keys(
     (dcs, limit): (usize, u64),
 ) {
     use crate::model::footprint::Footprint;
-    let users = out.iter().filter(|d| d.global.is_none()).count().max(1) as u64;
+    let users = out.iter().filter(|d| d.global.is_none()).count() as u64;
     let own: u64 = out
         .iter()
         .filter_map(|d| d.global.as_ref())
@@ -343,15 +343,20 @@ fn check_keys(
         )
     } else {
         format!(
-            "{users} users datasets of {} keys, {own} keys of global datasets and {} of `workload.global` in each of {dcs} datacenters",
-            w.keys, w.global_keys
+            "{} keys of users datasets ({users} × {}), {own} of global datasets and {} of `workload.global` in each of {dcs} datacenters",
+            w.keys * users,
+            w.keys,
+            w.global_keys
         )
     };
     if keys > u64::from(u32::MAX) {
         cx.err(
             n.at,
             "dataset",
-            format!("{what}: {keys} keys in all, expected at most {}", u32::MAX),
+            format!(
+                "{what}: {keys} keys in all; keys are numbered with 32 bits: expected at most {}",
+                u32::MAX
+            ),
         );
     } else if let Err(e) = Footprint::of(dcs, keys).check(&what, dcs, limit) {
         cx.err(n.at, "dataset", e);
