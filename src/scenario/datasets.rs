@@ -115,7 +115,7 @@ const KEYS: Key = Key::new(
 
 const WRITER: Key = Key::new(
     "writer",
-    Type::Name,
+    Type::Other("a datacenter name"),
     KeyDefault::Absent("`sharding.global_owner`"),
     "the DC that writes a global dataset (refused on a `users` dataset: its shards' owners write it); a failover moves it off a dead writer as it moves shards",
 );
