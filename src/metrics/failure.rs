@@ -3,8 +3,21 @@
 use crate::ids::DcId;
 use crate::time::{Nanos, SimTime};
 
-/// The global dataset, among a failure's affected shards.
+/// `workload.global`'s dataset, among a failure's affected shards; global
+/// dataset `g` is `GLOBAL_UNIT - g` (shards are numbered far below).
 pub const GLOBAL_UNIT: u32 = u32::MAX;
+/// Global datasets are numbered with a byte.
+const GLOBALS: u32 = 256;
+
+/// Global dataset `g`'s unit number in a failure record.
+pub fn global_unit(g: usize) -> u32 {
+    GLOBAL_UNIT - g as u32
+}
+
+/// The global dataset a unit number stands for, if it is one.
+pub fn unit_global(u: u32) -> Option<usize> {
+    (u > GLOBAL_UNIT - GLOBALS).then(|| (GLOBAL_UNIT - u) as usize)
+}
 
 /// What one fault did: when it was noticed and acted on, what it moved,
 /// what data it put at risk (RPO) and how long writes took to come back (RTO).
@@ -20,7 +33,7 @@ pub struct FailureRecord {
     pub switched: Option<SimTime>,
     /// Where the affected shards went.
     pub moved_to: Option<DcId>,
-    /// Affected shards (`GLOBAL_UNIT` for the global dataset).
+    /// Affected shards, sorted (`global_unit(g)` for global dataset `g`).
     pub units: Vec<u32>,
     /// Per unit: a write arrived after the start / the first one acknowledged.
     pub attempted: Vec<bool>,
@@ -107,7 +120,9 @@ impl FailureRecord {
     }
 
     /// Starts watching `units` for the first acknowledged write.
-    pub fn watch(&mut self, units: Vec<u32>) {
+    pub fn watch(&mut self, mut units: Vec<u32>) {
+        // Looked up by binary search; global units are numbered downwards.
+        units.sort_unstable();
         self.attempted = vec![false; units.len()];
         self.first_ack = vec![None; units.len()];
         self.units = units;

@@ -13,7 +13,7 @@ use crate::ids::DcId;
 
 mod failure;
 use crate::time::{Nanos, SimTime};
-pub use failure::{FailureRecord, GLOBAL_UNIT};
+pub use failure::{FailureRecord, GLOBAL_UNIT, global_unit, unit_global};
 
 /// Three significant digits: quantiles within 0.1%.
 const SIGFIG: u8 = 3;
@@ -228,13 +228,6 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The dataset a stored key belongs to: sharded datasets hold `users`
-    /// keys each, one after the other; the global dataset's keys follow.
-    #[inline]
-    pub fn dataset_of(&self, key: u32, users: u64) -> usize {
-        ((u64::from(key) / users) as usize).min(self.datasets.len() - 1)
-    }
-
     /// Metrics for `n_dcs` DCs over `[0, end]` in buckets of `bucket_ns`.
     pub fn new(n_dcs: usize, end: SimTime, bucket_ns: Nanos) -> Metrics {
         let n_buckets = (end.ns() / bucket_ns + 1) as usize;

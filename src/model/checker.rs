@@ -111,12 +111,13 @@ impl Checker {
                 );
             }
         }
-        let g = new.global_owner;
-        if g != old.global_owner && !is_up(g) {
-            self.violated(
-                Check::TableToDownDc,
-                format_args!("global dataset handed to DC {} while down", g.0),
-            );
+        for (i, (&was, &g)) in old.global_owners.iter().zip(&new.global_owners).enumerate() {
+            if g != was && !is_up(g) {
+                self.violated(
+                    Check::TableToDownDc,
+                    format_args!("global dataset {i} handed to DC {} while down", g.0),
+                );
+            }
         }
     }
 

@@ -10,7 +10,7 @@
 //! not applied is stranded in its log until it returns). The detector
 //! notices after `failover.detect_after`; entry routing then avoids the DC,
 //! and the controller, after `decide_after`, moves the DC's shards (and the
-//! global dataset, if it owned it) to the target:
+//! global datasets it wrote) to the target:
 //!
 //! - `switch` publishes the new owners at once;
 //! - `ban_then_switch` first publishes a ban on writes to the moving shards,
@@ -37,7 +37,7 @@ use super::routing::{Holder, Target};
 use super::world::{Event, Parts};
 use crate::ids::{DcId, FailureId, FaultId, MoveId, ShardId};
 use crate::kernel::{ComponentRng, EventQueue};
-use crate::metrics::{FailureRecord, GLOBAL_UNIT};
+use crate::metrics::{FailureRecord, global_unit};
 use crate::scenario::{Dist, FailoverConfig, ReplMode};
 use crate::time::{Nanos, SimTime};
 
@@ -53,14 +53,16 @@ pub struct Controller {
     banning: Vec<MoveId>,
     /// The moves whose record fence still holds (`fence = "record"`).
     fencing: Vec<MoveId>,
-    /// Per unit (each shard, then the global dataset): the DC fencing its
+    /// Per unit (each shard, then each global dataset): the DC fencing its
     /// old records and the move's start (`reshard_at`), while a fence holds.
     fenced: Vec<Option<(DcId, SimTime)>>,
     /// After the drain: replication finishes, the controller does not act.
     settling: bool,
-    /// Per unit (each shard, then the global dataset): the failure records
+    /// Per unit (each shard, then each global dataset): the failure records
     /// watching its recovery.
     watchers: Vec<Vec<FailureId>>,
+    /// Shards: the global datasets' units follow theirs.
+    shards: usize,
     /// `routing.push_timeout`: a push not confirmed within it is retried;
     /// `None`, pushes always arrive.
     push_timeout: Option<Nanos>,
@@ -82,6 +84,8 @@ pub struct ControllerOptions {
     pub propagation: Dist,
     pub propagation_rng: ComponentRng,
     pub shards: usize,
+    /// Global datasets (`workload.global`'s and the global `[[dataset]]`s).
+    pub globals: usize,
     pub push_timeout: Option<Nanos>,
     pub push_retries: u32,
     pub n_dcs: usize,
@@ -98,9 +102,10 @@ impl Controller {
             moves: Vec::new(),
             banning: Vec::new(),
             fencing: Vec::new(),
-            fenced: vec![None; o.shards + 1],
+            fenced: vec![None; o.shards + o.globals],
             settling: false,
-            watchers: vec![Vec::new(); o.shards + 1],
+            watchers: vec![Vec::new(); o.shards + o.globals],
+            shards: o.shards,
             push_timeout: o.push_timeout,
             push_retries: o.push_retries,
             pushing: vec![(0, 0); o.n_dcs],
@@ -152,8 +157,10 @@ impl Controller {
             .filter(|&s| table.owners[s] == dc)
             .map(|s| p.checker.narrow_u32(s))
             .collect();
-        if table.global_owner == dc {
-            units.push(GLOBAL_UNIT);
+        for (g, &owner) in table.global_owners.iter().enumerate() {
+            if owner == dc {
+                units.push(global_unit(g));
+            }
         }
         let failure = FailureId(u32::from(fault.0));
         p.metrics.failures[failure.idx()].watch(units);
@@ -230,10 +237,9 @@ impl Controller {
     /// twice, a failover and its failback, a drill during an outage).
     fn watch_units(&mut self, failure: FailureId, p: &Parts) {
         for &u in &p.metrics.failures[failure.idx()].units {
-            let unit = if u == GLOBAL_UNIT {
-                self.watchers.len() - 1
-            } else {
-                u as usize
+            let unit = match crate::metrics::unit_global(u) {
+                Some(g) => self.shards + g,
+                None => u as usize,
             };
             self.watchers[unit].push(failure);
         }
@@ -244,7 +250,7 @@ impl Controller {
     fn unit_of(&self, target: Target) -> (usize, u32) {
         match target {
             Target::Shard(s) => (s.idx(), s.0),
-            Target::Global => (self.watchers.len() - 1, GLOBAL_UNIT),
+            Target::Global(g) => (self.shards + g as usize, global_unit(g as usize)),
         }
     }
 
@@ -307,7 +313,7 @@ impl Controller {
     ) {
         let table = p.routing.authoritative();
         let mut shards = Vec::new();
-        let mut global = false;
+        let mut globals = Vec::new();
         for m in &self.moves {
             if m.kind != MoveKind::Failover || m.dc != Some(dc) || m.phase != Phase::Switched {
                 continue;
@@ -319,11 +325,18 @@ impl Controller {
                     .copied()
                     .filter(|s| table.owners[s.idx()] == to),
             );
-            global |= m.global && table.global_owner == to;
+            globals.extend(
+                m.globals
+                    .iter()
+                    .copied()
+                    .filter(|&g| table.global_owners[g as usize] == to),
+            );
         }
         shards.sort_unstable();
         shards.dedup();
-        if shards.is_empty() && !global {
+        globals.sort_unstable();
+        globals.dedup();
+        if shards.is_empty() && globals.is_empty() {
             return;
         }
         // The failback's clock starts when the move does, after the decision.
@@ -331,14 +344,12 @@ impl Controller {
         let mut rec = FailureRecord::blank("failback", self.names[dc.idx()].clone(), start);
         rec.started = true;
         let mut units: Vec<u32> = shards.iter().map(|s| s.0).collect();
-        if global {
-            units.push(GLOBAL_UNIT);
-        }
+        units.extend(globals.iter().map(|&g| global_unit(g as usize)));
         rec.watch(units);
         p.metrics.failures.push(rec);
         let failure = FailureId(p.checker.narrow_u32(p.metrics.failures.len() - 1));
         self.watch_units(failure, p);
-        let mv = self.add_move(Move::failback(failure, dc, shards, global), p);
+        let mv = self.add_move(Move::failback(failure, dc, shards, globals), p);
         queue.schedule(now.after(self.cfg.decide_after), Event::Act { mv });
     }
 
@@ -374,9 +385,7 @@ impl Controller {
         let m = self.mv(mv);
         let table = p.routing.authoritative();
         let mut out: Vec<DcId> = m.shards.iter().map(|s| table.owners[s.idx()]).collect();
-        if m.global {
-            out.push(table.global_owner);
-        }
+        out.extend(m.globals.iter().map(|&g| table.global_owners[g as usize]));
         out.sort_unstable();
         out.dedup();
         out.retain(|&d| Some(d) != m.to);
@@ -508,8 +517,10 @@ impl Controller {
                 *owner = current.owners[s];
             }
         }
-        if !p.is_up(table.global_owner) {
-            table.global_owner = current.global_owner;
+        for (g, owner) in table.global_owners.iter_mut().enumerate() {
+            if !p.is_up(*owner) {
+                *owner = current.global_owners[g];
+            }
         }
         self.rolling_back = true;
         self.publish(now, table, &[dc], p, q);

@@ -6,6 +6,7 @@
 //! - `topology`: DCs, links (petgraph), shortest paths, link latencies;
 //! - `workload`: arrivals, key popularity, read/write mix, home regions;
 //! - `sharding`: key → shard, placement (shard → first owner);
+//! - `keyspace`: each dataset's stored keys, and the unit a key belongs to;
 //! - `routing`: table copies, routers and write guards;
 //! - `datacenter`: servers and waiting rooms;
 //! - `storage`: each DC's copy of every key, conflict detection and resolution;
@@ -24,6 +25,7 @@ pub mod controller;
 pub mod datacenter;
 pub mod faults;
 pub mod footprint;
+pub mod keyspace;
 pub mod replication;
 pub mod routing;
 pub mod sharding;

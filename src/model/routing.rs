@@ -17,21 +17,24 @@ use crate::scenario::{GlobalReads, OnWrongDc, RoutingConfig};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoutingTable {
     pub owners: Vec<DcId>,
-    /// The one DC that writes the global dataset.
-    pub global_owner: DcId,
+    /// Per global dataset (`workload.global`'s first, see `keyspace`): the
+    /// one DC that writes it.
+    pub global_owners: Vec<DcId>,
     /// Shards whose writes are refused while they move.
     pub banned: Vec<bool>,
-    pub global_banned: bool,
+    /// Per global dataset: its writes are refused while it moves.
+    pub global_banned: Vec<bool>,
 }
 
 impl RoutingTable {
-    pub fn new(owners: Vec<DcId>, global_owner: DcId) -> RoutingTable {
+    pub fn new(owners: Vec<DcId>, global_owners: Vec<DcId>) -> RoutingTable {
         let n = owners.len();
+        let g = global_owners.len();
         RoutingTable {
             owners,
-            global_owner,
+            global_owners,
             banned: vec![false; n],
-            global_banned: false,
+            global_banned: vec![false; g],
         }
     }
 
@@ -39,7 +42,7 @@ impl RoutingTable {
     pub fn owner(&self, target: Target) -> DcId {
         match target {
             Target::Shard(s) => self.owners[s.idx()],
-            Target::Global => self.global_owner,
+            Target::Global(g) => self.global_owners[g as usize],
         }
     }
 
@@ -47,16 +50,17 @@ impl RoutingTable {
     pub fn is_banned(&self, target: Target) -> bool {
         match target {
             Target::Shard(s) => self.banned[s.idx()],
-            Target::Global => self.global_banned,
+            Target::Global(g) => self.global_banned[g as usize],
         }
     }
 }
 
-/// What a request reads or writes.
+/// What a request reads or writes: a shard, or a global dataset (by its
+/// global number: `workload.global`'s is 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     Shard(ShardId),
-    Global,
+    Global(u8),
 }
 
 /// A router's decision for a request that reached a DC.
@@ -86,7 +90,8 @@ pub struct Routing {
     n_dcs: usize,
     on_wrong_dc: OnWrongDc,
     write_guard: bool,
-    global_reads: GlobalReads,
+    /// Per global dataset: where its reads go.
+    global_reads: Vec<GlobalReads>,
     /// Where reads of the sharded dataset go (`sharding.reads`).
     shard_reads: GlobalReads,
     /// Per DC: `push_failure` faults making pushes to it fail now.
@@ -96,7 +101,7 @@ pub struct Routing {
 impl Routing {
     pub fn new(
         cfg: &RoutingConfig,
-        global_reads: GlobalReads,
+        global_reads: Vec<GlobalReads>,
         table: RoutingTable,
         n_dcs: usize,
         n_regions: usize,
@@ -124,7 +129,7 @@ impl Routing {
     fn local_read(&self, target: Target, write: bool) -> bool {
         !write
             && match target {
-                Target::Global => self.global_reads == GlobalReads::Local,
+                Target::Global(g) => self.global_reads[g as usize] == GlobalReads::Local,
                 Target::Shard(_) => self.shard_reads == GlobalReads::Local,
             }
     }
@@ -227,9 +232,9 @@ impl Routing {
 
     /// Where the router at `dc` sends a request for `target`.
     ///
-    /// Global writes always go to the global owner, and global reads too
-    /// unless `global_reads = "local"`: the global dataset has one writer by
-    /// design, so `on_wrong_dc` governs only the sharded dataset. A write to
+    /// Global writes always go to their dataset's writer, and global reads
+    /// too unless its reads are `local`: a global dataset has one writer by
+    /// design, so `on_wrong_dc` governs only the sharded datasets. A write to
     /// a shard the router's copy bans is refused.
     #[inline]
     pub fn route(&self, dc: DcId, target: Target, write: bool) -> Route {
@@ -244,7 +249,7 @@ impl Routing {
         if owner == dc {
             return Route::Serve;
         }
-        if target == Target::Global {
+        if let Target::Global(_) = target {
             return Route::Forward(owner);
         }
         match self.on_wrong_dc {
@@ -281,8 +286,14 @@ mod tests {
 
     fn routing(n_dcs: usize, n_regions: usize) -> Routing {
         let cfg = load_default(&[]).expect("the default scenario is valid");
-        let table = RoutingTable::new(vec![DcId(0); 4], DcId(0));
-        Routing::new(&cfg.routing, GlobalReads::Owner, table, n_dcs, n_regions)
+        let table = RoutingTable::new(vec![DcId(0); 4], vec![DcId(0)]);
+        Routing::new(
+            &cfg.routing,
+            vec![GlobalReads::Owner],
+            table,
+            n_dcs,
+            n_regions,
+        )
     }
 
     fn moved(r: &Routing, shard: usize, to: u16) -> RoutingTable {

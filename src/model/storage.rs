@@ -101,6 +101,9 @@ pub struct Storage {
     /// The meta vector of a key never written.
     zeros: Vec<u32>,
     resolve: Resolve,
+    /// Datasets with a conflict rule of their own: each rule from its first
+    /// key on (sorted); empty when every dataset follows `resolve`.
+    rules: Vec<(u32, Resolve)>,
     /// Each DC's rank when DCs are sorted by name: LWW's tie-break.
     name_rank: Vec<u16>,
     /// Debug builds check that replication never reorders one origin's
@@ -148,6 +151,7 @@ impl Storage {
             record_len: ANNEX + n_dcs * (META + 2 * n_dcs),
             zeros: vec![0; 2 * n_dcs],
             resolve,
+            rules: Vec::new(),
             name_rank,
             #[cfg(debug_assertions)]
             received: Vec::new(),
@@ -368,12 +372,28 @@ impl Storage {
         outcome
     }
 
+    /// Gives each dataset its own conflict rule: `rules` holds each
+    /// dataset's first key and rule, sorted (empty: `resolve` for all).
+    pub fn set_rules(&mut self, rules: Vec<(u32, Resolve)>) {
+        debug_assert!(rules.is_sorted_by_key(|r| r.0));
+        self.rules = rules;
+    }
+
+    /// The conflict rule of `key`'s dataset. Looked up only on a conflict.
+    fn rule(&self, key: u32) -> Resolve {
+        if self.rules.is_empty() {
+            return self.resolve;
+        }
+        let i = self.rules.partition_point(|r| r.0 <= key);
+        self.rules[i.saturating_sub(1)].1
+    }
+
     /// Whether incoming write `w` beats the current value `cur` (timestamp `cur_ts`).
     fn wins(&self, w: &WriteRec, cur: VersionId, cur_ts: i64) -> bool {
         if cur.origin == NONE {
             return true;
         }
-        match self.resolve {
+        match self.rule(w.key) {
             // Later timestamp wins; on a tie, the origin whose name sorts last.
             Resolve::Lww => {
                 (w.ts, self.name_rank[w.origin.idx()])

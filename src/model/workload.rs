@@ -14,12 +14,13 @@ use crate::time::{NS_PER_S, Nanos};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestSpec {
     pub region: RegionId,
-    /// The key: a user of the sharded dataset, or a key of the global one.
+    /// The key: a user (in a users dataset), or a key of a global dataset.
     pub key: u32,
+    /// Its dataset is global: `workload.global`'s or a global `[[dataset]]`.
     pub global: bool,
     pub write: bool,
-    /// Its dataset: a `[[dataset]]` (0 when there is none), or, for the
-    /// global dataset, the number of sharded datasets.
+    /// Its dataset: a `[[dataset]]` (0 when there is none), or, for
+    /// `workload.global`'s, the number of `[[dataset]]`s (at least 1).
     pub dataset: u8,
 }
 
@@ -192,8 +193,11 @@ pub struct Workload {
     /// run without them draws exactly what it always drew.
     pick: ComponentRng,
     share_thresholds: Vec<u64>,
-    /// Each sharded dataset's write threshold.
+    /// Each `[[dataset]]`'s write threshold.
     dataset_writes: Vec<u64>,
+    /// Per `[[dataset]]`: a global one's key popularity over its own keys
+    /// (`None`: a users dataset, whose key is the user).
+    own_keys: Vec<Option<Popular>>,
 }
 
 fn threshold(p: f64) -> u64 {
@@ -241,6 +245,15 @@ impl Workload {
             } else {
                 cfg.datasets.iter().map(|d| threshold(d.writes)).collect()
             },
+            own_keys: cfg
+                .datasets
+                .iter()
+                .map(|d| {
+                    d.global
+                        .as_ref()
+                        .map(|g| Popular::new(g.keys, w.popularity))
+                })
+                .collect(),
         }
     }
 
@@ -294,10 +307,16 @@ impl Workload {
             } else {
                 0
             };
+            // A global dataset's key is one of its own, drawn after the
+            // user (whose region the request comes from).
+            let (key, global) = match self.own_keys.get(dataset) {
+                Some(Some(own)) => (own.draw(rng), true),
+                _ => (user, false),
+            };
             let write = rng.next_u64() < self.dataset_writes[dataset];
             RequestSpec {
                 region,
-                key: user,
+                key,
                 global,
                 write,
                 dataset: dataset as u8,

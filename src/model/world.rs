@@ -29,6 +29,7 @@ use super::checker::Checker;
 use super::controller::{Controller, ControllerOptions};
 use super::datacenter::Servers;
 use super::faults::{FaultEdge, Faults};
+use super::keyspace::{KeySpace, global_reads, global_writers, resolve_rules};
 use super::replication::{ApplyAt, LogEntry, Replication};
 use super::rng_ids;
 use super::routing::{Holder, Routing, RoutingTable};
@@ -120,11 +121,9 @@ pub struct World {
     n_dcs: usize,
     traffic_end: SimTime,
     end: SimTime,
-    /// Keys of the sharded datasets (`users` each, one dataset after the
-    /// other); the global dataset's keys follow them in storage.
-    sharded_keys: u64,
-    users: u64,
-    /// Sharded datasets (1 without `[[dataset]]`): the global dataset's number.
+    /// Where each dataset's keys lie in storage.
+    keys: KeySpace,
+    /// `[[dataset]]`s (1 without any): `workload.global`'s dataset number.
     n_datasets: u8,
     topology: Topology,
     workload: Workload,
@@ -148,7 +147,7 @@ pub struct World {
     checker: Checker,
     /// `replication.max_lag`: writes wait for no stream lagging beyond it.
     max_lag: Option<Nanos>,
-    /// Per dataset (sharded ones, then the global one): whether the lag
+    /// Per dataset (the `[[dataset]]`s, then `workload.global`'s): whether the lag
     /// ban refuses its writes.
     lag_ban: Vec<bool>,
     /// Under `failover.fence = "record"`: per stored key, when it was last
@@ -161,7 +160,7 @@ pub struct World {
     /// `replication.election_timeout`: a dead leader's units elect a new
     /// one after it; `None`, the data layer follows the traffic switch.
     election: Option<crate::time::Nanos>,
-    /// Per unit (each shard, then the global dataset): when its data
+    /// Per unit (each shard, then each global dataset): when its data
     /// leader exists again after the last election began.
     leader_at: Vec<SimTime>,
 }
@@ -174,8 +173,7 @@ pub struct Parts<'a> {
     pub storage: &'a mut Storage,
     pub topology: &'a mut Topology,
     pub sharding: &'a Sharding,
-    pub sharded_keys: u64,
-    pub users: u64,
+    pub keys: &'a KeySpace,
     /// Faults holding each DC down.
     pub down: &'a [u32],
     pub metrics: &'a mut Metrics,
@@ -206,7 +204,7 @@ impl Parts<'_> {
             now,
             stream,
             index,
-            self.users,
+            self.keys,
         )
     }
 }
@@ -226,7 +224,7 @@ fn apply_replicated(
     now: SimTime,
     stream: StreamId,
     index: u64,
-    users: u64,
+    keys: &KeySpace,
 ) -> LogEntry {
     let (src, dst) = repl.ends(stream);
     checker.applied(stream, index);
@@ -236,7 +234,7 @@ fn apply_replicated(
     if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
         && !repl.mark_conflicted(src, index)
     {
-        let d = metrics.dataset_of(logged.write.key, users);
+        let d = keys.dataset_of(logged.write.key);
         metrics.datasets[d].conflicts += 1;
         metrics.totals.conflicts += 1;
         metrics.at(now, dst).conflicts += 1;
@@ -275,21 +273,18 @@ impl World {
     pub fn new(cfg: &Config) -> World {
         let n = cfg.datacenters.len();
         let sharding = Sharding::new(cfg);
-        let table = RoutingTable::new(initial_owners(cfg, &sharding), cfg.sharding.global_owner);
+        let key_space = KeySpace::new(cfg);
+        let table = RoutingTable::new(initial_owners(cfg, &sharding), global_writers(cfg));
         let shards = sharding.shards() as usize;
         let traffic_end = SimTime(cfg.duration);
         let end = traffic_end.after(cfg.drain);
         let names: Vec<&str> = cfg.datacenters.iter().map(|d| d.name.as_str()).collect();
         let n_datasets = cfg.datasets.len().max(1);
-        let sharded_keys = cfg.workload.keys * n_datasets as u64;
-        let keys = sharded_keys + cfg.workload.global_keys;
-        let routing = Routing::new(
-            &cfg.routing,
-            cfg.sharding.global_reads,
-            table,
-            n,
-            cfg.regions.len(),
-        );
+        let keys = key_space.total();
+        let globals = key_space.globals();
+        let mut storage = Storage::new(&names, keys, cfg.replication.resolve);
+        storage.set_rules(resolve_rules(cfg, &key_space));
+        let routing = Routing::new(&cfg.routing, global_reads(cfg), table, n, cfg.regions.len());
         let mut routing = routing;
         routing.set_shard_reads(cfg.sharding.reads);
         let mut metrics = Metrics::new(n, end, cfg.bucket);
@@ -307,6 +302,7 @@ impl World {
             propagation: cfg.routing.propagation.clone(),
             propagation_rng: stream(cfg.seed, rng_ids::PROPAGATION),
             shards,
+            globals,
             push_timeout: cfg.routing.push_timeout,
             push_retries: cfg.routing.push_retries,
             n_dcs: n,
@@ -315,14 +311,13 @@ impl World {
             n_dcs: n,
             traffic_end,
             end,
-            sharded_keys,
-            users: cfg.workload.keys,
+            keys: key_space,
             n_datasets: n_datasets as u8,
             topology: Topology::new(cfg),
             workload: Workload::new(cfg),
             sharding,
             routing,
-            storage: Storage::new(&names, keys, cfg.replication.resolve),
+            storage,
             repl: Replication::new(n, 2 * n, cfg.replication.apply_rate)
                 .with_delay(cfg.replication.delay),
             faults: Faults::new(cfg),
@@ -354,7 +349,7 @@ impl World {
             metrics,
             next_sample: cfg.bucket,
             election: cfg.replication.election_timeout,
-            leader_at: vec![SimTime::ZERO; shards + 1],
+            leader_at: vec![SimTime::ZERO; shards + globals],
         };
         world.edges.refresh_nearest();
         world
@@ -376,8 +371,7 @@ impl World {
                 storage: &mut self.storage,
                 topology: &mut self.topology,
                 sharding: &self.sharding,
-                sharded_keys: self.sharded_keys,
-                users: self.users,
+                keys: &self.keys,
                 down: &self.down,
                 metrics: &mut self.metrics,
                 checker: &mut self.checker,

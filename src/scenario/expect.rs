@@ -15,8 +15,9 @@
 //! (`rpo_s`, `rpo_writes`, `rto_s`, ...) and every failure must meet the
 //! bound; without it the metric is a column of `summary.csv`. A metric left
 //! empty by the run (no failure, so no RTO; no request, so no availability)
-//! has nothing to break and meets its bound. `dataset` is refused: a run has
-//! one sharded and one global dataset, judged together.
+//! has nothing to break and meets its bound. `dataset` is refused for now:
+//! an expectation judges the run as a whole (or each failure); each
+//! dataset's counts are in `datasets.csv`.
 //!
 //! The metric names are those of the output tables (`crate::output`): the
 //! scenario names what the run reports, so the list lives with the tables.
@@ -107,7 +108,7 @@ pub(super) const EXPECT_SECTION: Section = Section {
             "dataset",
             Type::Other("a dataset name"),
             KeyDefault::Absent("the run as a whole"),
-            "refused for now: a run has one sharded and one global dataset, judged together",
+            "refused for now: an expectation judges the run as a whole (or each failure); each dataset's counts are in datasets.csv",
         ),
     ],
 };
@@ -184,7 +185,7 @@ pub fn read(n: Option<&Node>, problems: &mut Vec<Problem>) -> Vec<Expectation> {
             err(
                 d.at,
                 &format!("{path}.dataset"),
-                "no dataset of that name: the model has no named datasets yet, so an expectation covers the whole run (or each failure, with per_failure = true)".into(),
+                "refused for now: an expectation covers the whole run (or each failure, with per_failure = true); each dataset's counts are in datasets.csv".into(),
             );
             ok = false;
         }

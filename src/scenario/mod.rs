@@ -35,7 +35,7 @@ pub use control::{
     Entry, FailoverConfig, FailoverTarget, Fence, OnWrongDc, Procedure, ReplMode,
     ReplicationConfig, Resolve, RoutingConfig,
 };
-pub use datasets::DatasetConfig;
+pub use datasets::{DataSharding, DatasetConfig, GlobalData};
 pub use dist::Dist;
 pub use dist_table::DistKind;
 pub use faults::{FaultConfig, FaultKind, FaultType};

@@ -157,9 +157,14 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let datasets = datasets::read(
         cx,
         root.get("dataset"),
-        workload.as_ref(),
-        replication.as_ref(),
-        (topo.dcs.len(), limit),
+        &datasets::Around {
+            workload: workload.as_ref(),
+            replication: replication.as_ref(),
+            sharding: sharding.as_ref(),
+            names: &names,
+            dcs: topo.dcs.len(),
+            limit,
+        },
     );
     let run = faults::Run {
         names: &names,

@@ -180,7 +180,7 @@ fn bad_expectations_are_refused_at_their_line_and_column() {
         (
             "[[expect]]\nmetric = \"lost_writes\"\nmax = 0\ndataset = \"orders\"\n",
             format!(
-                "e.toml:{}:11: `expect.0.dataset`: no dataset of that name",
+                "e.toml:{}:11: `expect.0.dataset`: refused for now: an expectation covers the whole run",
                 line + 2
             ),
         ),

@@ -1,7 +1,8 @@
 //! Property tests over random fault timelines that kill DCs and move shards
 //! (with network faults and failing rule pushes mixed in), under random
 //! entry and correction policies, data-leader elections, record fences,
-//! lag-triggered write bans and two datasets: accounting (per dataset too),
+//! lag-triggered write bans and two datasets (and sometimes a global one
+//! with its own writer): accounting (per dataset too),
 //! the controller's safety, and when the procedures guarantee no conflicts
 //! and no lost writes.
 
@@ -21,6 +22,9 @@ struct Case {
     max_lag: Option<u32>,
     /// Two `[[dataset]]`s: one of `mode` (60%), one `async` (40%).
     classes: bool,
+    /// With `classes`, a third, global `[[dataset]]` of `mode` (taking 30%
+    /// of the first's share): its writer DC, and whether it reads locally.
+    global: Option<(usize, bool)>,
     failback: bool,
     entry: &'static str,
     on_wrong_dc: &'static str,
@@ -48,6 +52,7 @@ fn case() -> impl Strategy<Value = Case> {
                 prop::sample::select(vec!["forward", "redirect", "serve_local", "reject"]),
                 prop::option::of(0u32..1500),
                 prop::option::of(50u32..400),
+                prop::option::of((0..n, any::<bool>())),
             ),
             prop::collection::vec((0u8..7, 0..n, 0..n, 0u32..3000, 0u32..2500, 0u32..8), 1..4),
             any::<u64>(),
@@ -61,7 +66,7 @@ fn case() -> impl Strategy<Value = Case> {
                     max_lag,
                     classes,
                     failback,
-                    (entry, wrong, election, push),
+                    (entry, wrong, election, push, global),
                     faults,
                     seed,
                 )| {
@@ -77,6 +82,7 @@ fn case() -> impl Strategy<Value = Case> {
                         },
                         max_lag,
                         classes,
+                        global: global.filter(|_| classes),
                         failback,
                         entry,
                         on_wrong_dc: wrong,
@@ -118,9 +124,18 @@ fn scenario(c: &Case) -> String {
             &format!("drain = \"5s\"\nseed = {}", c.seed),
         );
     if c.classes {
+        let strong = if c.global.is_some() { 0.3 } else { 0.6 };
         s += &format!(
-            "\n[[dataset]]\nname = \"strong\"\nshare = 0.6\nmode = \"{}\"\n\n\
+            "\n[[dataset]]\nname = \"strong\"\nshare = {strong}\nmode = \"{}\"\n\n\
              [[dataset]]\nname = \"weak\"\nshare = 0.4\nmode = \"async\"\nlag_ban = false\n",
+            c.mode
+        );
+    }
+    if let Some((writer, local)) = c.global {
+        let reads = if local { "local" } else { "owner" };
+        s += &format!(
+            "\n[[dataset]]\nname = \"stock\"\nshare = 0.3\nsharding = \"global\"\nkeys = 20\n\
+             writer = \"dc{writer}\"\nreads = \"{reads}\"\nmode = \"{}\"\n",
             c.mode
         );
     }
@@ -189,6 +204,10 @@ proptest! {
         if (c.mode == "quorum" || c.mode == "sync") && deaths <= 1 && c.n >= 3 && !pushes_failed {
             let lost = if c.classes { d[0].lost_writes } else { t.lost_writes };
             prop_assert_eq!(lost, 0, "{:?}", f);
+            // The global one of that mode too, even when its writer died.
+            if c.global.is_some() {
+                prop_assert_eq!(d[2].lost_writes, 0, "{:?}", f);
+            }
         }
         // Each layer's corrections are counted only where it is used.
         if c.entry != "owner" {

@@ -16,6 +16,7 @@ mod failover;
 mod failover_props;
 mod fence;
 mod fuzz;
+mod global_data;
 mod golden;
 mod invariants;
 mod mechanisms;

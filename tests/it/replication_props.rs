@@ -1,6 +1,7 @@
 //! Property tests of replication over random small topologies, workloads
 //! and fault timelines (links cut, partitions, slow links, stalled streams,
-//! clock jumps), all healed before the drain ends.
+//! clock jumps), all healed before the drain ends; sometimes half the
+//! requests go to a global `[[dataset]]` with one writer beside the users'.
 //!
 //! Debug builds also assert, on every replicated apply, that one origin's
 //! writes to a key arrive in order (see `model::storage`).
@@ -16,6 +17,8 @@ struct Case {
     mode: &'static str,
     resolve: &'static str,
     single_writer: bool,
+    /// A global `[[dataset]]` (half the requests) written at this DC.
+    global: Option<usize>,
     faults: Vec<(u8, usize, usize, u32, u32)>,
     seed: u64,
 }
@@ -27,17 +30,21 @@ fn case() -> impl Strategy<Value = Case> {
             prop::sample::select(vec!["async", "semi_sync", "quorum", "sync"]),
             prop::sample::select(vec!["lww", "origin_priority"]),
             any::<bool>(),
+            prop::option::of(0..n),
             prop::collection::vec((0u8..5, 0..n, 0..n, 0u32..2000, 1u32..2000), 0..4),
             any::<u64>(),
         )
-            .prop_map(|(n, mode, resolve, single_writer, faults, seed)| Case {
-                n,
-                mode,
-                resolve,
-                single_writer,
-                faults,
-                seed,
-            })
+            .prop_map(
+                |(n, mode, resolve, single_writer, global, faults, seed)| Case {
+                    n,
+                    mode,
+                    resolve,
+                    single_writer,
+                    global,
+                    faults,
+                    seed,
+                },
+            )
     })
 }
 
@@ -59,6 +66,12 @@ fn scenario(c: &Case) -> String {
             "drain = \"2s\"",
             &format!("drain = \"4s\"\nseed = {}", c.seed),
         );
+    if let Some(w) = c.global {
+        s += &format!(
+            "\n[[dataset]]\nname = \"stock\"\nshare = 0.5\nsharding = \"global\"\nkeys = 20\nwriter = \"dc{w}\"\n\n\
+             [[dataset]]\nname = \"users\"\nshare = 0.5\n"
+        );
+    }
     for &(kind, a, b, at, len) in &c.faults {
         let b = if a == b { (b + 1) % c.n } else { b };
         let (a, b) = (format!("dc{a}"), format!("dc{b}"));
@@ -99,9 +112,20 @@ proptest! {
             prop_assert_eq!(t.conflicts, 0);
             prop_assert_eq!(t.lost_writes, 0);
         }
+        // The global dataset has one writer whatever the users' routing:
+        // nothing conflicts, nothing is lost; the datasets add up.
+        let d = &o.metrics.datasets;
+        if c.global.is_some() {
+            prop_assert_eq!((d[0].conflicts, d[0].lost_writes), (0, 0), "{:?}", d);
+            prop_assert_eq!(d.iter().map(|x| x.requests).sum::<u64>(), t.requests);
+            prop_assert_eq!(d.iter().map(|x| x.ok).sum::<u64>(), t.ok);
+            prop_assert_eq!(d.iter().map(|x| x.conflicts).sum::<u64>(), t.conflicts);
+            prop_assert_eq!(d.iter().map(|x| x.lost_writes).sum::<u64>(), t.lost_writes);
+        }
         // The same seed gives the same run.
         let again = run(&cfg);
         prop_assert_eq!(again.metrics.totals, t);
+        prop_assert_eq!(&again.metrics.datasets, d);
         prop_assert_eq!(&again.metrics.buckets, &o.metrics.buckets);
     }
 }
@@ -115,6 +139,7 @@ fn async_multi_writer_under_a_partition_loses_acknowledged_writes() {
         mode: "async",
         resolve: "lww",
         single_writer: false,
+        global: None,
         faults: vec![(1, 0, 1, 200, 1500)],
         seed: 3,
     };

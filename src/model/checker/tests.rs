@@ -12,18 +12,22 @@ fn lenient(n_dcs: usize) -> Checker {
 #[test]
 fn a_table_handing_a_shard_to_a_down_dc_is_a_violation() {
     let mut c = lenient(3);
-    let old = RoutingTable::new(vec![DcId(0), DcId(2)], DcId(0));
+    let old = RoutingTable::new(vec![DcId(0), DcId(2)], vec![DcId(0), DcId(0)]);
     let mut new = old.clone();
     new.owners[0] = DcId(1);
     let up = |d: DcId| d != DcId(1) && d != DcId(2);
     c.table_published(&old, &new, up);
     // Shard 1 stays with down DC 2: nobody moved it, no new hand-over.
     assert_eq!(c.violations_of(Check::TableToDownDc), 1);
-    new.global_owner = DcId(2);
+    new.global_owners[0] = DcId(2);
     c.table_published(&old, &new, up);
     assert_eq!(c.violations_of(Check::TableToDownDc), 3);
+    // A global dataset of its own, handed to a down writer, too.
+    new.global_owners[1] = DcId(1);
+    c.table_published(&old, &new, up);
+    assert_eq!(c.violations_of(Check::TableToDownDc), 6);
     c.table_published(&old, &old, up);
-    assert_eq!(c.violations(), 3);
+    assert_eq!(c.violations(), 6);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use super::Controller;
 use crate::ids::{DcId, FailureId, MoveId, ShardId};
 use crate::kernel::EventQueue;
+use crate::model::routing::Target;
 use crate::model::world::{Event, Parts};
 use crate::scenario::{Fence, Procedure, ReplMode};
 use crate::time::SimTime;
@@ -32,7 +33,8 @@ pub struct Move {
     /// The DC that died (failover) or comes home (failback).
     pub dc: Option<DcId>,
     pub shards: Vec<ShardId>,
-    pub global: bool,
+    /// The global datasets it moves (their global numbers).
+    pub globals: Vec<u8>,
     pub to: Option<DcId>,
     pub phase: Phase,
     /// The ban has reached every live DC.
@@ -53,7 +55,7 @@ impl Move {
             failure,
             dc,
             shards: Vec::new(),
-            global: false,
+            globals: Vec::new(),
             to: None,
             phase: Phase::Waiting,
             ban_everywhere: false,
@@ -78,11 +80,11 @@ impl Move {
         }
     }
 
-    /// Moves `shards` (and the global dataset if `global`) home to `dc`.
-    pub fn failback(failure: FailureId, dc: DcId, shards: Vec<ShardId>, global: bool) -> Move {
+    /// Moves `shards` and the global datasets `globals` home to `dc`.
+    pub fn failback(failure: FailureId, dc: DcId, shards: Vec<ShardId>, globals: Vec<u8>) -> Move {
         Move {
             shards,
-            global,
+            globals,
             to: Some(dc),
             ..Move::new(MoveKind::Failback, failure, Some(dc))
         }
@@ -95,7 +97,7 @@ impl Controller {
     pub fn on_act(&mut self, now: SimTime, mv: MoveId, p: &mut Parts, q: &mut EventQueue<Event>) {
         let m = self.mv(mv).clone();
         let table = p.routing.authoritative().clone();
-        let (shards, global, to) = match m.kind {
+        let (shards, globals, to) = match m.kind {
             MoveKind::Failover => {
                 let dead = m.dc.expect("a failover names its dead DC");
                 if p.is_up(dead) {
@@ -106,11 +108,11 @@ impl Controller {
                     .filter(|&s| table.owners[s] == dead)
                     .map(|s| ShardId(p.checker.narrow_u32(s)))
                     .collect();
-                (
-                    shards,
-                    table.global_owner == dead,
-                    self.pick_target(dead, p),
-                )
+                let globals = (0..table.global_owners.len())
+                    .filter(|&g| table.global_owners[g] == dead)
+                    .map(|g| g as u8)
+                    .collect();
+                (shards, globals, self.pick_target(dead, p))
             }
             MoveKind::Switchover | MoveKind::Failback => {
                 let to = m.to.filter(|&t| p.is_up(t));
@@ -120,7 +122,13 @@ impl Controller {
                     .copied()
                     .filter(|s| Some(table.owners[s.idx()]) != to)
                     .collect();
-                (shards, m.global && Some(table.global_owner) != to, to)
+                let globals = m
+                    .globals
+                    .iter()
+                    .copied()
+                    .filter(|&g| Some(table.global_owners[g as usize]) != to)
+                    .collect();
+                (shards, globals, to)
             }
         };
         let Some(to) = to else {
@@ -129,7 +137,7 @@ impl Controller {
         };
         let m = self.mv_mut(mv);
         m.shards = shards;
-        m.global = global;
+        m.globals = globals;
         m.to = Some(to);
         match self.cfg.procedure {
             Procedure::Switch => self.switch(now, mv, p, q),
@@ -141,7 +149,9 @@ impl Controller {
                 for s in &self.mv(mv).shards {
                     banned.banned[s.idx()] = true;
                 }
-                banned.global_banned |= global;
+                for &g in &self.mv(mv).globals {
+                    banned.global_banned[g as usize] = true;
+                }
                 let sources = self.sources(mv, p);
                 let ready_after = self.publish(now, banned, &sources, p, q);
                 self.mv_mut(mv).phase = Phase::Banning;
@@ -174,6 +184,16 @@ impl Controller {
         if self.caught_up(mv, p) {
             self.switch(now, mv, p, q);
         }
+    }
+
+    /// The units (indices into `fenced`) move `mv` moves.
+    fn units_of(&self, mv: MoveId) -> Vec<usize> {
+        let m = self.mv(mv);
+        m.shards
+            .iter()
+            .map(|s| s.idx())
+            .chain(m.globals.iter().map(|&g| self.shards + g as usize))
+            .collect()
     }
 
     /// Move `mv` has waited `max_ban`: it switches with what it has.
@@ -217,12 +237,7 @@ impl Controller {
             return;
         }
         let to = m.to.expect("a started move has a target");
-        let units: Vec<usize> = m
-            .shards
-            .iter()
-            .map(|s| s.idx())
-            .chain(m.global.then_some(self.fenced.len() - 1))
-            .collect();
+        let units = self.units_of(mv);
         for u in units {
             self.fenced[u] = Some((to, now));
         }
@@ -239,12 +254,7 @@ impl Controller {
         self.fencing.retain(|&f| f != mv);
         let m = self.mv(mv);
         let held = m.to.zip(m.reshard_at);
-        let units: Vec<usize> = m
-            .shards
-            .iter()
-            .map(|s| s.idx())
-            .chain(m.global.then_some(self.fenced.len() - 1))
-            .collect();
+        let units = self.units_of(mv);
         let (sources, failure) = (m.fence_sources.clone(), m.failure);
         for u in units {
             if self.fenced[u] == held {
@@ -334,9 +344,9 @@ impl Controller {
             table.owners[s.idx()] = to;
             table.banned[s.idx()] = false;
         }
-        if m.global {
-            table.global_owner = to;
-            table.global_banned = false;
+        for &g in &m.globals {
+            table.global_owners[g as usize] = to;
+            table.global_banned[g as usize] = false;
         }
         let live_sources: Vec<DcId> = sources.into_iter().filter(|&s| p.is_up(s)).collect();
         self.publish(now, table, &live_sources, p, q);
@@ -356,15 +366,10 @@ impl Controller {
         for s in &m.shards {
             moving[s.idx()] = true;
         }
-        let global = m.global;
-        let (sharded_keys, users) = (p.sharded_keys, p.users);
-        let sharding = p.sharding;
-        let wanted = |key: u32| {
-            if u64::from(key) < sharded_keys {
-                moving[sharding.shard_of((u64::from(key) % users) as u32).idx()]
-            } else {
-                global
-            }
+        let (keys, sharding) = (p.keys, p.sharding);
+        let wanted = |key: u32| match keys.target_of(key, sharding) {
+            Target::Shard(s) => moving[s.idx()],
+            Target::Global(g) => m.globals.contains(&g),
         };
         let dead: Vec<bool> = sources.iter().map(|&s| !p.is_up(s)).collect();
         let rec = &mut p.metrics.failures[m.failure.idx()];
@@ -392,8 +397,8 @@ impl Controller {
         for s in &m.shards {
             table.banned[s.idx()] = false;
         }
-        if m.global {
-            table.global_banned = false;
+        for &g in &m.globals {
+            table.global_banned[g as usize] = false;
         }
         let live_sources: Vec<DcId> = self
             .sources(mv, p)

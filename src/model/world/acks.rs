@@ -204,7 +204,7 @@ impl World {
             now,
             stream,
             index,
-            self.users,
+            &self.keys,
         );
         if self.acks.semi_sync_degraded[src.idx()]
             && self.is_up(src)
@@ -368,11 +368,11 @@ impl World {
         dc: DcId,
         r: &super::request::Request,
     ) -> Option<DcId> {
-        if self.acks.sticky_window == 0 || r.spec.write || r.target == Target::Global {
+        if self.acks.sticky_window == 0 || r.spec.write || matches!(r.target, Target::Global(_)) {
             return None;
         }
-        // The user's key in its dataset (sharded: `users` keys a dataset).
-        let key = u64::from(r.spec.dataset) * self.users + u64::from(r.spec.key);
+        // The user's key in its dataset (see `keyspace`).
+        let key = self.keys.first(r.spec.dataset) + u64::from(r.spec.key);
         let rec = self.storage.record(u32::try_from(key).ok()?)?;
         let [last, _] = AckedWrite::load(self.storage.annex(rec));
         if last.version.seq == 0 || now.ns().saturating_sub(last.at) > self.acks.sticky_window {
@@ -402,7 +402,7 @@ impl World {
         {
             self.metrics.totals.stale_reads += 1;
             self.metrics.dcs[dc.idx()].stale_reads += 1;
-            if u64::from(key) < self.sharded_keys {
+            if self.keys.is_users_key(key) {
                 // Each user owns one key of the sharded dataset: the write
                 // missed was the reader's own.
                 self.metrics.totals.own_stale_reads += 1;

@@ -4,7 +4,6 @@
 
 use super::World;
 use crate::ids::DcId;
-use crate::model::routing::Target;
 use crate::time::SimTime;
 
 /// A write applied at its origin whose client never got an ack.
@@ -55,9 +54,10 @@ impl World {
             }
             // The final value is the reference DC's: the owner's. Every
             // write off its lineage is lost, unless its client never got an ack.
-            let owner = self.routing.authoritative().owner(self.target_of(key));
+            let target = self.keys.target_of(key, &self.sharding);
+            let owner = self.routing.authoritative().owner(target);
             let here = self.lost_writes_of(key, self.reference_for(owner));
-            let d = self.metrics.dataset_of(key, self.users);
+            let d = self.keys.dataset_of(key);
             self.metrics.datasets[d].lost_writes += here;
             lost += here;
         }
@@ -111,14 +111,5 @@ impl World {
             lost += off - unseen - seen_unacked.min(holes);
         }
         lost
-    }
-
-    /// What a stored key is part of: a shard (by its user), or the global dataset.
-    fn target_of(&self, key: u32) -> Target {
-        if u64::from(key) < self.sharded_keys {
-            Target::Shard(self.sharding.shard_of((u64::from(key) % self.users) as u32))
-        } else {
-            Target::Global
-        }
     }
 }

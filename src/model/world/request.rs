@@ -304,7 +304,7 @@ impl World {
             // owner, when the region reaches the owner directly.
             EntryPolicy::Owner => {
                 let owner = match target {
-                    Target::Global if !spec.write => self.routing.route(nearest, target, false),
+                    Target::Global(_) if !spec.write => self.routing.route(nearest, target, false),
                     _ => Route::Forward(self.routing.copy(Holder::Edge(spec.region)).owner(target)),
                 };
                 match owner {
@@ -318,7 +318,7 @@ impl World {
     /// A new request from the user: pick the entry DC and send it there.
     pub(super) fn admit(&mut self, now: SimTime, spec: RequestSpec, queue: &mut EventQueue<Event>) {
         let target = if spec.global {
-            Target::Global
+            Target::Global(self.keys.global_of(spec.dataset))
         } else {
             Target::Shard(self.sharding.shard_of(spec.key))
         };

@@ -178,12 +178,12 @@ impl World {
         self.election.is_some() && now < self.leader_at[self.unit(target)]
     }
 
-    /// `target`'s index among the units: the shards, then the global dataset.
+    /// `target`'s index among the units: the shards, then the global datasets.
     #[inline]
     pub(super) fn unit(&self, target: Target) -> usize {
         match target {
             Target::Shard(s) => s.idx(),
-            Target::Global => self.leader_at.len() - 1,
+            Target::Global(g) => self.leader_at.len() - self.keys.globals() + g as usize,
         }
     }
 
@@ -201,17 +201,18 @@ impl World {
                 self.leader_at[s] = self.leader_at[s].max(at);
             }
         }
-        if table.global_owner == dc {
-            let g = self.leader_at.len() - 1;
-            self.leader_at[g] = self.leader_at[g].max(at);
+        let first = self.leader_at.len() - self.keys.globals();
+        for (g, &owner) in table.global_owners.iter().enumerate() {
+            if owner == dc {
+                self.leader_at[first + g] = self.leader_at[first + g].max(at);
+            }
         }
     }
 
-    /// Where a request's key lives in storage: the sharded datasets' keys
-    /// first (`users` each, in dataset order), then the global one's.
+    /// Where a request's key lives in storage (see `keyspace`).
     #[inline]
     pub(super) fn stored_key(&mut self, spec: &RequestSpec) -> u32 {
-        let first = u64::from(spec.dataset) * self.users;
+        let first = self.keys.first(spec.dataset);
         self.checker.narrow_u32(first + u64::from(spec.key))
     }
 

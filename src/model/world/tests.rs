@@ -106,8 +106,8 @@ fn an_event_scheduled_in_the_past_is_caught_at_the_end() {
 #[test]
 fn a_global_key_beyond_32_bits_is_caught_not_wrapped() {
     let (mut w, _) = world();
-    // The global dataset's keys follow `n_datasets × users` sharded ones.
-    w.users = u64::from(u32::MAX);
+    // The global dataset's keys follow the sharded ones.
+    w.keys.set_first(w.n_datasets, u64::from(u32::MAX));
     let spec = RequestSpec {
         region: crate::ids::RegionId(0),
         key: 1,
