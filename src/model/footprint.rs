@@ -12,9 +12,13 @@
 //! What traffic adds on top (requests in flight, replication backlogs,
 //! the open buckets of the time series) grows with load and latency, not
 //! with the shape, and is not counted: a healthy run keeps it to a few MB.
+//! A backlog a dead or cut-off destination leaves is bounded, not counted
+//! either: [`Footprint::backlog_bound`] per origin, from
+//! `replication.compact_after` (see `model::replication`).
 
 use std::mem::size_of;
 
+use super::replication::Replication;
 use super::storage::Storage;
 use super::world::acks::AckedWrite;
 use crate::metrics::{StreamLag, new_histogram, new_lag_histogram};
@@ -55,6 +59,17 @@ impl Footprint {
             acks,
             histograms,
         }
+    }
+
+    /// The most one origin's log holds for streams that cannot deliver:
+    /// `compact_after` entries, a quarter more while the next compaction
+    /// waits, then one entry per key (of `keys`) once compacted; each entry
+    /// [`Replication::entry_bytes`] of `n_dcs` DCs.
+    pub fn backlog_bound(n_dcs: usize, keys: u64, compact_after: u64) -> u64 {
+        let entries = compact_after
+            .saturating_add(compact_after / 4)
+            .saturating_add(keys);
+        entries.saturating_mul(Replication::entry_bytes(n_dcs) as u64)
     }
 
     /// All of it, with the program's own [`BASE`].
@@ -166,5 +181,16 @@ mod tests {
         let f = Footprint::of(50, 1_000_000);
         assert_eq!(f.storage, 50_000_000 * (14 + per_dc as u64 * 50));
         assert_eq!(f.acks, 32_000_000);
+    }
+
+    #[test]
+    fn a_dead_destination_pins_a_bounded_backlog() {
+        // A log entry: 56 bytes, then 8 per DC (its meta vector).
+        assert_eq!(Replication::entry_bytes(3), 80);
+        // 2^20 entries, 2^18 more, 100,000 keys: 1,410,720 entries.
+        assert_eq!(
+            Footprint::backlog_bound(3, 100_000, 1 << 20),
+            1_410_720 * 80
+        );
     }
 }

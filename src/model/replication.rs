@@ -11,6 +11,18 @@
 //! has not applied yet goes back to the source's log and is shipped again,
 //! in order, when it unblocks. Nothing is lost or reordered; a log entry is
 //! dropped only once every stream has applied it.
+//!
+//! What blocked streams can pin is bounded (`replication.compact_after`):
+//! once more than that many entries wait in a source's log and the part
+//! only blocked streams still need is not empty, that part is *compacted*:
+//! of the writes to one key only the latest is kept (log compaction). Each
+//! kept entry keeps its index, so a stream still reads its source's writes
+//! in log order, skipping those a later write to the same key supersedes; a
+//! destination that returns catches up with the latest write of each key,
+//! whose version vector includes the ones it skips. So a destination that
+//! never returns pins at most about `compact_after` entries plus one per
+//! key its source wrote, whatever the duration. Below the bound nothing
+//! changes.
 
 use std::collections::VecDeque;
 
@@ -31,7 +43,8 @@ pub struct LogEntry {
     pub acked: bool,
 }
 
-/// One DC's log of the writes it originated, from absolute index `base`.
+/// One DC's log of the writes it originated, from absolute index `base`,
+/// after its compacted part (`old`).
 #[derive(Default)]
 struct Log {
     base: u64,
@@ -39,11 +52,80 @@ struct Log {
     /// The entries' meta vectors (version vector and lineage counts),
     /// `width` numbers each.
     vvs: VecDeque<u32>,
+    /// Compacted entries below `base` (at most one per key), by index, with
+    /// their indices and meta vectors: what blocked streams still hold.
+    old: VecDeque<LogEntry>,
+    old_index: VecDeque<u64>,
+    old_vvs: VecDeque<u32>,
+    /// The log end at which to look for entries to compact next.
+    check_at: u64,
+}
+
+/// Where an entry of a log is.
+#[derive(Clone, Copy)]
+enum At {
+    New(usize),
+    Old(usize),
 }
 
 impl Log {
     fn end(&self) -> u64 {
         self.base + self.entries.len() as u64
+    }
+
+    /// The index of the first entry the log holds.
+    #[inline]
+    fn first(&self) -> u64 {
+        self.old_index.front().copied().unwrap_or(self.base)
+    }
+
+    /// The first index at or after `i` the log holds an entry for (`end`
+    /// if none): `i` itself unless `i` is in the compacted part.
+    #[inline]
+    fn next_at(&self, i: u64) -> u64 {
+        if i >= self.base { i } else { self.next_old(i) }
+    }
+
+    #[cold]
+    fn next_old(&self, i: u64) -> u64 {
+        let p = self.old_index.partition_point(|&x| x < i);
+        self.old_index.get(p).copied().unwrap_or(self.base)
+    }
+
+    #[inline]
+    fn locate(&self, index: u64) -> Option<At> {
+        if index >= self.base {
+            let i = (index - self.base) as usize;
+            (i < self.entries.len()).then_some(At::New(i))
+        } else {
+            self.old_index.binary_search(&index).ok().map(At::Old)
+        }
+    }
+
+    #[inline]
+    fn entry(&self, index: u64) -> Option<&LogEntry> {
+        match self.locate(index)? {
+            At::New(i) => self.entries.get(i),
+            At::Old(i) => self.old.get(i),
+        }
+    }
+
+    #[inline]
+    fn entry_mut(&mut self, index: u64) -> Option<&mut LogEntry> {
+        match self.locate(index)? {
+            At::New(i) => self.entries.get_mut(i),
+            At::Old(i) => self.old.get_mut(i),
+        }
+    }
+
+    /// The entries at or after `from`, in order.
+    fn from(&self, from: u64) -> impl Iterator<Item = &LogEntry> {
+        let old = self.old_index.partition_point(|&x| x < from);
+        let new = from.saturating_sub(self.base) as usize;
+        self.old
+            .iter()
+            .skip(old)
+            .chain(self.entries.iter().skip(new))
     }
 }
 
@@ -60,6 +142,10 @@ struct Stream {
     scheduled: bool,
     /// Bumped when the stream is blocked, so that its pending apply is void.
     epoch: u32,
+    /// When the oldest write the stream has not applied was written, once
+    /// compaction dropped its entry (superseded); until the stream is past
+    /// the compacted part.
+    since: Option<SimTime>,
 }
 
 /// What a DC has not applied of another's log (see `Replication::unapplied`).
@@ -68,6 +154,21 @@ pub struct Unapplied {
     pub all: u64,
     pub acked: u64,
     pub oldest_acked: Option<SimTime>,
+}
+
+/// The entry a stream applies next: `index`, where the stream stood at
+/// `from` (entries `from..index` were superseded by log compaction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub from: u64,
+    pub index: u64,
+}
+
+impl Head {
+    /// Entry `index`, nothing skipped.
+    pub fn at(index: u64) -> Head {
+        Head { from: index, index }
+    }
 }
 
 /// A stream's apply to put in the kernel's queue.
@@ -88,6 +189,12 @@ pub struct Replication {
     gap: Nanos,
     /// Holds the version vector `take_head` hands out.
     scratch: Vec<u32>,
+    /// Entries a log may hold before its blocked streams' part is compacted.
+    compact_after: u64,
+    /// Keys in the keyspace, and one bit per key for compaction (made at
+    /// the first one).
+    keys: u64,
+    seen: Vec<u64>,
 }
 
 impl Replication {
@@ -96,11 +203,36 @@ impl Replication {
         Replication {
             n,
             width,
-            logs: (0..n).map(|_| Log::default()).collect(),
+            logs: (0..n)
+                .map(|_| Log {
+                    check_at: u64::MAX,
+                    ..Log::default()
+                })
+                .collect(),
             streams: (0..n * n).map(|_| Stream::default()).collect(),
             gap: apply_rate.map_or(0, |r| (1e9 / r).round() as Nanos),
             scratch: Vec::with_capacity(width),
+            compact_after: u64::MAX,
+            keys: 0,
+            seen: Vec::new(),
         }
+    }
+
+    /// Compacts what blocked streams hold once a log holds more than
+    /// `limit` entries (keys are below `keys`); never without this.
+    pub fn compacting(mut self, limit: u64, keys: u64) -> Replication {
+        self.compact_after = limit.max(1);
+        self.keys = keys;
+        for log in &mut self.logs {
+            log.check_at = self.compact_after;
+        }
+        self
+    }
+
+    /// Bytes one log entry takes with `n_dcs` DCs: the entry and its meta
+    /// vector (`2 × DCs` numbers).
+    pub const fn entry_bytes(n_dcs: usize) -> usize {
+        size_of::<LogEntry>() + 2 * n_dcs * size_of::<u32>()
     }
 
     /// At most 1,000 DCs (the scenario reader's limit): a million streams
@@ -119,11 +251,92 @@ impl Replication {
     /// Appends a write to its origin's log; returns its absolute index.
     #[inline]
     pub fn append(&mut self, entry: LogEntry, meta: &[u32]) -> u64 {
-        let log = &mut self.logs[entry.write.origin.idx()];
+        let src = entry.write.origin.idx();
+        let log = &mut self.logs[src];
         log.entries.push_back(entry);
         debug_assert_eq!(meta.len(), self.width);
         log.vvs.extend(meta.iter().copied());
-        log.end() - 1
+        let end = log.end();
+        if end >= log.check_at {
+            self.compact(src);
+        }
+        end - 1
+    }
+
+    /// Compacts the part of `src`'s log only blocked streams still need, if
+    /// the log holds more than `compact_after` entries: of the writes to one
+    /// key only the latest stays. Looks again `compact_after / 4` entries on.
+    #[cold]
+    #[inline(never)]
+    fn compact(&mut self, src: usize) {
+        let n = self.n;
+        let log = &mut self.logs[src];
+        let end = log.end();
+        log.check_at = end.saturating_add((self.compact_after / 4).max(1));
+        if log.entries.len() as u64 <= self.compact_after {
+            return;
+        }
+        let streams = &mut self.streams[src * n..(src + 1) * n];
+        let upto = streams
+            .iter()
+            .enumerate()
+            .filter(|&(d, st)| d != src && !st.blocked)
+            .map(|(_, st)| st.next_apply)
+            .min()
+            .unwrap_or(end);
+        if upto <= log.base {
+            return; // live streams lag: nothing is held by blocked ones only
+        }
+        // A blocked stream about to lose its head keeps the head's time:
+        // its oldest unapplied write stays the one it was.
+        for (d, st) in streams.iter_mut().enumerate() {
+            if d != src && st.next_apply < upto && st.since.is_none() {
+                st.since = log.entry(log.next_at(st.next_apply)).map(|e| e.written);
+            }
+        }
+        let words = self.keys.div_ceil(64) as usize;
+        if self.seen.len() < words {
+            self.seen.resize(words, 0);
+        }
+        // Newest first: the first entry seen of a key is its latest.
+        let w = self.width;
+        let take = (upto - log.base) as usize;
+        let (mut old, mut index, mut vvs) = (VecDeque::new(), VecDeque::new(), VecDeque::new());
+        let newer = (0..take).rev().map(|i| {
+            (
+                log.base + i as u64,
+                &log.entries[i],
+                log.vvs.range(i * w..(i + 1) * w),
+            )
+        });
+        let older = (0..log.old.len()).rev().map(|i| {
+            (
+                log.old_index[i],
+                &log.old[i],
+                log.old_vvs.range(i * w..(i + 1) * w),
+            )
+        });
+        for (at, e, meta) in newer.chain(older) {
+            let (word, bit) = ((e.write.key / 64) as usize, 1u64 << (e.write.key % 64));
+            if self.seen[word] & bit != 0 {
+                continue;
+            }
+            self.seen[word] |= bit;
+            old.push_front(*e);
+            index.push_front(at);
+            for &m in meta.rev() {
+                vvs.push_front(m);
+            }
+        }
+        for e in &old {
+            self.seen[(e.write.key / 64) as usize] = 0;
+        }
+        log.entries.drain(..take);
+        log.vvs.drain(..take * w);
+        log.base = upto;
+        log.old = old;
+        log.old_index = index;
+        log.old_vvs = vvs;
     }
 
     pub fn is_blocked(&self, stream: StreamId) -> bool {
@@ -141,12 +354,20 @@ impl Replication {
         mut delay: impl FnMut() -> Nanos,
     ) -> Option<ApplyAt> {
         let (src, _) = self.ends(stream);
-        let end = self.logs[src.idx()].end();
+        let log = &self.logs[src.idx()];
+        let end = log.end();
         let st = &mut self.streams[stream.idx()];
         if st.blocked {
             return None;
         }
         while st.next_ship < end {
+            if st.next_ship < log.base {
+                // In the compacted part: the next entry it holds.
+                st.next_ship = log.next_at(st.next_ship);
+                if st.next_ship >= end {
+                    break;
+                }
+            }
             let arrival = now.after(delay()).max(st.last_arrival);
             st.last_arrival = arrival;
             st.arrivals.push_back(arrival);
@@ -177,17 +398,28 @@ impl Replication {
     /// asks is still valid. Returns the head's absolute index in the
     /// source's log (apply it with `apply`).
     #[inline]
-    pub fn take_head(&mut self, stream: StreamId, epoch: u32, now: SimTime) -> Option<u64> {
+    pub fn take_head(&mut self, stream: StreamId, epoch: u32, now: SimTime) -> Option<Head> {
+        let (src, _) = self.ends(stream);
         let st = &mut self.streams[stream.idx()];
         if st.epoch != epoch || st.blocked || !st.scheduled {
             return None;
         }
         st.scheduled = false;
         st.arrivals.pop_front()?;
-        let index = st.next_apply;
-        st.next_apply += 1;
         st.last_apply = Some(now);
-        Some(index)
+        Some(Self::advance(&self.logs[src.idx()], st))
+    }
+
+    /// Moves the stream past its next entry, which it applies.
+    #[inline]
+    fn advance(log: &Log, st: &mut Stream) -> Head {
+        let from = st.next_apply;
+        let index = log.next_at(from);
+        st.next_apply = index + 1;
+        if st.since.is_some() && log.next_at(st.next_apply) >= log.base {
+            st.since = None;
+        }
+        Head { from, index }
     }
 
     /// Applies entry `index` of `src`'s log to `dst`'s storage (with the
@@ -202,10 +434,20 @@ impl Replication {
     ) -> (LogEntry, Applied) {
         let w = self.width;
         let log = &self.logs[src.idx()];
-        let i = (index - log.base) as usize;
         self.scratch.clear();
-        self.scratch.extend(log.vvs.range(i * w..(i + 1) * w));
-        let logged = log.entries[i];
+        let logged = match log
+            .locate(index)
+            .expect("a stream applies an entry its log holds")
+        {
+            At::New(i) => {
+                self.scratch.extend(log.vvs.range(i * w..(i + 1) * w));
+                log.entries[i]
+            }
+            At::Old(i) => {
+                self.scratch.extend(log.old_vvs.range(i * w..(i + 1) * w));
+                log.old[i]
+            }
+        };
         (
             logged,
             storage.apply_remote(dst, &logged.write, &self.scratch),
@@ -218,9 +460,9 @@ impl Replication {
     pub fn after_apply(&mut self, stream: StreamId) -> Option<ApplyAt> {
         let (src, _) = self.ends(stream);
         // The log's first entry can go only once the streams that held it
-        // (those at `base`, the least `next_apply` after a trim) applied
-        // it: only such an apply needs the scan over the source's streams.
-        if self.streams[stream.idx()].next_apply == self.logs[src.idx()].base + 1 {
+        // (those at it, the least `next_apply` after a trim) applied it:
+        // only such an apply needs the scan over the source's streams.
+        if self.streams[stream.idx()].next_apply == self.logs[src.idx()].first() + 1 {
             self.trim(src);
         }
         self.schedule_head(stream)
@@ -237,6 +479,11 @@ impl Replication {
             .unwrap_or(u64::MAX);
         let width = self.width;
         let log = &mut self.logs[src.idx()];
+        while log.old_index.front().is_some_and(|&i| i < applied) {
+            log.old.pop_front();
+            log.old_index.pop_front();
+            log.old_vvs.drain(..width);
+        }
         while log.base < applied && !log.entries.is_empty() {
             log.entries.pop_front();
             log.vvs.drain(..width);
@@ -249,36 +496,30 @@ impl Replication {
     /// see it).
     #[inline]
     pub fn mark_conflicted(&mut self, src: DcId, index: u64) -> bool {
-        let log = &mut self.logs[src.idx()];
-        let e = &mut log.entries[(index - log.base) as usize];
+        let e = self.logs[src.idx()]
+            .entry_mut(index)
+            .expect("a conflict is found applying an entry the log holds");
         std::mem::replace(&mut e.conflicted, true)
     }
 
     /// Marks the entry at `index` of `src`'s log as acknowledged (if it is
-    /// still in the log: an entry every stream applied no longer matters).
+    /// still in the log: an entry every stream applied, or one a later
+    /// write to its key superseded, no longer matters).
     pub fn mark_acked(&mut self, src: DcId, index: u64) {
-        let log = &mut self.logs[src.idx()];
-        if index >= log.base
-            && let Some(e) = log.entries.get_mut((index - log.base) as usize)
-        {
+        if let Some(e) = self.logs[src.idx()].entry_mut(index) {
             e.acked = true;
         }
     }
 
     /// The entries of `src`'s log to keys `wanted` that `dst` has not
     /// applied: how many, how many of them were acknowledged, and when the
-    /// oldest acknowledged one was written.
+    /// oldest acknowledged one was written. After a compaction, of the
+    /// writes to one key only the latest counts (it carries the others).
     pub fn unapplied(&self, src: DcId, dst: DcId, wanted: impl Fn(u32) -> bool) -> Unapplied {
         let from = self.streams[self.stream_id(src, dst).idx()].next_apply;
         let log = &self.logs[src.idx()];
-        let skip = (from - log.base) as usize;
         let mut out = Unapplied::default();
-        for e in log
-            .entries
-            .iter()
-            .skip(skip)
-            .filter(|e| wanted(e.write.key))
-        {
+        for e in log.from(from).filter(|e| wanted(e.write.key)) {
             out.all += 1;
             if e.acked {
                 out.acked += 1;
@@ -303,19 +544,19 @@ impl Replication {
     /// directly, in order, as a consensus group's new leader reads them from
     /// the majority that has them: takes the next one, returning its
     /// absolute index (apply it with `apply`). The stream must be blocked.
-    pub fn take_recovered(&mut self, src: DcId, dst: DcId, upto: u64) -> Option<u64> {
+    pub fn take_recovered(&mut self, src: DcId, dst: DcId, upto: u64) -> Option<Head> {
         let id = self.stream_id(src, dst).idx();
         let st = &mut self.streams[id];
+        let log = &self.logs[src.idx()];
         debug_assert!(st.blocked, "recovery reads a blocked stream only");
-        if st.next_apply >= upto {
+        if log.next_at(st.next_apply) >= upto {
             // Recovery moved the stream on without `after_apply`.
             self.trim(src);
             return None;
         }
-        let index = st.next_apply;
-        st.next_apply += 1;
+        let head = Self::advance(log, st);
         st.next_ship = st.next_apply;
-        Some(index)
+        Some(head)
     }
 
     /// Absolute index of the stream's head (the next entry it applies).
@@ -347,9 +588,9 @@ impl Replication {
             .filter(|&s| s != dst.idx())
             .filter_map(|s| {
                 let log = &self.logs[s];
-                let next = self.streams[s * self.n + dst.idx()].next_apply;
-                let i = next.checked_sub(log.base)? as usize;
-                log.entries.get(i).map(|e| e.written)
+                let st = &self.streams[s * self.n + dst.idx()];
+                st.since
+                    .or_else(|| log.entry(log.next_at(st.next_apply)).map(|e| e.written))
             })
             .min()
     }
@@ -366,8 +607,11 @@ impl Replication {
     pub fn lag(&self, stream: StreamId, now: SimTime) -> Nanos {
         let (src, _) = self.ends(stream);
         let log = &self.logs[src.idx()];
-        let next = self.streams[stream.idx()].next_apply;
-        match log.entries.get((next - log.base) as usize) {
+        let st = &self.streams[stream.idx()];
+        if let Some(t) = st.since {
+            return now.since(t);
+        }
+        match log.entry(log.next_at(st.next_apply)) {
             Some(e) => now.since(e.written),
             None => 0,
         }
@@ -375,8 +619,8 @@ impl Replication {
 
     /// Entries of `src`'s log that `dst` has not applied yet.
     pub fn backlog(&self, src: DcId, dst: DcId) -> u64 {
-        let st = &self.streams[self.stream_id(src, dst).idx()];
-        self.logs[src.idx()].end() - st.next_apply
+        let from = self.streams[self.stream_id(src, dst).idx()].next_apply;
+        self.logs[src.idx()].from(from).count() as u64
     }
 
     /// Whether every stream has applied everything.
@@ -397,9 +641,13 @@ mod tests {
     use crate::model::storage::VersionId;
 
     fn entry(seq: u32) -> LogEntry {
+        keyed(0, seq)
+    }
+
+    fn keyed(key: u32, seq: u32) -> LogEntry {
         LogEntry {
             write: WriteRec {
-                key: 0,
+                key,
                 origin: DcId(0),
                 seq,
                 ts: 0,
@@ -427,7 +675,7 @@ mod tests {
             let epoch = next.map_or(0, |n| n.epoch);
             let i = r.take_head(s, epoch, SimTime(at + 1));
             r.after_apply(s);
-            i
+            i.map(|h| h.index)
         };
         assert_eq!(apply(&mut r, ab, 0), Some(0));
         assert_eq!(apply(&mut r, ab, 2), Some(1));
@@ -436,11 +684,82 @@ mod tests {
         assert_eq!((r.logs[0].base, r.logs[0].entries.len()), (1, 3));
         // c is cut off; a recovery hands it entries 1..4 directly.
         r.set_blocked(ac, true);
-        let got: Vec<u64> = std::iter::from_fn(|| r.take_recovered(a, c, 4)).collect();
+        let got: Vec<u64> = std::iter::from_fn(|| r.take_recovered(a, c, 4))
+            .map(|h| h.index)
+            .collect();
         assert_eq!(got, vec![1, 2, 3]);
         assert_eq!(r.logs[0].base, 2, "b's head (entry 2) still holds the rest");
         assert_eq!(apply(&mut r, ab, 6), Some(2));
         assert_eq!(apply(&mut r, ab, 8), Some(3));
         assert_eq!((r.logs[0].base, r.logs[0].entries.len()), (4, 0));
+    }
+
+    /// Past the bound, what only a blocked stream holds keeps the latest
+    /// write of each key, at its own index; the stream, unblocked, ships
+    /// those in order and then the rest; once it applied them the log holds
+    /// nothing more.
+    #[test]
+    fn a_blocked_stream_keeps_the_latest_write_per_key_past_the_bound() {
+        let mut r = Replication::new(3, 6, None).compacting(4, 10);
+        let (a, b, c) = (DcId(0), DcId(1), DcId(2));
+        let (ab, ac) = (r.stream_id(a, b), r.stream_id(a, c));
+        r.set_blocked(ac, true);
+        let t = |i: u64| SimTime(i * 10);
+        // Keys 1, 2, 1, 3, 1, 2 at indices 0..6; b applies each at once.
+        for (i, key) in [1, 2, 1, 3, 1, 2].into_iter().enumerate() {
+            let mut e = keyed(key, i as u32 + 1);
+            e.written = t(i as u64);
+            r.append(e, &[i as u32; 6]);
+            let epoch = r.ship(ab, t(i as u64), || 1).map_or(0, |n| n.epoch);
+            let h = r.take_head(ab, epoch, t(i as u64 + 1));
+            assert_eq!(h, Some(Head::at(i as u64)));
+            r.after_apply(ab);
+        }
+        // The fifth append found five entries, 0..4 applied by b: of those
+        // (keys 1, 2, 1, 3) stay 1 (key 2), 2 (key 1) and 3 (key 3), with
+        // their meta vectors; the sixth found two, under the bound.
+        let log = &r.logs[0];
+        assert_eq!(log.old_index, [1, 2, 3]);
+        assert_eq!((log.base, log.end()), (4, 6));
+        assert_eq!(
+            log.old_vvs.iter().step_by(6).collect::<Vec<_>>(),
+            [&1, &2, &3]
+        );
+        assert_eq!(r.backlog(a, c), 5);
+        // c's oldest unapplied write is still entry 0's, superseded or not.
+        assert_eq!(r.oldest_unapplied(c), Some(t(0)));
+        assert_eq!(r.lag(ac, t(100)), 1000);
+        // c comes back: it applies 1, 2, 3, 4 and 5, skipping 0.
+        r.set_blocked(ac, false);
+        let mut got = Vec::new();
+        let mut next = r.ship(ac, t(100), || 1);
+        while let Some(n) = next {
+            let h = r.take_head(ac, n.epoch, n.at).expect("a valid head");
+            let key = r.logs[0].entry(h.index).map(|e| e.write.key);
+            got.push((h.from, h.index, key.unwrap()));
+            next = r.after_apply(ac);
+        }
+        assert_eq!(got, [(0, 1, 2), (2, 2, 1), (3, 3, 3), (4, 4, 1), (5, 5, 2)]);
+        assert_eq!(r.oldest_unapplied(c), None);
+        assert_eq!(r.lag(ac, t(200)), 0);
+        let log = &r.logs[0];
+        assert!(log.old.is_empty() && log.entries.is_empty() && log.old_vvs.is_empty());
+        assert_eq!(log.base, 6);
+    }
+
+    /// Below the bound, or while a live stream still needs the entries,
+    /// nothing is compacted.
+    #[test]
+    fn nothing_is_compacted_that_a_live_stream_needs() {
+        let mut r = Replication::new(3, 6, None).compacting(2, 10);
+        let (a, c) = (DcId(0), DcId(2));
+        r.set_blocked(r.stream_id(a, c), true);
+        for seq in 1..=5 {
+            r.append(entry(seq), &[0; 6]);
+        }
+        // b (live) has applied nothing: all five stay.
+        assert_eq!((r.logs[0].base, r.logs[0].entries.len()), (0, 5));
+        assert!(r.logs[0].old.is_empty());
+        assert_eq!(r.backlog(a, c), 5);
     }
 }

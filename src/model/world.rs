@@ -29,7 +29,7 @@ use super::checker::Checker;
 use super::controller::{Controller, ControllerOptions};
 use super::datacenter::Servers;
 use super::faults::{FaultEdge, Faults};
-use super::replication::{ApplyAt, LogEntry, Replication};
+use super::replication::{ApplyAt, Head, LogEntry, Replication};
 use super::rng_ids;
 use super::routing::{Holder, Routing, RoutingTable};
 use super::sharding::{Sharding, initial_owners};
@@ -194,10 +194,10 @@ impl Parts<'_> {
         ship(self.repl, self.topology, stream, now, queue);
     }
 
-    /// Applies entry `index` of a stream's source log at its destination
-    /// (see `apply_replicated`).
+    /// Applies a stream's head entry at its destination (see
+    /// `apply_replicated`).
     #[inline]
-    pub fn apply_replicated(&mut self, now: SimTime, stream: StreamId, index: u64) -> LogEntry {
+    pub fn apply_replicated(&mut self, now: SimTime, stream: StreamId, head: Head) -> LogEntry {
         apply_replicated(
             self.repl,
             self.storage,
@@ -205,15 +205,16 @@ impl Parts<'_> {
             self.checker,
             now,
             stream,
-            index,
+            head,
             self.users,
         )
     }
 }
 
-/// Applies entry `index` of a stream's source log at its destination, by
-/// the stream or by a failover's recovery alike: counts it, its lag and
-/// (once per write) its conflict, and checks FIFO order. A free function
+/// Applies a stream's head entry at its destination, by the stream or by a
+/// failover's recovery alike: counts it, its lag and (once per write) its
+/// conflict, and checks FIFO order (entries log compaction superseded are
+/// skipped). A free function
 /// over the parts it touches (so the stream path borrows no Parts view),
 /// hence the many arguments.
 #[inline]
@@ -225,10 +226,14 @@ fn apply_replicated(
     checker: &mut Checker,
     now: SimTime,
     stream: StreamId,
-    index: u64,
+    head: Head,
     users: u64,
 ) -> LogEntry {
     let (src, dst) = repl.ends(stream);
+    if head.from != head.index {
+        checker.superseded(stream, head.from, head.index);
+    }
+    let index = head.index;
     checker.applied(stream, index);
     let (logged, outcome) = repl.apply(storage, src, dst, index);
     metrics.totals.replicated += 1;
@@ -323,7 +328,8 @@ impl World {
             sharding,
             routing,
             storage: Storage::new(&names, keys, cfg.replication.resolve),
-            repl: Replication::new(n, 2 * n, cfg.replication.apply_rate),
+            repl: Replication::new(n, 2 * n, cfg.replication.apply_rate)
+                .compacting(cfg.replication.compact_after, keys),
             faults: Faults::new(cfg),
             servers: cfg
                 .datacenters

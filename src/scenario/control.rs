@@ -27,6 +27,9 @@ const RESOLVE: Resolve = Resolve::Lww;
 /// A write waiting for remote acks fails after this long: well above any
 /// healthy cross-region round trip, short enough to show in a run.
 const ACK_TIMEOUT: Nanos = 5 * NS_PER_S;
+/// Log entries blocked streams may hold before they are compacted.
+const COMPACT_AFTER: u64 = 1 << 20;
+const MAX_COMPACT_AFTER: i128 = 1 << 40;
 /// A controller that does not act is a drill setting, not the norm.
 const AUTO: bool = true;
 /// Detection of a dead DC by heartbeats: ≈ 10 s in the systems described.
@@ -131,6 +134,9 @@ pub struct ReplicationConfig {
     /// A DC refuses writes while one of its outgoing streams (to a live DC)
     /// lags more than this; `None`: never.
     pub max_lag: Option<Nanos>,
+    /// Entries a source's log may hold before what only blocked streams
+    /// still need is compacted to the latest write of each key.
+    pub compact_after: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,6 +254,16 @@ const MAX_LAG_KEY: Key = Key::new(
     "a DC refuses writes (`lag_refused`) while any of its streams to a live DC lags more than this: the age of the oldest write the destination has not applied (MSHA's DTS delay policy); bounds RPO at the cost of availability",
 );
 
+const COMPACT_AFTER_KEY: Key = Key::new(
+    "compact_after",
+    Type::Int {
+        min: 1,
+        max: MAX_COMPACT_AFTER,
+    },
+    KeyDefault::Int(COMPACT_AFTER),
+    "log entries a source may hold for streams that cannot deliver (destination down or cut off); beyond it, what only those streams still need is compacted to the latest write of each key, which is what they ship when they can again: a destination that never returns pins at most about this many entries plus one per key",
+);
+
 pub(super) const REPLICATION_SECTION: Section = Section {
     path: "replication",
     array: false,
@@ -260,6 +276,7 @@ pub(super) const REPLICATION_SECTION: Section = Section {
         ACK_TIMEOUT_KEY,
         ELECTION_TIMEOUT_KEY,
         MAX_LAG_KEY,
+        COMPACT_AFTER_KEY,
     ],
 };
 
@@ -402,7 +419,13 @@ pub(super) fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConf
     let max_lag = t
         .get(MAX_LAG_KEY.name)
         .map(|v| positive_duration(cx, v, "replication.max_lag"));
+    let compact_after = t
+        .get(COMPACT_AFTER_KEY.name)
+        .map_or(Some(COMPACT_AFTER), |v| {
+            int(cx, v, "replication.compact_after", 1, MAX_COMPACT_AFTER).map(|c| c as u64)
+        });
     Some(ReplicationConfig {
+        compact_after: compact_after?,
         election_timeout: match election {
             Some(e) => Some(e?),
             None => None,
