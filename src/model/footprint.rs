@@ -1,7 +1,7 @@
 //! How much memory a run's fixed state takes, from the sizes the model
-//! allocates: every DC's copy of every key (`storage`), each key's two
-//! acknowledgement marks (`world`), and the lag histograms of every
-//! replication stream and DC (`metrics`). `scenario` refuses a scenario
+//! allocates: every DC's copy of every key and the index to it
+//! (`storage`), each key's two acknowledgement marks (`world`), and the lag
+//! histograms of every replication stream and DC (`metrics`). `scenario` refuses a scenario
 //! whose state would not fit in the memory limit (`simulation.memory_limit`,
 //! [`DEFAULT_LIMIT`] unless set).
 //!
@@ -33,7 +33,7 @@ pub const BASE: u64 = 8 << 20;
 /// A run's fixed state, in bytes, by part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Footprint {
-    /// Every DC's copy of every key.
+    /// Every DC's copy of every key, and the index that finds a key's copies.
     pub storage: u64,
     /// Two acknowledgement marks per key (stale-read detection).
     pub acks: u64,
@@ -48,7 +48,10 @@ impl Footprint {
     pub fn of(n_dcs: usize, keys: u64) -> Footprint {
         let n = n_dcs as u64;
         let copies = keys.saturating_mul(n);
-        let storage = copies.saturating_mul(Storage::bytes_per_copy(n_dcs) as u64);
+        let index = keys.saturating_mul(Storage::index_bytes_per_key(keys) as u64);
+        let storage = copies
+            .saturating_mul(Storage::bytes_per_copy(n_dcs) as u64)
+            .saturating_add(index);
         let acks = keys.saturating_mul(size_of::<[AckedWrite; 2]>() as u64);
         let lag = histogram_bytes(&new_lag_histogram());
         let slot = size_of::<Option<StreamLag>>() as u64;
@@ -179,7 +182,17 @@ mod tests {
         let per_dc = if cfg!(debug_assertions) { 12 } else { 8 };
         assert_eq!(Storage::bytes_per_copy(50), 14 + per_dc * 50);
         let f = Footprint::of(50, 1_000_000);
-        assert_eq!(f.storage, 50_000_000 * (14 + per_dc as u64 * 50));
+        // And the index: a 4-byte slot per key up to 2^20 keys, at worst 32
+        // bytes of hash table per key above.
+        assert_eq!(
+            f.storage,
+            50_000_000 * (14 + per_dc as u64 * 50) + 4_000_000
+        );
+        let big = Footprint::of(3, 10_000_000);
+        assert_eq!(
+            big.storage,
+            30_000_000 * (14 + per_dc as u64 * 3) + 320_000_000
+        );
         assert_eq!(f.acks, 32_000_000);
     }
 

@@ -219,6 +219,17 @@ impl Storage {
             + debug
     }
 
+    /// Bytes of record index per key of a keyspace of `keys` keys, every
+    /// key written: a direct slot up to `DIRECT_MAX` keys, else a hash
+    /// slot at worst a quarter full (just after the table doubled).
+    pub const fn index_bytes_per_key(keys: u64) -> usize {
+        if keys <= DIRECT_MAX as u64 {
+            size_of::<u32>()
+        } else {
+            4 * size_of::<u64>()
+        }
+    }
+
     /// Storage for the DCs named `names` (in `[[datacenter]]` order).
     pub fn new(names: &[&str], keys: u64, resolve: Resolve) -> Storage {
         let n_dcs = names.len();
