@@ -28,7 +28,7 @@ const RESOLVE: Resolve = Resolve::Lww;
 /// healthy cross-region round trip, short enough to show in a run.
 const ACK_TIMEOUT: Nanos = 5 * NS_PER_S;
 /// Log entries blocked streams may hold before they are compacted.
-const COMPACT_AFTER: u64 = 1 << 20;
+const COMPACT_AFTER: u64 = 1 << 18;
 const MAX_COMPACT_AFTER: i128 = 1 << 40;
 /// A controller that does not act is a drill setting, not the norm.
 const AUTO: bool = true;
