@@ -5,7 +5,8 @@
 //! - a published routing table hands no shard (newly) to a DC that is down;
 //! - each time a request leaves, `requests = ok + failed + rejected + in flight`;
 //! - every replication stream applies its source's log in order, one entry
-//!   after the other (FIFO per stream);
+//!   after the other (FIFO per stream), skipping only entries that log
+//!   compaction superseded;
 //! - no acknowledgement (a replica's ack or a client's) comes from a DC that
 //!   is down;
 //! - no event was scheduled in the past (the kernel counts these);
@@ -134,6 +135,24 @@ impl Checker {
                 ),
             );
         }
+    }
+
+    /// Stream `stream`, whose next entry was `from`, skips to `to`: log
+    /// compaction superseded the entries between by later writes to their
+    /// keys. `from` must be where the stream stood.
+    #[cold]
+    pub fn superseded(&mut self, stream: StreamId, from: u64, to: u64) {
+        let expected = self.next_apply[stream.idx()];
+        if from != expected || to < from {
+            self.violated(
+                Check::ApplyOrder,
+                format_args!(
+                    "stream {} skipped from entry {from} to {to}, expected to stand at {expected}",
+                    stream.0
+                ),
+            );
+        }
+        self.next_apply[stream.idx()] = to;
     }
 
     /// Stream `stream` applies entry `index` of its source's log.

@@ -1,7 +1,7 @@
 //! How much memory a run's fixed state takes, from the sizes the model
-//! allocates: every DC's copy of every key (`storage`), each key's two
-//! acknowledgement marks (`world`), and the lag histograms of every
-//! replication stream and DC (`metrics`). `scenario` refuses a scenario
+//! allocates: every DC's copy of every key and the index to it
+//! (`storage`), each key's two acknowledgement marks (`world`), and the lag
+//! histograms of every replication stream and DC (`metrics`). `scenario` refuses a scenario
 //! whose state would not fit in the memory limit (`simulation.memory_limit`,
 //! [`DEFAULT_LIMIT`] unless set).
 //!
@@ -12,9 +12,13 @@
 //! What traffic adds on top (requests in flight, replication backlogs,
 //! the open buckets of the time series) grows with load and latency, not
 //! with the shape, and is not counted: a healthy run keeps it to a few MB.
+//! A backlog a dead or cut-off destination leaves is bounded, not counted
+//! either: [`Footprint::backlog_bound`] per origin, from
+//! `replication.compact_after` (see `model::replication`).
 
 use std::mem::size_of;
 
+use super::replication::Replication;
 use super::storage::Storage;
 use super::world::acks::AckedWrite;
 use crate::metrics::{StreamLag, new_histogram, new_lag_histogram};
@@ -29,7 +33,7 @@ pub const BASE: u64 = 8 << 20;
 /// A run's fixed state, in bytes, by part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Footprint {
-    /// Every DC's copy of every key.
+    /// Every DC's copy of every key, and the index that finds a key's copies.
     pub storage: u64,
     /// Two acknowledgement marks per key (stale-read detection).
     pub acks: u64,
@@ -44,7 +48,10 @@ impl Footprint {
     pub fn of(n_dcs: usize, keys: u64) -> Footprint {
         let n = n_dcs as u64;
         let copies = keys.saturating_mul(n);
-        let storage = copies.saturating_mul(Storage::bytes_per_copy(n_dcs) as u64);
+        let index = keys.saturating_mul(Storage::index_bytes_per_key(keys) as u64);
+        let storage = copies
+            .saturating_mul(Storage::bytes_per_copy(n_dcs) as u64)
+            .saturating_add(index);
         let acks = keys.saturating_mul(size_of::<[AckedWrite; 2]>() as u64);
         let lag = histogram_bytes(&new_lag_histogram());
         let slot = size_of::<Option<StreamLag>>() as u64;
@@ -55,6 +62,17 @@ impl Footprint {
             acks,
             histograms,
         }
+    }
+
+    /// The most one origin's log holds for streams that cannot deliver:
+    /// `compact_after` entries, a quarter more while the next compaction
+    /// waits, then one entry per key (of `keys`) once compacted; each entry
+    /// [`Replication::entry_bytes`] of `n_dcs` DCs.
+    pub fn backlog_bound(n_dcs: usize, keys: u64, compact_after: u64) -> u64 {
+        let entries = compact_after
+            .saturating_add(compact_after / 4)
+            .saturating_add(keys);
+        entries.saturating_mul(Replication::entry_bytes(n_dcs) as u64)
     }
 
     /// All of it, with the program's own [`BASE`].
@@ -164,7 +182,28 @@ mod tests {
         let per_dc = if cfg!(debug_assertions) { 12 } else { 8 };
         assert_eq!(Storage::bytes_per_copy(50), 14 + per_dc * 50);
         let f = Footprint::of(50, 1_000_000);
-        assert_eq!(f.storage, 50_000_000 * (14 + per_dc as u64 * 50));
+        // And the index: a 4-byte slot per key up to 2^20 keys, at worst 32
+        // bytes of hash table per key above.
+        assert_eq!(
+            f.storage,
+            50_000_000 * (14 + per_dc as u64 * 50) + 4_000_000
+        );
+        let big = Footprint::of(3, 10_000_000);
+        assert_eq!(
+            big.storage,
+            30_000_000 * (14 + per_dc as u64 * 3) + 320_000_000
+        );
         assert_eq!(f.acks, 32_000_000);
+    }
+
+    #[test]
+    fn a_dead_destination_pins_a_bounded_backlog() {
+        // A log entry: 56 bytes, then 8 per DC (its meta vector).
+        assert_eq!(Replication::entry_bytes(3), 80);
+        // 2^20 entries, 2^18 more, 100,000 keys: 1,410,720 entries.
+        assert_eq!(
+            Footprint::backlog_bound(3, 100_000, 1 << 20),
+            1_410_720 * 80
+        );
     }
 }

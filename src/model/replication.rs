@@ -11,6 +11,18 @@
 //! has not applied yet goes back to the source's log and is shipped again,
 //! in order, when it unblocks. Nothing is lost or reordered; a log entry is
 //! dropped only once every stream has applied it.
+//!
+//! What blocked streams can pin is bounded (`replication.compact_after`):
+//! once more than that many entries wait in a source's log and the part
+//! only blocked streams still need is not empty, that part is *compacted*:
+//! of the writes to one key only the latest is kept (log compaction). Each
+//! kept entry keeps its index, so a stream still reads its source's writes
+//! in log order, skipping those a later write to the same key supersedes; a
+//! destination that returns catches up with the latest write of each key,
+//! whose version vector includes the ones it skips. So a destination that
+//! never returns pins at most about `compact_after` entries plus one per
+//! key its source wrote, whatever the duration. Below the bound nothing
+//! changes.
 
 use std::collections::VecDeque;
 
@@ -31,7 +43,8 @@ pub struct LogEntry {
     pub acked: bool,
 }
 
-/// One DC's log of the writes it originated, from absolute index `base`.
+/// One DC's log of the writes it originated, from absolute index `base`,
+/// after its compacted part (`old`).
 #[derive(Default)]
 struct Log {
     base: u64,
@@ -39,11 +52,80 @@ struct Log {
     /// The entries' meta vectors (version vector and lineage counts),
     /// `width` numbers each.
     vvs: VecDeque<u32>,
+    /// Compacted entries below `base` (at most one per key), by index, with
+    /// their indices and meta vectors: what blocked streams still hold.
+    old: VecDeque<LogEntry>,
+    old_index: VecDeque<u64>,
+    old_vvs: VecDeque<u32>,
+    /// The log end at which to look for entries to compact next.
+    check_at: u64,
+}
+
+/// Where an entry of a log is.
+#[derive(Clone, Copy)]
+enum At {
+    New(usize),
+    Old(usize),
 }
 
 impl Log {
     fn end(&self) -> u64 {
         self.base + self.entries.len() as u64
+    }
+
+    /// The index of the first entry the log holds.
+    #[inline]
+    fn first(&self) -> u64 {
+        self.old_index.front().copied().unwrap_or(self.base)
+    }
+
+    /// The first index at or after `i` the log holds an entry for (`end`
+    /// if none): `i` itself unless `i` is in the compacted part.
+    #[inline]
+    fn next_at(&self, i: u64) -> u64 {
+        if i >= self.base { i } else { self.next_old(i) }
+    }
+
+    #[cold]
+    fn next_old(&self, i: u64) -> u64 {
+        let p = self.old_index.partition_point(|&x| x < i);
+        self.old_index.get(p).copied().unwrap_or(self.base)
+    }
+
+    #[inline]
+    fn locate(&self, index: u64) -> Option<At> {
+        if index >= self.base {
+            let i = (index - self.base) as usize;
+            (i < self.entries.len()).then_some(At::New(i))
+        } else {
+            self.old_index.binary_search(&index).ok().map(At::Old)
+        }
+    }
+
+    #[inline]
+    fn entry(&self, index: u64) -> Option<&LogEntry> {
+        match self.locate(index)? {
+            At::New(i) => self.entries.get(i),
+            At::Old(i) => self.old.get(i),
+        }
+    }
+
+    #[inline]
+    fn entry_mut(&mut self, index: u64) -> Option<&mut LogEntry> {
+        match self.locate(index)? {
+            At::New(i) => self.entries.get_mut(i),
+            At::Old(i) => self.old.get_mut(i),
+        }
+    }
+
+    /// The entries at or after `from`, in order.
+    fn from(&self, from: u64) -> impl Iterator<Item = &LogEntry> {
+        let old = self.old_index.partition_point(|&x| x < from);
+        let new = from.saturating_sub(self.base) as usize;
+        self.old
+            .iter()
+            .skip(old)
+            .chain(self.entries.iter().skip(new))
     }
 }
 
@@ -60,6 +142,10 @@ struct Stream {
     scheduled: bool,
     /// Bumped when the stream is blocked, so that its pending apply is void.
     epoch: u32,
+    /// When the oldest write the stream has not applied was written, once
+    /// compaction dropped its entry (superseded); until the stream is past
+    /// the compacted part.
+    since: Option<SimTime>,
 }
 
 /// What a DC has not applied of another's log (see `Replication::unapplied`).
@@ -68,6 +154,21 @@ pub struct Unapplied {
     pub all: u64,
     pub acked: u64,
     pub oldest_acked: Option<SimTime>,
+}
+
+/// The entry a stream applies next: `index`, where the stream stood at
+/// `from` (entries `from..index` were superseded by log compaction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub from: u64,
+    pub index: u64,
+}
+
+impl Head {
+    /// Entry `index`, nothing skipped.
+    pub fn at(index: u64) -> Head {
+        Head { from: index, index }
+    }
 }
 
 /// A stream's apply to put in the kernel's queue.
@@ -91,6 +192,12 @@ pub struct Replication {
     /// `replication.delay`: the pipeline's fixed processing time (capture
     /// and apply), added to every shipped entry's network delay.
     delay: Nanos,
+    /// Entries a log may hold before its blocked streams' part is compacted.
+    compact_after: u64,
+    /// Keys in the keyspace, and one bit per key for compaction (made at
+    /// the first one).
+    keys: u64,
+    seen: Vec<u64>,
 }
 
 impl Replication {
@@ -99,11 +206,19 @@ impl Replication {
         Replication {
             n,
             width,
-            logs: (0..n).map(|_| Log::default()).collect(),
+            logs: (0..n)
+                .map(|_| Log {
+                    check_at: u64::MAX,
+                    ..Log::default()
+                })
+                .collect(),
             streams: (0..n * n).map(|_| Stream::default()).collect(),
             gap: apply_rate.map_or(0, |r| (1e9 / r).round() as Nanos),
             scratch: Vec::with_capacity(width),
             delay: 0,
+            compact_after: u64::MAX,
+            keys: 0,
+            seen: Vec::new(),
         }
     }
 
@@ -113,6 +228,23 @@ impl Replication {
     pub fn with_delay(mut self, delay: Nanos) -> Replication {
         self.delay = delay;
         self
+    }
+
+    /// Compacts what blocked streams hold once a log holds more than
+    /// `limit` entries (keys are below `keys`); never without this.
+    pub fn compacting(mut self, limit: u64, keys: u64) -> Replication {
+        self.compact_after = limit.max(1);
+        self.keys = keys;
+        for log in &mut self.logs {
+            log.check_at = self.compact_after;
+        }
+        self
+    }
+
+    /// Bytes one log entry takes with `n_dcs` DCs: the entry and its meta
+    /// vector (`2 × DCs` numbers).
+    pub const fn entry_bytes(n_dcs: usize) -> usize {
+        size_of::<LogEntry>() + 2 * n_dcs * size_of::<u32>()
     }
 
     /// At most 1,000 DCs (the scenario reader's limit): a million streams
@@ -131,11 +263,16 @@ impl Replication {
     /// Appends a write to its origin's log; returns its absolute index.
     #[inline]
     pub fn append(&mut self, entry: LogEntry, meta: &[u32]) -> u64 {
-        let log = &mut self.logs[entry.write.origin.idx()];
+        let src = entry.write.origin.idx();
+        let log = &mut self.logs[src];
         log.entries.push_back(entry);
         debug_assert_eq!(meta.len(), self.width);
         log.vvs.extend(meta.iter().copied());
-        log.end() - 1
+        let end = log.end();
+        if end >= log.check_at {
+            self.compact(src);
+        }
+        end - 1
     }
 
     pub fn is_blocked(&self, stream: StreamId) -> bool {
@@ -154,13 +291,21 @@ impl Replication {
         mut delay: impl FnMut() -> Nanos,
     ) -> Option<ApplyAt> {
         let (src, _) = self.ends(stream);
-        let end = self.logs[src.idx()].end();
         let fixed = self.delay;
+        let log = &self.logs[src.idx()];
+        let end = log.end();
         let st = &mut self.streams[stream.idx()];
         if st.blocked {
             return None;
         }
         while st.next_ship < end {
+            if st.next_ship < log.base {
+                // In the compacted part: the next entry it holds.
+                st.next_ship = log.next_at(st.next_ship);
+                if st.next_ship >= end {
+                    break;
+                }
+            }
             let arrival = now
                 .after(delay().saturating_add(fixed))
                 .max(st.last_arrival);
@@ -193,17 +338,28 @@ impl Replication {
     /// asks is still valid. Returns the head's absolute index in the
     /// source's log (apply it with `apply`).
     #[inline]
-    pub fn take_head(&mut self, stream: StreamId, epoch: u32, now: SimTime) -> Option<u64> {
+    pub fn take_head(&mut self, stream: StreamId, epoch: u32, now: SimTime) -> Option<Head> {
+        let (src, _) = self.ends(stream);
         let st = &mut self.streams[stream.idx()];
         if st.epoch != epoch || st.blocked || !st.scheduled {
             return None;
         }
         st.scheduled = false;
         st.arrivals.pop_front()?;
-        let index = st.next_apply;
-        st.next_apply += 1;
         st.last_apply = Some(now);
-        Some(index)
+        Some(Self::advance(&self.logs[src.idx()], st))
+    }
+
+    /// Moves the stream past its next entry, which it applies.
+    #[inline]
+    fn advance(log: &Log, st: &mut Stream) -> Head {
+        let from = st.next_apply;
+        let index = log.next_at(from);
+        st.next_apply = index + 1;
+        if st.since.is_some() && log.next_at(st.next_apply) >= log.base {
+            st.since = None;
+        }
+        Head { from, index }
     }
 
     /// Applies entry `index` of `src`'s log to `dst`'s storage (with the
@@ -218,10 +374,20 @@ impl Replication {
     ) -> (LogEntry, Applied) {
         let w = self.width;
         let log = &self.logs[src.idx()];
-        let i = (index - log.base) as usize;
         self.scratch.clear();
-        self.scratch.extend(log.vvs.range(i * w..(i + 1) * w));
-        let logged = log.entries[i];
+        let logged = match log
+            .locate(index)
+            .expect("a stream applies an entry its log holds")
+        {
+            At::New(i) => {
+                self.scratch.extend(log.vvs.range(i * w..(i + 1) * w));
+                log.entries[i]
+            }
+            At::Old(i) => {
+                self.scratch.extend(log.old_vvs.range(i * w..(i + 1) * w));
+                log.old[i]
+            }
+        };
         (
             logged,
             storage.apply_remote(dst, &logged.write, &self.scratch),
@@ -234,9 +400,9 @@ impl Replication {
     pub fn after_apply(&mut self, stream: StreamId) -> Option<ApplyAt> {
         let (src, _) = self.ends(stream);
         // The log's first entry can go only once the streams that held it
-        // (those at `base`, the least `next_apply` after a trim) applied
-        // it: only such an apply needs the scan over the source's streams.
-        if self.streams[stream.idx()].next_apply == self.logs[src.idx()].base + 1 {
+        // (those at it, the least `next_apply` after a trim) applied it:
+        // only such an apply needs the scan over the source's streams.
+        if self.streams[stream.idx()].next_apply == self.logs[src.idx()].first() + 1 {
             self.trim(src);
         }
         self.schedule_head(stream)
@@ -253,6 +419,11 @@ impl Replication {
             .unwrap_or(u64::MAX);
         let width = self.width;
         let log = &mut self.logs[src.idx()];
+        while log.old_index.front().is_some_and(|&i| i < applied) {
+            log.old.pop_front();
+            log.old_index.pop_front();
+            log.old_vvs.drain(..width);
+        }
         while log.base < applied && !log.entries.is_empty() {
             log.entries.pop_front();
             log.vvs.drain(..width);
@@ -265,36 +436,30 @@ impl Replication {
     /// see it).
     #[inline]
     pub fn mark_conflicted(&mut self, src: DcId, index: u64) -> bool {
-        let log = &mut self.logs[src.idx()];
-        let e = &mut log.entries[(index - log.base) as usize];
+        let e = self.logs[src.idx()]
+            .entry_mut(index)
+            .expect("a conflict is found applying an entry the log holds");
         std::mem::replace(&mut e.conflicted, true)
     }
 
     /// Marks the entry at `index` of `src`'s log as acknowledged (if it is
-    /// still in the log: an entry every stream applied no longer matters).
+    /// still in the log: an entry every stream applied, or one a later
+    /// write to its key superseded, no longer matters).
     pub fn mark_acked(&mut self, src: DcId, index: u64) {
-        let log = &mut self.logs[src.idx()];
-        if index >= log.base
-            && let Some(e) = log.entries.get_mut((index - log.base) as usize)
-        {
+        if let Some(e) = self.logs[src.idx()].entry_mut(index) {
             e.acked = true;
         }
     }
 
     /// The entries of `src`'s log to keys `wanted` that `dst` has not
     /// applied: how many, how many of them were acknowledged, and when the
-    /// oldest acknowledged one was written.
+    /// oldest acknowledged one was written. After a compaction, of the
+    /// writes to one key only the latest counts (it carries the others).
     pub fn unapplied(&self, src: DcId, dst: DcId, wanted: impl Fn(u32) -> bool) -> Unapplied {
         let from = self.streams[self.stream_id(src, dst).idx()].next_apply;
         let log = &self.logs[src.idx()];
-        let skip = (from - log.base) as usize;
         let mut out = Unapplied::default();
-        for e in log
-            .entries
-            .iter()
-            .skip(skip)
-            .filter(|e| wanted(e.write.key))
-        {
+        for e in log.from(from).filter(|e| wanted(e.write.key)) {
             out.all += 1;
             if e.acked {
                 out.acked += 1;
@@ -319,19 +484,19 @@ impl Replication {
     /// directly, in order, as a consensus group's new leader reads them from
     /// the majority that has them: takes the next one, returning its
     /// absolute index (apply it with `apply`). The stream must be blocked.
-    pub fn take_recovered(&mut self, src: DcId, dst: DcId, upto: u64) -> Option<u64> {
+    pub fn take_recovered(&mut self, src: DcId, dst: DcId, upto: u64) -> Option<Head> {
         let id = self.stream_id(src, dst).idx();
         let st = &mut self.streams[id];
+        let log = &self.logs[src.idx()];
         debug_assert!(st.blocked, "recovery reads a blocked stream only");
-        if st.next_apply >= upto {
+        if log.next_at(st.next_apply) >= upto {
             // Recovery moved the stream on without `after_apply`.
             self.trim(src);
             return None;
         }
-        let index = st.next_apply;
-        st.next_apply += 1;
+        let head = Self::advance(log, st);
         st.next_ship = st.next_apply;
-        Some(index)
+        Some(head)
     }
 
     /// Absolute index of the stream's head (the next entry it applies).
@@ -363,9 +528,9 @@ impl Replication {
             .filter(|&s| s != dst.idx())
             .filter_map(|s| {
                 let log = &self.logs[s];
-                let next = self.streams[s * self.n + dst.idx()].next_apply;
-                let i = next.checked_sub(log.base)? as usize;
-                log.entries.get(i).map(|e| e.written)
+                let st = &self.streams[s * self.n + dst.idx()];
+                st.since
+                    .or_else(|| log.entry(log.next_at(st.next_apply)).map(|e| e.written))
             })
             .min()
     }
@@ -382,8 +547,11 @@ impl Replication {
     pub fn lag(&self, stream: StreamId, now: SimTime) -> Nanos {
         let (src, _) = self.ends(stream);
         let log = &self.logs[src.idx()];
-        let next = self.streams[stream.idx()].next_apply;
-        match log.entries.get((next - log.base) as usize) {
+        let st = &self.streams[stream.idx()];
+        if let Some(t) = st.since {
+            return now.since(t);
+        }
+        match log.entry(log.next_at(st.next_apply)) {
             Some(e) => now.since(e.written),
             None => 0,
         }
@@ -391,8 +559,8 @@ impl Replication {
 
     /// Entries of `src`'s log that `dst` has not applied yet.
     pub fn backlog(&self, src: DcId, dst: DcId) -> u64 {
-        let st = &self.streams[self.stream_id(src, dst).idx()];
-        self.logs[src.idx()].end() - st.next_apply
+        let from = self.streams[self.stream_id(src, dst).idx()].next_apply;
+        self.logs[src.idx()].from(from).count() as u64
     }
 
     /// Whether every stream has applied everything.
@@ -407,56 +575,6 @@ impl Replication {
     }
 }
 
+mod compact;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::storage::VersionId;
-
-    fn entry(seq: u32) -> LogEntry {
-        LogEntry {
-            write: WriteRec {
-                key: 0,
-                origin: DcId(0),
-                seq,
-                ts: 0,
-                based_on: VersionId::INITIAL,
-            },
-            written: SimTime(0),
-            waiting: None,
-            conflicted: false,
-            acked: false,
-        }
-    }
-
-    /// An entry leaves the log once both of its streams applied it, by
-    /// their own applies or by a recovery that took the laggard's.
-    #[test]
-    fn the_log_drops_what_every_stream_applied() {
-        let mut r = Replication::new(3, 6, None);
-        let (a, b, c) = (DcId(0), DcId(1), DcId(2));
-        for seq in 1..=4 {
-            r.append(entry(seq), &[0; 6]);
-        }
-        let (ab, ac) = (r.stream_id(a, b), r.stream_id(a, c));
-        let apply = |r: &mut Replication, s: StreamId, at: u64| {
-            let next = r.ship(s, SimTime(at), || 1);
-            let epoch = next.map_or(0, |n| n.epoch);
-            let i = r.take_head(s, epoch, SimTime(at + 1));
-            r.after_apply(s);
-            i
-        };
-        assert_eq!(apply(&mut r, ab, 0), Some(0));
-        assert_eq!(apply(&mut r, ab, 2), Some(1));
-        assert_eq!(r.logs[0].entries.len(), 4, "c applied nothing yet");
-        assert_eq!(apply(&mut r, ac, 4), Some(0));
-        assert_eq!((r.logs[0].base, r.logs[0].entries.len()), (1, 3));
-        // c is cut off; a recovery hands it entries 1..4 directly.
-        r.set_blocked(ac, true);
-        let got: Vec<u64> = std::iter::from_fn(|| r.take_recovered(a, c, 4)).collect();
-        assert_eq!(got, vec![1, 2, 3]);
-        assert_eq!(r.logs[0].base, 2, "b's head (entry 2) still holds the rest");
-        assert_eq!(apply(&mut r, ab, 6), Some(2));
-        assert_eq!(apply(&mut r, ab, 8), Some(3));
-        assert_eq!((r.logs[0].base, r.logs[0].entries.len()), (4, 0));
-    }
-}
+mod tests;

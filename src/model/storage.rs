@@ -15,8 +15,10 @@
 //! as the value's *meta* vector, `2 × DCs` numbers.
 //!
 //! Memory per written key and DC: 4 (origin) + 8 (timestamp) + 4 (own
-//! write count) + 8 × DCs (version vector and lineage counts) bytes; per
-//! key never written, a 4-byte index slot in lazily mapped zeroed memory.
+//! write count) + 8 × DCs (version vector and lineage counts) bytes, and in
+//! a keyspace of more than 2^20 keys 16 to 32 bytes of hash index; per key
+//! never written, nothing in such a keyspace, else a 4-byte index slot in
+//! lazily mapped zeroed memory.
 
 use crate::ids::DcId;
 use crate::scenario::Resolve;
@@ -79,17 +81,106 @@ const META: usize = 4;
 /// finds them next to the copy it compares them with.
 pub const ANNEX: usize = 8;
 
+/// Keyspaces up to this many keys find a key's record through a direct
+/// index (4 bytes a key, lazily mapped zeroed memory); larger ones through
+/// a hash table of the keys written, so that a key never written costs
+/// nothing and the index a run touches grows with the keys it writes.
+const DIRECT_MAX: usize = 1 << 20;
+
+/// Key to record number.
+enum Index {
+    /// `[key]`: 1 + the key's record number; 0 for a key never written.
+    Direct(Vec<u32>),
+    /// Open addressing with linear probing, at most half full: each slot
+    /// holds `(record + 1) << 32 | key`, 0 when empty.
+    Hashed { table: Vec<u64>, shift: u32 },
+}
+
+impl Index {
+    fn new(keys: usize) -> Index {
+        if keys <= DIRECT_MAX {
+            Index::Direct(vec![0; keys])
+        } else {
+            Index::Hashed {
+                table: vec![0; 1 << 10],
+                shift: 64 - 10,
+            }
+        }
+    }
+
+    /// Fibonacci hashing: the key times 2^64 / φ, top bits.
+    #[inline]
+    fn home(key: u32, shift: u32) -> usize {
+        (u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+    }
+
+    #[inline]
+    fn get(&self, key: u32) -> Option<usize> {
+        match self {
+            Index::Direct(slot) => match slot[key as usize] {
+                0 => None,
+                s => Some(s as usize - 1),
+            },
+            Index::Hashed { table, shift } => {
+                let mask = table.len() - 1;
+                let mut i = Self::home(key, *shift);
+                loop {
+                    let e = table[i];
+                    if e == 0 {
+                        return None;
+                    }
+                    if e as u32 == key {
+                        return Some((e >> 32) as usize - 1);
+                    }
+                    i = (i + 1) & mask;
+                }
+            }
+        }
+    }
+
+    /// Gives `key` (not in the index) record `r`; `written` lists the keys
+    /// by record, `key` last.
+    fn insert(&mut self, key: u32, r: usize, written: &[u32]) {
+        match self {
+            // At most `keys` records (< 2^32, the key type): the slot fits.
+            Index::Direct(slot) => slot[key as usize] = r as u32 + 1,
+            Index::Hashed { table, shift } => {
+                if 2 * written.len() > table.len() {
+                    let bits = 64 - *shift + 1;
+                    *table = vec![0; 1 << bits];
+                    *shift = 64 - bits;
+                    for (r, &k) in written.iter().enumerate() {
+                        Self::put(table, *shift, k, r);
+                    }
+                } else {
+                    Self::put(table, *shift, key, r);
+                }
+            }
+        }
+    }
+
+    fn put(table: &mut [u64], shift: u32, key: u32, r: usize) {
+        let mask = table.len() - 1;
+        let mut i = Self::home(key, shift);
+        while table[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        table[i] = (r as u64 + 1) << 32 | u64::from(key);
+    }
+}
+
 /// Storage is key-major and holds only keys written so far: a key's first
 /// write (local or replicated) gives it a *record*, its annex and the
 /// copies of all DCs side by side, so that everything one key needs is
-/// close together. A key
-/// never written costs its 4-byte slot in the index, which is zeroed memory
-/// the system hands out lazily: untouched pages cost nothing.
+/// close together. A key never written costs nothing in a large keyspace
+/// (its index is a hash table of the keys written), and in one of at most
+/// `DIRECT_MAX` keys its 4-byte slot in a direct index, zeroed memory the
+/// system hands out lazily: untouched pages cost nothing.
 pub struct Storage {
     n: usize,
     keys: usize,
-    /// `[key]`: 1 + the key's record number; 0 for a key never written.
-    slot: Vec<u32>,
+    /// Key to record.
+    index: Index,
     /// `[record]`: the key.
     written: Vec<u32>,
     /// `[record]`: the annex (`ANNEX` words), then `[dc]`: one copy,
@@ -131,6 +222,17 @@ impl Storage {
             + debug
     }
 
+    /// Bytes of record index per key of a keyspace of `keys` keys, every
+    /// key written: a direct slot up to `DIRECT_MAX` keys, else a hash
+    /// slot at worst a quarter full (just after the table doubled).
+    pub const fn index_bytes_per_key(keys: u64) -> usize {
+        if keys <= DIRECT_MAX as u64 {
+            size_of::<u32>()
+        } else {
+            4 * size_of::<u64>()
+        }
+    }
+
     /// Storage for the DCs named `names` (in `[[datacenter]]` order).
     pub fn new(names: &[&str], keys: u64, resolve: Resolve) -> Storage {
         let n_dcs = names.len();
@@ -144,7 +246,7 @@ impl Storage {
         Storage {
             n: n_dcs,
             keys,
-            slot: vec![0; keys],
+            index: Index::new(keys),
             written: Vec::new(),
             cells: Vec::new(),
             stride: META + 2 * n_dcs,
@@ -161,10 +263,7 @@ impl Storage {
     /// The record of `key`, if it was ever written.
     #[inline]
     pub fn record(&self, key: u32) -> Option<usize> {
-        match self.slot[key as usize] {
-            0 => None,
-            s => Some(s as usize - 1),
-        }
+        self.index.get(key)
     }
 
     /// Keys written so far (records `0..written()`).
@@ -192,8 +291,7 @@ impl Storage {
     fn new_record(&mut self, key: u32) -> usize {
         let r = self.written.len();
         self.written.push(key);
-        // At most `keys` records (< 2^32, the key type): the slot fits.
-        self.slot[key as usize] = r as u32 + 1;
+        self.index.insert(key, r, &self.written);
         self.cells.extend([0; ANNEX]);
         for _ in 0..self.n {
             self.cells.push(u32::from(NONE));
@@ -451,5 +549,31 @@ mod tests {
         let w3 = s.write_local(b, 7, -10);
         assert_eq!(w3.ts, -2, "one above the replicated value's -3");
         assert_eq!(w3.based_on, VersionId { origin: 0, seq: 1 });
+    }
+
+    /// Both indexes find every written key's record, across the hash
+    /// table's growths, and no record for a key never written.
+    #[test]
+    fn the_index_finds_written_keys_only() {
+        for keys in [DIRECT_MAX as u64, DIRECT_MAX as u64 + 1, 1 << 31] {
+            let mut s = Storage::new(&["a", "b"], keys, Resolve::Lww);
+            let hashed = matches!(s.index, Index::Hashed { .. });
+            assert_eq!(hashed, keys > DIRECT_MAX as u64);
+            // 5,000 keys spread over the keyspace (the table grows 1 Ki -> 16 Ki).
+            let key = |i: u64| ((i * 2_654_435_761) % keys) as u32;
+            for i in 0..5_000 {
+                s.write_local(DcId(0), key(i), 0);
+            }
+            assert_eq!(s.written(), 5_000);
+            for i in 0..5_000 {
+                assert_eq!(s.record(key(i)), Some(i as usize), "{keys}: key {}", key(i));
+            }
+            for i in 5_000..6_000 {
+                assert_eq!(s.record(key(i)), None);
+            }
+            if let Index::Hashed { table, .. } = &s.index {
+                assert_eq!(table.len(), 16_384);
+            }
+        }
     }
 }

@@ -30,7 +30,7 @@ use super::controller::{Controller, ControllerOptions};
 use super::datacenter::Servers;
 use super::faults::{FaultEdge, Faults};
 use super::keyspace::{KeySpace, global_reads, global_writers, resolve_rules};
-use super::replication::{ApplyAt, LogEntry, Replication};
+use super::replication::{ApplyAt, Head, LogEntry, Replication};
 use super::rng_ids;
 use super::routing::{Holder, Routing, RoutingTable};
 use super::sharding::{Sharding, initial_owners};
@@ -192,10 +192,10 @@ impl Parts<'_> {
         ship(self.repl, self.topology, stream, now, queue);
     }
 
-    /// Applies entry `index` of a stream's source log at its destination
-    /// (see `apply_replicated`).
+    /// Applies a stream's head entry at its destination (see
+    /// `apply_replicated`).
     #[inline]
-    pub fn apply_replicated(&mut self, now: SimTime, stream: StreamId, index: u64) -> LogEntry {
+    pub fn apply_replicated(&mut self, now: SimTime, stream: StreamId, head: Head) -> LogEntry {
         apply_replicated(
             self.repl,
             self.storage,
@@ -203,15 +203,16 @@ impl Parts<'_> {
             self.checker,
             now,
             stream,
-            index,
+            head,
             self.keys,
         )
     }
 }
 
-/// Applies entry `index` of a stream's source log at its destination, by
-/// the stream or by a failover's recovery alike: counts it, its lag and
-/// (once per write) its conflict, and checks FIFO order. A free function
+/// Applies a stream's head entry at its destination, by the stream or by a
+/// failover's recovery alike: counts it, its lag and (once per write) its
+/// conflict, and checks FIFO order (entries log compaction superseded are
+/// skipped). A free function
 /// over the parts it touches (so the stream path borrows no Parts view),
 /// hence the many arguments.
 #[inline]
@@ -223,10 +224,14 @@ fn apply_replicated(
     checker: &mut Checker,
     now: SimTime,
     stream: StreamId,
-    index: u64,
+    head: Head,
     keys: &KeySpace,
 ) -> LogEntry {
     let (src, dst) = repl.ends(stream);
+    if head.from != head.index {
+        checker.superseded(stream, head.from, head.index);
+    }
+    let index = head.index;
     checker.applied(stream, index);
     let (logged, outcome) = repl.apply(storage, src, dst, index);
     metrics.totals.replicated += 1;
@@ -319,7 +324,8 @@ impl World {
             routing,
             storage,
             repl: Replication::new(n, 2 * n, cfg.replication.apply_rate)
-                .with_delay(cfg.replication.delay),
+                .with_delay(cfg.replication.delay)
+                .compacting(cfg.replication.compact_after, keys),
             faults: Faults::new(cfg),
             servers: cfg
                 .datacenters

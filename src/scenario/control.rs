@@ -29,6 +29,9 @@ const DELAY: Nanos = 0;
 /// A write waiting for remote acks fails after this long: well above any
 /// healthy cross-region round trip, short enough to show in a run.
 const ACK_TIMEOUT: Nanos = 5 * NS_PER_S;
+/// Log entries blocked streams may hold before they are compacted.
+const COMPACT_AFTER: u64 = 1 << 18;
+const MAX_COMPACT_AFTER: i128 = 1 << 40;
 /// A controller that does not act is a drill setting, not the norm.
 const AUTO: bool = true;
 /// Detection of a dead DC by heartbeats: ≈ 10 s in the systems described.
@@ -136,6 +139,9 @@ pub struct ReplicationConfig {
     /// A fixed processing delay (capture + apply) every shipped write pays
     /// on top of the link's delay; 0 by default.
     pub delay: Nanos,
+    /// Entries a source's log may hold before what only blocked streams
+    /// still need is compacted to the latest write of each key.
+    pub compact_after: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -260,6 +266,16 @@ const DELAY_KEY: Key = Key::new(
     "a fixed processing delay every write pays on each stream on top of the link's delay (the pipeline's capture and apply, such as a binlog tailer's): lag = link delay + this + queueing; streams stay in order",
 );
 
+const COMPACT_AFTER_KEY: Key = Key::new(
+    "compact_after",
+    Type::Int {
+        min: 1,
+        max: MAX_COMPACT_AFTER,
+    },
+    KeyDefault::Int(COMPACT_AFTER),
+    "log entries a source may hold for streams that cannot deliver (destination down or cut off); beyond it, what only those streams still need is compacted to the latest write of each key, which is what they ship when they can again: a destination that never returns pins at most about this many entries plus one per key",
+);
+
 pub(super) const REPLICATION_SECTION: Section = Section {
     path: "replication",
     array: false,
@@ -273,6 +289,7 @@ pub(super) const REPLICATION_SECTION: Section = Section {
         ELECTION_TIMEOUT_KEY,
         MAX_LAG_KEY,
         DELAY_KEY,
+        COMPACT_AFTER_KEY,
     ],
 };
 
@@ -416,8 +433,14 @@ pub(super) fn read_replication(cx: &mut Ctx, n: &Node) -> Option<ReplicationConf
         .get(MAX_LAG_KEY.name)
         .map(|v| positive_duration(cx, v, "replication.max_lag"));
     let delay = wait(cx, t, R, &DELAY_KEY, DELAY);
+    let compact_after = t
+        .get(COMPACT_AFTER_KEY.name)
+        .map_or(Some(COMPACT_AFTER), |v| {
+            int(cx, v, "replication.compact_after", 1, MAX_COMPACT_AFTER).map(|c| c as u64)
+        });
     Some(ReplicationConfig {
         delay: delay?,
+        compact_after: compact_after?,
         election_timeout: match election {
             Some(e) => Some(e?),
             None => None,

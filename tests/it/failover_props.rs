@@ -166,67 +166,89 @@ proptest! {
 
     #[test]
     fn failover_invariants(c in case()) {
-        let cfg = common::config(&scenario(&c), &[]);
-        let o = run(&cfg);
-        let t = o.metrics.totals;
-        // Every request is counted exactly once.
-        prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
-        // So is every dataset's, and the datasets add up to the totals.
-        let d = &o.metrics.datasets;
-        for x in d {
-            prop_assert_eq!(x.requests, x.ok + x.failed + x.rejected);
-        }
-        prop_assert_eq!(d.iter().map(|x| x.requests).sum::<u64>(), t.requests);
-        prop_assert_eq!(d.iter().map(|x| x.failed).sum::<u64>(), t.failed);
-        prop_assert_eq!(d.iter().map(|x| x.conflicts).sum::<u64>(), t.conflicts);
-        prop_assert_eq!(d.iter().map(|x| x.lost_writes).sum::<u64>(), t.lost_writes);
-        // No DC that is down acknowledges a write (debug builds also assert it
-        // where it would happen), and no table hands a shard to a dead DC.
-        prop_assert_eq!(t.invariant_violations, 0);
-        let f = &o.metrics.failures;
-        // A shard's new owner that lacked some of its old owner's writes
-        // when it took over (a dead source, or a ban cut short by max_ban)
-        // gets them later, on top of newer writes: conflicts by design
-        // (docs/concepts.md, "A dead DC"). Otherwise, with the ban waiting for
-        // replication and one writer per shard (the guard on), nothing
-        // conflicts.
-        let lacked = f.iter().any(|r| r.stranded > 0 || r.ban_timed_out);
-        // A DC a push did not reach, and a rollback, leave two writers per
-        // shard for a while: conflicts and losses by design too.
-        let pushes_failed = t.push_failures > 0;
-        if c.procedure == "ban_then_switch" && !lacked && !pushes_failed {
-            prop_assert_eq!(t.conflicts, 0, "{:?}", f);
-        }
-        // With majority (or all) acks, a single DC failure loses no
-        // acknowledged write: the survivors hold each one.
-        let deaths = f.iter().filter(|r| r.kind == "dc_down" && r.started).count();
-        // (With two datasets, the one of that mode.)
-        if (c.mode == "quorum" || c.mode == "sync") && deaths <= 1 && c.n >= 3 && !pushes_failed {
-            let lost = if c.classes { d[0].lost_writes } else { t.lost_writes };
-            prop_assert_eq!(lost, 0, "{:?}", f);
-            // The global one of that mode too, even when its writer died.
-            if c.global.is_some() {
-                prop_assert_eq!(d[2].lost_writes, 0, "{:?}", f);
-            }
-        }
-        // Each layer's corrections are counted only where it is used.
-        if c.entry != "owner" {
-            prop_assert_eq!(t.edge_corrected, 0);
-        }
-        if c.on_wrong_dc != "redirect" {
-            prop_assert_eq!(t.redirected, 0);
-        }
-        if c.election.is_none() {
-            prop_assert_eq!(t.no_leader, 0);
-        }
-        if c.push_timeout.is_none() {
-            prop_assert_eq!((t.push_failures, t.push_rollbacks), (0, 0));
-        }
-        prop_assert!(t.no_leader <= t.rejected);
-        // The same seed gives the same run.
-        let again = run(&cfg);
-        prop_assert_eq!(again.metrics.totals, t);
-        prop_assert_eq!(&again.metrics.datasets, d);
-        prop_assert_eq!(&again.metrics.failures, f);
+        check(&c, &[])?;
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The same with logs compacted past 10 entries.
+    #[test]
+    fn failover_invariants_with_compaction(c in case()) {
+        check(&c, &["replication.compact_after=10"])?;
+    }
+}
+
+fn check(c: &Case, sets: &[&str]) -> Result<(), TestCaseError> {
+    let cfg = common::config(&scenario(c), sets);
+    let o = run(&cfg);
+    let t = o.metrics.totals;
+    // Every request is counted exactly once.
+    prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
+    // So is every dataset's, and the datasets add up to the totals.
+    let d = &o.metrics.datasets;
+    for x in d {
+        prop_assert_eq!(x.requests, x.ok + x.failed + x.rejected);
+    }
+    prop_assert_eq!(d.iter().map(|x| x.requests).sum::<u64>(), t.requests);
+    prop_assert_eq!(d.iter().map(|x| x.failed).sum::<u64>(), t.failed);
+    prop_assert_eq!(d.iter().map(|x| x.conflicts).sum::<u64>(), t.conflicts);
+    prop_assert_eq!(d.iter().map(|x| x.lost_writes).sum::<u64>(), t.lost_writes);
+    // No DC that is down acknowledges a write (debug builds also assert it
+    // where it would happen), and no table hands a shard to a dead DC.
+    prop_assert_eq!(t.invariant_violations, 0);
+    let f = &o.metrics.failures;
+    // A shard's new owner that lacked some of its old owner's writes
+    // when it took over (a dead source, or a ban cut short by max_ban)
+    // gets them later, on top of newer writes: conflicts by design
+    // (docs/concepts.md, "A dead DC"). Otherwise, with the ban waiting for
+    // replication and one writer per shard (the guard on), nothing
+    // conflicts.
+    let lacked = f.iter().any(|r| r.stranded > 0 || r.ban_timed_out);
+    // A DC a push did not reach, and a rollback, leave two writers per
+    // shard for a while: conflicts and losses by design too.
+    let pushes_failed = t.push_failures > 0;
+    if c.procedure == "ban_then_switch" && !lacked && !pushes_failed {
+        prop_assert_eq!(t.conflicts, 0, "{:?}", f);
+    }
+    // With majority (or all) acks, a single DC failure loses no
+    // acknowledged write: the survivors hold each one.
+    let deaths = f
+        .iter()
+        .filter(|r| r.kind == "dc_down" && r.started)
+        .count();
+    // (With two datasets, the one of that mode.)
+    if (c.mode == "quorum" || c.mode == "sync") && deaths <= 1 && c.n >= 3 && !pushes_failed {
+        let lost = if c.classes {
+            d[0].lost_writes
+        } else {
+            t.lost_writes
+        };
+        prop_assert_eq!(lost, 0, "{:?}", f);
+        // The global one of that mode too, even when its writer died.
+        if c.global.is_some() {
+            prop_assert_eq!(d[2].lost_writes, 0, "{:?}", f);
+        }
+    }
+    // Each layer's corrections are counted only where it is used.
+    if c.entry != "owner" {
+        prop_assert_eq!(t.edge_corrected, 0);
+    }
+    if c.on_wrong_dc != "redirect" {
+        prop_assert_eq!(t.redirected, 0);
+    }
+    if c.election.is_none() {
+        prop_assert_eq!(t.no_leader, 0);
+    }
+    if c.push_timeout.is_none() {
+        prop_assert_eq!((t.push_failures, t.push_rollbacks), (0, 0));
+    }
+    prop_assert!(t.no_leader <= t.rejected);
+    // The same seed gives the same run.
+    let again = run(&cfg);
+    prop_assert_eq!(again.metrics.totals, t);
+    prop_assert_eq!(&again.metrics.datasets, d);
+    prop_assert_eq!(&again.metrics.failures, f);
+    Ok(())
 }

@@ -7,6 +7,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod compaction;
 mod datasets;
 mod determinism;
 mod docs;

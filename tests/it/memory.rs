@@ -50,6 +50,58 @@ fn peak_memory_does_not_grow_with_tenfold_duration() {
     );
 }
 
+/// Peak memory of the default scenario at 2,000 requests/s (1,000 keys)
+/// for `duration`, its DC `sz` down from 10 s for good, with `sets`.
+fn peak_with_a_dead_dc(duration: &str, sets: &[&str]) -> f64 {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--out"]).arg(tmp.path()).args([
+        "--set",
+        &format!("simulation.duration={duration}"),
+        "--set",
+        "workload.rate=2000",
+        "--set",
+        "workload.keys=1000",
+        "--set",
+        "fault.0.at=10s",
+        "--set",
+        "fault.0.for=100000s",
+    ]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    perf_peak(tmp.path())
+}
+
+/// A DC down for good pins what its streams hold only up to
+/// `replication.compact_after` entries a log (then one per key): a run of
+/// 600 s peaks where one of 60 s does, while without the bound the 540
+/// more seconds of writes (about 300 a second a live source, 80 bytes
+/// each) pin some 25 MB more.
+#[test]
+fn a_dc_down_for_good_pins_bounded_memory() {
+    let bound = ["replication.compact_after=5000"];
+    let short = peak_with_a_dead_dc("60s", &bound);
+    let long = peak_with_a_dead_dc("600s", &bound);
+    let unbounded = peak_with_a_dead_dc("600s", &[]);
+    eprintln!("peak: 60 s {short:.1} MB, 600 s {long:.1} MB, 600 s unbounded {unbounded:.1} MB");
+    assert!(
+        long <= short + 2.0,
+        "peak memory grew from {short:.1} MB to {long:.1} MB"
+    );
+    assert!(
+        unbounded >= long + 10.0,
+        "without compaction the dead DC pinned only {:.1} MB more",
+        unbounded - long
+    );
+}
+
 /// Runs the default scenario for `duration` with no traffic under a 512 MB
 /// address-space limit; returns the run folder (kept alive by the guard).
 fn long_quiet_run(duration: &str) -> tempfile::TempDir {

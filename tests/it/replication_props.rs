@@ -92,42 +92,62 @@ proptest! {
 
     #[test]
     fn replication_invariants(c in case()) {
-        let cfg = common::config(&scenario(&c), &[]);
-        let o = run(&cfg);
-        let t = o.metrics.totals;
-        prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
-        prop_assert_eq!(t.invariant_violations, 0);
-        // Healed faults and a long drain: every acknowledged write reached
-        // every other DC.
-        prop_assert!(t.replicated >= (c.n as u64 - 1) * o.metrics.latency[1].len(), "{:?}", t);
-        // LWW (with causal timestamps) always converges; origin_priority
-        // converges between two DCs (with three or more it can part: see
-        // tests/it/replication.rs and docs/concepts.md).
-        if c.resolve == "lww" || c.n == 2 {
-            prop_assert_eq!(t.divergent_keys, 0, "{:?}", t);
-        }
-        // One writer per key: nothing to conflict with, nothing lost,
-        // whatever the mode and the faults.
-        if c.single_writer {
-            prop_assert_eq!(t.conflicts, 0);
-            prop_assert_eq!(t.lost_writes, 0);
-        }
-        // The global dataset has one writer whatever the users' routing:
-        // nothing conflicts, nothing is lost; the datasets add up.
-        let d = &o.metrics.datasets;
-        if c.global.is_some() {
-            prop_assert_eq!((d[0].conflicts, d[0].lost_writes), (0, 0), "{:?}", d);
-            prop_assert_eq!(d.iter().map(|x| x.requests).sum::<u64>(), t.requests);
-            prop_assert_eq!(d.iter().map(|x| x.ok).sum::<u64>(), t.ok);
-            prop_assert_eq!(d.iter().map(|x| x.conflicts).sum::<u64>(), t.conflicts);
-            prop_assert_eq!(d.iter().map(|x| x.lost_writes).sum::<u64>(), t.lost_writes);
-        }
-        // The same seed gives the same run.
-        let again = run(&cfg);
-        prop_assert_eq!(again.metrics.totals, t);
-        prop_assert_eq!(&again.metrics.datasets, d);
-        prop_assert_eq!(&again.metrics.buckets, &o.metrics.buckets);
+        check(&c, &[])?;
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// The same with logs compacted past 10 entries.
+    #[test]
+    fn replication_invariants_with_compaction(c in case()) {
+        check(&c, &["replication.compact_after=10"])?;
+    }
+}
+
+fn check(c: &Case, sets: &[&str]) -> Result<(), TestCaseError> {
+    let cfg = common::config(&scenario(c), sets);
+    let o = run(&cfg);
+    let t = o.metrics.totals;
+    prop_assert_eq!(t.requests, t.ok + t.failed + t.rejected);
+    prop_assert_eq!(t.invariant_violations, 0);
+    // Healed faults and a long drain: every acknowledged write reached
+    // every other DC (unless compaction superseded it there by a later
+    // write to its key).
+    prop_assert!(
+        !sets.is_empty() || t.replicated >= (c.n as u64 - 1) * o.metrics.latency[1].len(),
+        "{:?}",
+        t
+    );
+    // LWW (with causal timestamps) always converges; origin_priority
+    // converges between two DCs (with three or more it can part: see
+    // tests/it/replication.rs and docs/concepts.md).
+    if c.resolve == "lww" || c.n == 2 {
+        prop_assert_eq!(t.divergent_keys, 0, "{:?}", t);
+    }
+    // One writer per key: nothing to conflict with, nothing lost,
+    // whatever the mode and the faults.
+    if c.single_writer {
+        prop_assert_eq!(t.conflicts, 0);
+        prop_assert_eq!(t.lost_writes, 0);
+    }
+    // The global dataset has one writer whatever the users' routing:
+    // nothing conflicts, nothing is lost; the datasets add up.
+    let d = &o.metrics.datasets;
+    if c.global.is_some() {
+        prop_assert_eq!((d[0].conflicts, d[0].lost_writes), (0, 0), "{:?}", d);
+        prop_assert_eq!(d.iter().map(|x| x.requests).sum::<u64>(), t.requests);
+        prop_assert_eq!(d.iter().map(|x| x.ok).sum::<u64>(), t.ok);
+        prop_assert_eq!(d.iter().map(|x| x.conflicts).sum::<u64>(), t.conflicts);
+        prop_assert_eq!(d.iter().map(|x| x.lost_writes).sum::<u64>(), t.lost_writes);
+    }
+    // The same seed gives the same run.
+    let again = run(&cfg);
+    prop_assert_eq!(again.metrics.totals, t);
+    prop_assert_eq!(&again.metrics.datasets, d);
+    prop_assert_eq!(&again.metrics.buckets, &o.metrics.buckets);
+    Ok(())
 }
 
 #[test]

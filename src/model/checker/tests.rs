@@ -64,6 +64,23 @@ fn a_stream_applying_out_of_order_is_a_violation() {
 }
 
 #[test]
+fn a_stream_skips_only_from_where_it_stands() {
+    let mut c = lenient(2);
+    let s = StreamId(1);
+    c.applied(s, 0);
+    // Compaction superseded entries 1 and 2: the stream goes on at 3.
+    c.superseded(s, 1, 3);
+    c.applied(s, 3);
+    assert_eq!(c.violations(), 0);
+    // A skip from anywhere but where the stream stands (4) is caught, as
+    // is one backwards.
+    c.superseded(s, 5, 7);
+    c.applied(s, 7);
+    c.superseded(s, 8, 6);
+    assert_eq!(c.violations_of(Check::ApplyOrder), 2);
+}
+
+#[test]
 fn an_ack_from_a_down_dc_is_a_violation() {
     let mut c = lenient(2);
     c.ack_sent(DcId(0), true);

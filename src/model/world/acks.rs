@@ -193,7 +193,7 @@ impl World {
         queue: &mut EventQueue<Event>,
     ) {
         let (src, dst) = self.repl.ends(stream);
-        let Some(index) = self.repl.take_head(stream, epoch, now) else {
+        let Some(head) = self.repl.take_head(stream, epoch, now) else {
             return;
         };
         let logged = super::apply_replicated(
@@ -203,7 +203,7 @@ impl World {
             &mut self.checker,
             now,
             stream,
-            index,
+            head,
             &self.keys,
         );
         if self.acks.semi_sync_degraded[src.idx()]

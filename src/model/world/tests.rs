@@ -63,7 +63,9 @@ fn an_entry_applied_out_of_order_is_caught_on_the_shared_apply_path() {
     }
     let stream = w.repl.stream_id(a, b);
     // Entry 1 before entry 0.
-    w.split().1.apply_replicated(SimTime::ZERO, stream, 1);
+    w.split()
+        .1
+        .apply_replicated(SimTime::ZERO, stream, Head::at(1));
     assert_eq!(w.checker.violations_of(Check::ApplyOrder), 1);
     assert_eq!(others(&w, Check::ApplyOrder), 0);
 }
