@@ -214,6 +214,10 @@ pub struct Metrics {
     pub bucket_ns: Nanos,
     pub n_dcs: usize,
     pub n_buckets: usize,
+    /// The bucket a time fell in last (not the clamped last one), and its
+    /// start: most times fall in it again, and a 64-bit division is slow.
+    recent_bucket: usize,
+    recent_start: u64,
     /// Per stream, in (source, destination) order; created on first use.
     pub streams: Vec<Option<StreamLag>>,
     pub lag_all: Histogram<u64>,
@@ -251,6 +255,8 @@ impl Metrics {
             bucket_ns,
             n_dcs,
             n_buckets,
+            recent_bucket: 0,
+            recent_start: 0,
             streams: vec![None; n_dcs * n_dcs],
             lag_all: new_lag_histogram(),
             failures: Vec::new(),
@@ -277,7 +283,7 @@ impl Metrics {
                 lag: new_lag_histogram(),
             });
         record(&mut stream.lag, lag);
-        let b = ((now.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
+        let b = self.bucket_of(now);
         if self.rolling[dst.idx()].bucket != b {
             self.flush_lag(dst.idx());
             self.rolling[dst.idx()].bucket = b;
@@ -391,8 +397,25 @@ impl Metrics {
     /// The row of `dc` in the bucket holding `t` (the last bucket for later times).
     #[inline]
     pub fn at(&mut self, t: SimTime, dc: DcId) -> &mut BucketRow {
-        let b = ((t.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
+        let b = self.bucket_of(t);
         self.slot(b, dc.idx())
+    }
+
+    /// The bucket holding `t` (the last bucket for later times).
+    #[inline]
+    fn bucket_of(&mut self, t: SimTime) -> usize {
+        let t = t.ns();
+        if t.wrapping_sub(self.recent_start) < self.bucket_ns {
+            return self.recent_bucket;
+        }
+        let b = t / self.bucket_ns;
+        if b < self.n_buckets as u64 {
+            self.recent_bucket = b as usize;
+            self.recent_start = b * self.bucket_ns;
+            b as usize
+        } else {
+            self.n_buckets - 1
+        }
     }
 
     /// Records the age of the oldest write `dc` lacks at the end of `bucket`.
@@ -438,9 +461,11 @@ impl Metrics {
                 row.busy_ns = row.busy_ns.saturating_add(end - t);
                 break;
             }
-            let bucket_end = (t / self.bucket_ns + 1) * self.bucket_ns;
+            // Below the last bucket's start: `b` is not clamped.
+            let b = self.bucket_of(SimTime(t));
+            let bucket_end = (b as u64 + 1) * self.bucket_ns;
             let piece = end.min(bucket_end) - t;
-            self.at(SimTime(t), dc).busy_ns += piece;
+            self.slot(b, dc.idx()).busy_ns += piece;
             t += piece;
         }
     }

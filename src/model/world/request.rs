@@ -119,6 +119,12 @@ impl Slab {
             .filter(|r| r.live && r.generation == h.generation)
     }
 
+    /// Starts loading request `h`'s slot (a hint, see `kernel::prefetch`).
+    #[inline]
+    pub(super) fn prefetch(&self, h: ReqHandle) {
+        crate::kernel::prefetch(self.items.as_ptr().wrapping_add(h.slot as usize));
+    }
+
     /// The live request `h` names (the caller checked it is live).
     #[inline]
     pub(super) fn at(&mut self, h: ReqHandle) -> &mut Request {
