@@ -220,6 +220,10 @@ pub struct Metrics {
     recent_start: u64,
     /// Per stream, in (source, destination) order; created on first use.
     pub streams: Vec<Option<StreamLag>>,
+    /// Every stream's lag together: filled by [`Metrics::close`], as the
+    /// sum of the streams' histograms, which has the same counts, minimum
+    /// and maximum as recording each lag here too (histograms of one
+    /// precision share their bucket boundaries).
     pub lag_all: Histogram<u64>,
     rolling: Vec<RollingP99>,
     /// One per fault of the timeline, in its order, then one per failback.
@@ -271,11 +275,12 @@ impl Metrics {
         }
     }
 
-    /// Records the lag of a write applied at `dst` at `now`.
+    /// Records the lag of a write applied at `dst` at `now` (in its
+    /// stream's histogram and its bucket's; `lag_all` sums the streams'
+    /// when the run closes).
     #[inline]
     pub fn record_lag(&mut self, src: DcId, dst: DcId, now: SimTime, lag: Nanos) {
         let lag = lag.max(1_000);
-        record(&mut self.lag_all, lag);
         let stream =
             self.streams[src.idx() * self.n_dcs + dst.idx()].get_or_insert_with(|| StreamLag {
                 src,
@@ -355,6 +360,12 @@ impl Metrics {
     pub fn close(&mut self) {
         for dc in 0..self.n_dcs {
             self.flush_lag(dc);
+        }
+        self.lag_all = new_lag_histogram();
+        for s in self.streams.iter().flatten() {
+            if self.lag_all.add(&s.lag).is_err() {
+                debug_assert!(false, "the lag histogram cannot grow to {}", s.lag.max());
+            }
         }
         if self.sink.is_none() {
             self.buckets
@@ -505,6 +516,7 @@ pub struct Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng;
 
     /// Collects what a streaming `Metrics` sends out.
     type Received = std::sync::Arc<std::sync::Mutex<Vec<(usize, Vec<BucketRow>)>>>;
@@ -548,6 +560,41 @@ mod tests {
         assert_eq!(got[64].1[0].failed, 1);
         assert_eq!(got[200].1[1].rejected, 1);
         assert!(m.streamed() && m.buckets.is_empty());
+    }
+
+    /// `lag_all`, summed from the streams at the close, reads exactly as a
+    /// histogram that recorded every lag itself: count, min, max, mean and
+    /// quantiles, also when one stream grew far beyond the initial range.
+    #[test]
+    fn lag_all_sums_the_streams_exactly() {
+        let mut m = Metrics::new(3, SimTime(10_000_000_000), 1_000_000_000);
+        let mut direct = new_lag_histogram();
+        let mut rng = crate::kernel::stream(5, 0);
+        for i in 0..20_000u64 {
+            let (src, dst) = (DcId((i % 3) as u16), DcId(((i + 1) % 3) as u16));
+            let lag = match i % 1000 {
+                0 => 40_000_000_000 + rng.next_u64() % 1_000_000, // 40 s: grows
+                1 => 1 + rng.next_u64() % 900,                    // below 1 us
+                _ => 5_000_000 + rng.next_u64() % 20_000_000,
+            };
+            m.record_lag(src, dst, SimTime(i * 100_000), lag);
+            record(&mut direct, lag.max(1_000));
+        }
+        m.close();
+        let all = &m.lag_all;
+        assert_eq!(all.len(), 20_000);
+        assert_eq!(
+            (all.len(), all.min(), all.max(), all.mean()),
+            (direct.len(), direct.min(), direct.max(), direct.mean())
+        );
+        for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(
+                all.value_at_quantile(q),
+                direct.value_at_quantile(q),
+                "q {q}"
+            );
+        }
+        assert!(all.max() > 40_000_000_000);
     }
 
     #[test]
