@@ -72,3 +72,53 @@ pub fn run_until<M: Model>(
     }
     handled
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// The last hint given (`prefetch` takes `&self`).
+        static HINT: Cell<Option<u32>> = const { Cell::new(None) };
+    }
+
+    /// Records the events it handles and the hint it was given before each.
+    struct Recorder {
+        handled: Vec<u32>,
+        shown: Vec<Option<u32>>,
+    }
+
+    impl Model for Recorder {
+        type Event = u32;
+
+        fn handle(&mut self, _now: SimTime, e: u32, q: &mut EventQueue<u32>) {
+            self.handled.push(e);
+            self.shown.push(HINT.with(|h| h.take()));
+            if e < 5 {
+                q.schedule_in(10, e + 10);
+            }
+        }
+
+        fn prefetch(&self, next: &u32) {
+            HINT.with(|h| h.set(Some(*next)));
+        }
+    }
+
+    /// Before each event the model is shown the event due after it (none
+    /// before the last), events scheduled meanwhile included.
+    #[test]
+    fn the_model_is_shown_the_next_event_before_each_one() {
+        let mut q = EventQueue::new();
+        for (t, e) in [(1, 0), (2, 1), (3, 7)] {
+            q.schedule(SimTime(t), e);
+        }
+        let mut m = Recorder {
+            handled: Vec::new(),
+            shown: Vec::new(),
+        };
+        assert_eq!(run_until(&mut m, &mut q, SimTime::MAX, 100), 5);
+        assert_eq!(m.handled, vec![0, 1, 7, 10, 11]);
+        assert_eq!(m.shown, vec![Some(1), Some(7), Some(10), Some(11), None]);
+    }
+}

@@ -324,17 +324,17 @@ impl Replication {
         self.streams[stream.idx()].next_apply
     }
 
-    /// The keys of the two entries the stream applies next, where it has
-    /// them (for prefetch hints).
+    /// The keys of the three entries the stream applies next, where it
+    /// has them (for prefetch hints).
     #[inline]
-    pub fn head_keys(&self, stream: StreamId) -> [Option<u32>; 2] {
+    pub fn head_keys(&self, stream: StreamId) -> [Option<u32>; 3] {
         let (src, _) = self.ends(stream);
         let log = &self.logs[src.idx()];
         let Some(i) = self.streams[stream.idx()].next_apply.checked_sub(log.base) else {
-            return [None, None];
+            return [None; 3];
         };
         let key = |i: u64| log.entries.get(i as usize).map(|e| e.write.key);
-        [key(i), key(i + 1)]
+        [key(i), key(i + 1), key(i + 2)]
     }
 
     /// Blocks or unblocks a stream. Blocking returns every unapplied entry

@@ -15,6 +15,7 @@
 pub(crate) mod acks;
 mod audit;
 mod backlog;
+mod prefetch;
 mod request;
 mod serve;
 #[cfg(test)]
@@ -359,13 +360,6 @@ impl World {
         world
     }
 
-    /// Where request `r`'s key lives in storage (see `stored_key`), for
-    /// the prefetch hint, which must not count a narrowing as the checker does.
-    #[inline]
-    fn key_of(&self, r: &request::Request) -> Option<u32> {
-        u32::try_from(u64::from(r.spec.dataset) * self.users + u64::from(r.spec.key)).ok()
-    }
-
     #[inline]
     fn is_up(&self, dc: DcId) -> bool {
         self.down[dc.idx()] == 0
@@ -586,37 +580,9 @@ impl Model for World {
         }
     }
 
-    /// Starts loading the key's storage record a service end or a
-    /// replicated apply is about to read (a cache miss otherwise: records
-    /// are spread over the whole keyspace), and a request's slot.
+    /// Starts loading what the next event reads (see `prefetch`).
     #[inline]
     fn prefetch(&self, next: &Event) {
-        match *next {
-            Event::Served { req, dc } => {
-                if let Some(key) = self.requests.get(req).and_then(|r| self.key_of(r)) {
-                    self.storage.prefetch(dc, key);
-                }
-            }
-            Event::ReplApply { stream, .. } => {
-                let [head, after] = self.repl.head_keys(stream);
-                if let Some(key) = head {
-                    let (_, dst) = self.repl.ends(stream);
-                    self.storage.prefetch(dst, key);
-                }
-                // The index slot of the stream's next apply, which is a
-                // while off: the record can be found without a wait then.
-                if let Some(key) = after {
-                    self.storage.prefetch_slot(key);
-                }
-            }
-            Event::Reach { req, .. } => {
-                // Service ends a while after: the key's index slot now.
-                if let Some(key) = self.requests.get(req).and_then(|r| self.key_of(r)) {
-                    self.storage.prefetch_slot(key);
-                }
-            }
-            Event::Ack { req, .. } => self.requests.prefetch(req),
-            _ => {}
-        }
+        self.prefetch_for(next);
     }
 }

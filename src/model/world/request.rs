@@ -328,6 +328,10 @@ impl World {
         } else {
             Target::Shard(self.sharding.shard_of(spec.key))
         };
+        if let Some(key) = self.key_of_spec(&spec) {
+            // Its record is read when it is served: the index slot now.
+            self.storage.prefetch_slot(key);
+        }
         let (entry_dc, corrected) = self.entry_dc(&spec, target);
         self.metrics.totals.requests += 1;
         self.metrics.datasets[spec.dataset as usize].requests += 1;
