@@ -24,6 +24,7 @@ use crate::time::{Nanos, SimTime};
 /// the choice among four children.)
 const ARITY: usize = 4;
 
+#[derive(Clone, Copy)]
 struct Entry<E> {
     time: u64,
     seq: u32,
@@ -58,13 +59,13 @@ pub struct EventQueue<E> {
     lanes: Vec<Lane<E>>,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         Self::with_capacity(0)
     }
@@ -168,6 +169,12 @@ impl<E> EventQueue<E> {
         Some((self.now, e.event))
     }
 
+    /// The earliest event, without taking it.
+    #[inline]
+    pub fn peek(&self) -> Option<&E> {
+        self.heap.first().map(|e| &e.event)
+    }
+
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
         self.heap.first().map(|e| SimTime(e.time))
@@ -225,16 +232,16 @@ impl<E> EventQueue<E> {
     }
 
     /// Removes the root; the last entry takes its place. That entry almost
-    /// always belongs near the bottom, so it is first swapped down to a leaf
-    /// along the path of least children, comparing children only (Floyd's
-    /// bottom-up variant), and then rises to its place.
+    /// always belongs near the bottom, so the hole the root leaves first
+    /// moves down to a leaf along the path of least children (each child
+    /// moving up one level, comparing children only: Floyd's bottom-up
+    /// variant), and the last entry then rises from there to its place.
     #[inline]
     fn pop_entry(&mut self) -> Option<Entry<E>> {
         let last = self.heap.pop()?;
-        if self.heap.is_empty() {
+        let Some(&top) = self.heap.first() else {
             return Some(last);
-        }
-        let top = std::mem::replace(&mut self.heap[0], last);
+        };
         let h = &mut self.heap[..];
         let n = h.len();
         let mut i = 0;
@@ -258,32 +265,34 @@ impl<E> EventQueue<E> {
             } else {
                 break;
             };
-            h.swap(i, least);
+            h[i] = h[least];
             i = least;
         }
-        sift_up(h, i);
+        rise(h, i, last);
         Some(top)
     }
 }
 
 #[inline(always)]
-fn push<E>(heap: &mut Vec<Entry<E>>, entry: Entry<E>) {
+fn push<E: Copy>(heap: &mut Vec<Entry<E>>, entry: Entry<E>) {
     heap.push(entry);
     let last = heap.len() - 1;
-    sift_up(heap, last);
+    rise(heap, last, entry);
 }
 
-/// Moves `h[i]` up while it fires before its parent.
+/// Puts `e` into the hole at `h[i]`, after moving the hole up past every
+/// ancestor `e` fires before.
 #[inline(always)]
-fn sift_up<E>(h: &mut [Entry<E>], mut i: usize) {
+fn rise<E: Copy>(h: &mut [Entry<E>], mut i: usize, e: Entry<E>) {
     while i > 0 {
         let parent = (i - 1) / ARITY;
-        if !before(&h[i], &h[parent]) {
+        if !before(&e, &h[parent]) {
             break;
         }
-        h.swap(i, parent);
+        h[i] = h[parent];
         i = parent;
     }
+    h[i] = e;
 }
 
 #[cfg(test)]

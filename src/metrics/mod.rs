@@ -214,8 +214,16 @@ pub struct Metrics {
     pub bucket_ns: Nanos,
     pub n_dcs: usize,
     pub n_buckets: usize,
+    /// The bucket a time fell in last (not the clamped last one), and its
+    /// start: most times fall in it again, and a 64-bit division is slow.
+    recent_bucket: usize,
+    recent_start: u64,
     /// Per stream, in (source, destination) order; created on first use.
     pub streams: Vec<Option<StreamLag>>,
+    /// Every stream's lag together: filled by [`Metrics::close`], as the
+    /// sum of the streams' histograms, which has the same counts, minimum
+    /// and maximum as recording each lag here too (histograms of one
+    /// precision share their bucket boundaries).
     pub lag_all: Histogram<u64>,
     rolling: Vec<RollingP99>,
     /// One per fault of the timeline, in its order, then one per failback.
@@ -244,6 +252,8 @@ impl Metrics {
             bucket_ns,
             n_dcs,
             n_buckets,
+            recent_bucket: 0,
+            recent_start: 0,
             streams: vec![None; n_dcs * n_dcs],
             lag_all: new_lag_histogram(),
             failures: Vec::new(),
@@ -258,11 +268,12 @@ impl Metrics {
         }
     }
 
-    /// Records the lag of a write applied at `dst` at `now`.
+    /// Records the lag of a write applied at `dst` at `now` (in its
+    /// stream's histogram and its bucket's; `lag_all` sums the streams'
+    /// when the run closes).
     #[inline]
     pub fn record_lag(&mut self, src: DcId, dst: DcId, now: SimTime, lag: Nanos) {
         let lag = lag.max(1_000);
-        record(&mut self.lag_all, lag);
         let stream =
             self.streams[src.idx() * self.n_dcs + dst.idx()].get_or_insert_with(|| StreamLag {
                 src,
@@ -270,7 +281,7 @@ impl Metrics {
                 lag: new_lag_histogram(),
             });
         record(&mut stream.lag, lag);
-        let b = ((now.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
+        let b = self.bucket_of(now);
         if self.rolling[dst.idx()].bucket != b {
             self.flush_lag(dst.idx());
             self.rolling[dst.idx()].bucket = b;
@@ -343,6 +354,12 @@ impl Metrics {
         for dc in 0..self.n_dcs {
             self.flush_lag(dc);
         }
+        self.lag_all = new_lag_histogram();
+        for s in self.streams.iter().flatten() {
+            if self.lag_all.add(&s.lag).is_err() {
+                debug_assert!(false, "the lag histogram cannot grow to {}", s.lag.max());
+            }
+        }
         if self.sink.is_none() {
             self.buckets
                 .resize(self.n_buckets * self.n_dcs, BucketRow::default());
@@ -384,8 +401,25 @@ impl Metrics {
     /// The row of `dc` in the bucket holding `t` (the last bucket for later times).
     #[inline]
     pub fn at(&mut self, t: SimTime, dc: DcId) -> &mut BucketRow {
-        let b = ((t.ns() / self.bucket_ns) as usize).min(self.n_buckets - 1);
+        let b = self.bucket_of(t);
         self.slot(b, dc.idx())
+    }
+
+    /// The bucket holding `t` (the last bucket for later times).
+    #[inline]
+    fn bucket_of(&mut self, t: SimTime) -> usize {
+        let t = t.ns();
+        if t.wrapping_sub(self.recent_start) < self.bucket_ns {
+            return self.recent_bucket;
+        }
+        let b = t / self.bucket_ns;
+        if b < self.n_buckets as u64 {
+            self.recent_bucket = b as usize;
+            self.recent_start = b * self.bucket_ns;
+            b as usize
+        } else {
+            self.n_buckets - 1
+        }
     }
 
     /// Records the age of the oldest write `dc` lacks at the end of `bucket`.
@@ -431,9 +465,11 @@ impl Metrics {
                 row.busy_ns = row.busy_ns.saturating_add(end - t);
                 break;
             }
-            let bucket_end = (t / self.bucket_ns + 1) * self.bucket_ns;
+            // Below the last bucket's start: `b` is not clamped.
+            let b = self.bucket_of(SimTime(t));
+            let bucket_end = (b as u64 + 1) * self.bucket_ns;
             let piece = end.min(bucket_end) - t;
-            self.at(SimTime(t), dc).busy_ns += piece;
+            self.slot(b, dc.idx()).busy_ns += piece;
             t += piece;
         }
     }
@@ -468,61 +504,4 @@ pub struct Outcome {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Collects what a streaming `Metrics` sends out.
-    type Received = std::sync::Arc<std::sync::Mutex<Vec<(usize, Vec<BucketRow>)>>>;
-    struct Collect(Received);
-
-    impl SeriesSink for Collect {
-        fn bucket(&mut self, bucket: usize, rows: &[BucketRow]) {
-            self.0.lock().unwrap().push((bucket, rows.to_vec()));
-        }
-        fn finish(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_streamed_series_sends_each_bucket_once_in_order() {
-        let got = std::sync::Arc::default();
-        let mut m = Metrics::new(2, SimTime(200_000), 1_000);
-        m.stream_to(Box::new(Collect(std::sync::Arc::clone(&got))));
-        assert_eq!(m.flush_horizon(), SimTime(64_000));
-        m.at(SimTime(500), DcId(1)).ok += 1;
-        // Busy from 63.5 us to 65.5 us: across the first flush.
-        m.add_busy(DcId(0), SimTime(63_500), 2_000);
-        m.record_lag(DcId(0), DcId(1), SimTime(63_900), 5_000);
-        m.advance(SimTime(64_000));
-        assert_eq!(got.lock().unwrap().len(), 64, "buckets 0..64 closed");
-        assert_eq!(m.flush_horizon(), SimTime(128_000));
-        m.at(SimTime(64_100), DcId(0)).failed += 1;
-        // Later than the end: the last bucket.
-        m.at(SimTime(900_000), DcId(1)).rejected += 1;
-        m.close();
-        let got = got.lock().unwrap();
-        let order: Vec<usize> = got.iter().map(|(b, _)| *b).collect();
-        assert_eq!(order, (0..=200).collect::<Vec<_>>());
-        assert_eq!(got[0].1[1].ok, 1);
-        assert_eq!(got[63].1[0].busy_ns, 500);
-        assert_eq!(got[64].1[0].busy_ns, 1_000);
-        assert_eq!(got[65].1[0].busy_ns, 500);
-        // 5 us at the lag histograms' resolution (512 ns steps).
-        assert_eq!(got[63].1[1].repl_lag_p99_ns, 5_119);
-        assert_eq!(got[64].1[0].failed, 1);
-        assert_eq!(got[200].1[1].rejected, 1);
-        assert!(m.streamed() && m.buckets.is_empty());
-    }
-
-    #[test]
-    fn busy_time_splits_across_buckets() {
-        let mut m = Metrics::new(2, SimTime(3_000), 1_000);
-        m.add_busy(DcId(1), SimTime(800), 1_500);
-        assert_eq!(m.row(0, 1).busy_ns, 200);
-        assert_eq!(m.row(1, 1).busy_ns, 1_000);
-        assert_eq!(m.row(2, 1).busy_ns, 300);
-        assert_eq!(m.dcs[1].busy_ns, 1_500);
-        assert_eq!(m.row(0, 0).busy_ns, 0);
-    }
-}
+mod tests;

@@ -329,6 +329,31 @@ impl Storage {
             .expect("a record starts with its annex")
     }
 
+    /// Starts loading what reading or writing `key` at `dc` touches: the
+    /// record's annex and `dc`'s copy (a hint to the CPU, see
+    /// `kernel::prefetch`; it changes nothing).
+    #[inline]
+    pub fn prefetch(&self, dc: DcId, key: u32) {
+        let Some(&s) = self.slot.get(key as usize) else {
+            return;
+        };
+        if s == 0 || dc.idx() >= self.n {
+            return;
+        }
+        let r = (s - 1) as usize * self.record_len;
+        let c = r + ANNEX + dc.idx() * self.stride;
+        let cells = self.cells.as_ptr();
+        crate::kernel::prefetch(cells.wrapping_add(r));
+        crate::kernel::prefetch(cells.wrapping_add(c));
+        crate::kernel::prefetch(cells.wrapping_add(c + self.stride - 1));
+    }
+
+    /// Starts loading `key`'s index slot (see `prefetch`).
+    #[inline]
+    pub fn prefetch_slot(&self, key: u32) {
+        crate::kernel::prefetch(self.slot.as_ptr().wrapping_add(key as usize));
+    }
+
     /// Start of `dc`'s copy of `key`, if the key was ever written.
     #[inline]
     fn cell_of(&self, dc: DcId, key: u32) -> Option<usize> {

@@ -31,6 +31,8 @@ struct Popular {
     /// `None` for uniform popularity (and for Zipf with s = 0, which is).
     zipf: Option<Zipf>,
     stride: u64,
+    /// 1 / n, for `rem`.
+    inv_n: f64,
 }
 
 impl Popular {
@@ -44,6 +46,7 @@ impl Popular {
             n,
             zipf,
             stride: coprime_stride(n),
+            inv_n: 1.0 / n.max(1) as f64,
         }
     }
 
@@ -54,16 +57,34 @@ impl Popular {
             Some(z) => {
                 let rank = z.sample(rng) - 1;
                 // rank and stride are below n; below 2^32 (keys are u32)
-                // their product fits in a u64, and u64 division is far
-                // cheaper than u128's.
+                // their product fits in a u64, and its remainder comes
+                // without a (slow) 64-bit division.
                 if self.n <= 1 << 32 {
-                    ((rank * self.stride) % self.n) as u32
+                    rem(rank * self.stride, self.n, self.inv_n) as u32
                 } else {
                     ((rank as u128 * self.stride as u128) % self.n as u128) as u32
                 }
             }
         }
     }
+}
+
+/// `x mod n` for n ≥ 1, given `inv_n = 1 / n`: the quotient from floating
+/// point is off by at most one here (x < 2^64 and the quotient below 2^32
+/// lose far less than one unit), and the loops correct any error, so the
+/// result is exact whatever the rounding.
+#[inline]
+fn rem(x: u64, n: u64, inv_n: f64) -> u64 {
+    let q = (x as f64 * inv_n) as u64;
+    let mut r = i128::from(x) - i128::from(q) * i128::from(n);
+    let n = i128::from(n);
+    while r < 0 {
+        r += n;
+    }
+    while r >= n {
+        r -= n;
+    }
+    r as u64
 }
 
 /// A multiplier coprime with `n`, so `rank * stride mod n` is a bijection.
@@ -328,6 +349,23 @@ impl Workload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The remainder without division equals `%`, at the edges of the
+    /// range it is used in (products of two numbers below n ≤ 2^32).
+    #[test]
+    fn rem_matches_the_remainder_operator() {
+        let mut rng = crate::kernel::stream(3, 0);
+        for n in [1u64, 2, 3, 7, 100_000, 10_000_000, (1 << 32) - 5, 1 << 32] {
+            let inv = 1.0 / n as f64;
+            let edges = [0, 1, n - 1, n, n + 1, (n - 1) * (n - 1), n * (n - 1)];
+            for x in edges.into_iter().chain((0..10_000).map(|_| {
+                let (a, b) = (rng.next_u64() % n, rng.next_u64() % n);
+                a * b
+            })) {
+                assert_eq!(rem(x, n, inv), x % n, "{x} mod {n}");
+            }
+        }
+    }
 
     #[test]
     fn stride_is_a_bijection() {

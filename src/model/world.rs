@@ -15,6 +15,7 @@
 pub(crate) mod acks;
 mod audit;
 mod backlog;
+mod prefetch;
 mod request;
 mod serve;
 #[cfg(test)]
@@ -578,5 +579,11 @@ impl Model for World {
                 ctl.on_push_timeout(now, dc, version, &mut p, q);
             }
         }
+    }
+
+    /// Starts loading what the next event reads (see `prefetch`).
+    #[inline]
+    fn prefetch(&self, next: &Event) {
+        self.prefetch_for(next);
     }
 }

@@ -119,6 +119,12 @@ impl Slab {
             .filter(|r| r.live && r.generation == h.generation)
     }
 
+    /// Starts loading request `h`'s slot (a hint, see `kernel::prefetch`).
+    #[inline]
+    pub(super) fn prefetch(&self, h: ReqHandle) {
+        crate::kernel::prefetch(self.items.as_ptr().wrapping_add(h.slot as usize));
+    }
+
     /// The live request `h` names (the caller checked it is live).
     #[inline]
     pub(super) fn at(&mut self, h: ReqHandle) -> &mut Request {
@@ -322,6 +328,10 @@ impl World {
         } else {
             Target::Shard(self.sharding.shard_of(spec.key))
         };
+        if let Some(key) = self.key_of_spec(&spec) {
+            // Its record is read when it is served: the index slot now.
+            self.storage.prefetch_slot(key);
+        }
         let (entry_dc, corrected) = self.entry_dc(&spec, target);
         self.metrics.totals.requests += 1;
         self.metrics.datasets[spec.dataset as usize].requests += 1;

@@ -1,0 +1,62 @@
+//! Prefetch hints: before the kernel hands the world an event it shows
+//! the world the next one, and the world asks the CPU to start loading the
+//! memory that event will read (`kernel::prefetch`), chiefly a key's
+//! storage record, which is a cache miss otherwise (records are spread
+//! over the whole keyspace). Earlier events start the loads of later ones.
+//! Hints change nothing: a run is the same with or without them.
+
+use super::{Event, World, request};
+use crate::model::workload::RequestSpec;
+
+impl World {
+    /// Starts loading the key's storage record a service end or a
+    /// replicated apply is about to read (a cache miss otherwise: records
+    /// are spread over the whole keyspace), and a request's slot.
+    #[inline]
+    pub(super) fn prefetch_for(&self, next: &Event) {
+        match *next {
+            Event::Served { req, dc } => {
+                if let Some(key) = self.requests.get(req).and_then(|r| self.key_of(r)) {
+                    self.storage.prefetch(dc, key);
+                }
+            }
+            Event::ReplApply { stream, .. } => {
+                // A pipeline over the stream's next applies, which are a
+                // while off: the head's record, the next one's (its index
+                // slot was asked for one apply earlier), the slot after.
+                let [head, next, after] = self.repl.head_keys(stream);
+                let (_, dst) = self.repl.ends(stream);
+                if let Some(key) = head {
+                    self.storage.prefetch(dst, key);
+                }
+                if let Some(key) = next {
+                    self.storage.prefetch(dst, key);
+                }
+                if let Some(key) = after {
+                    self.storage.prefetch_slot(key);
+                }
+            }
+            Event::Reach { req, dc } => {
+                // Service ends a while after: the record now (its index
+                // slot was asked for at admission).
+                if let Some(key) = self.requests.get(req).and_then(|r| self.key_of(r)) {
+                    self.storage.prefetch(dc, key);
+                }
+            }
+            Event::Ack { req, .. } => self.requests.prefetch(req),
+            _ => {}
+        }
+    }
+
+    /// Where request `r`'s key lives in storage (see `stored_key`), for
+    /// the prefetch hint, which must not count a narrowing as the checker does.
+    #[inline]
+    fn key_of(&self, r: &request::Request) -> Option<u32> {
+        self.key_of_spec(&r.spec)
+    }
+
+    #[inline]
+    pub(super) fn key_of_spec(&self, spec: &RequestSpec) -> Option<u32> {
+        u32::try_from(u64::from(spec.dataset) * self.users + u64::from(spec.key)).ok()
+    }
+}
