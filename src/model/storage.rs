@@ -114,6 +114,30 @@ impl Index {
         (u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
     }
 
+    /// `get` for a key that may lie outside the keyspace (a prefetch hint's):
+    /// `None` there.
+    #[inline]
+    fn get_checked(&self, key: u32) -> Option<usize> {
+        match self {
+            Index::Direct(slot) if key as usize >= slot.len() => None,
+            _ => self.get(key),
+        }
+    }
+
+    /// Starts loading where `key`'s entry sits (a hint, see
+    /// `kernel::prefetch`).
+    #[inline]
+    fn prefetch(&self, key: u32) {
+        match self {
+            Index::Direct(slot) => {
+                crate::kernel::prefetch(slot.as_ptr().wrapping_add(key as usize));
+            }
+            Index::Hashed { table, shift } => {
+                crate::kernel::prefetch(table.as_ptr().wrapping_add(Self::home(key, *shift)));
+            }
+        }
+    }
+
     #[inline]
     fn get(&self, key: u32) -> Option<usize> {
         match self {
@@ -334,13 +358,13 @@ impl Storage {
     /// `kernel::prefetch`; it changes nothing).
     #[inline]
     pub fn prefetch(&self, dc: DcId, key: u32) {
-        let Some(&s) = self.slot.get(key as usize) else {
+        let Some(r) = self.index.get_checked(key) else {
             return;
         };
-        if s == 0 || dc.idx() >= self.n {
+        if dc.idx() >= self.n {
             return;
         }
-        let r = (s - 1) as usize * self.record_len;
+        let r = r * self.record_len;
         let c = r + ANNEX + dc.idx() * self.stride;
         let cells = self.cells.as_ptr();
         crate::kernel::prefetch(cells.wrapping_add(r));
@@ -351,7 +375,7 @@ impl Storage {
     /// Starts loading `key`'s index slot (see `prefetch`).
     #[inline]
     pub fn prefetch_slot(&self, key: u32) {
-        crate::kernel::prefetch(self.slot.as_ptr().wrapping_add(key as usize));
+        self.index.prefetch(key);
     }
 
     /// Start of `dc`'s copy of `key`, if the key was ever written.

@@ -57,6 +57,6 @@ impl World {
 
     #[inline]
     pub(super) fn key_of_spec(&self, spec: &RequestSpec) -> Option<u32> {
-        u32::try_from(u64::from(spec.dataset) * self.users + u64::from(spec.key)).ok()
+        u32::try_from(self.keys.first(spec.dataset) + u64::from(spec.key)).ok()
     }
 }
