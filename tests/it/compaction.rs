@@ -9,34 +9,12 @@ use multiactive::run;
 /// Two DCs 10 ms apart, users at 0 ms, scripted requests only: `b` writes
 /// key 0 at 25 ms and dies at 26 ms, before that write leaves; `a` writes
 /// key 0 at 20, 30 and 40 ms and key 1 at 50 ms; `b` is back at 500 ms.
-const CASE: &str = r#"
-[simulation]
-duration = "1s"
-drain = "2s"
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[link]]
-between = ["a", "b"]
-latency = "10ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = { a = "0ms" }
-
-[[region]]
-name = "rb"
-users = 1
-latency = { b = "0ms" }
-
-[workload]
+fn case() -> String {
+    common::Sites {
+        duration: "1s",
+        near: "0ms",
+        far: "",
+        rest: r#"[workload]
 keys = 10
 rate = 0
 
@@ -79,7 +57,11 @@ kind = "dc_down"
 dc = "b"
 at = "26ms"
 for = "474ms"
-"#;
+"#,
+        ..common::Sites::TWO
+    }
+    .text()
+}
 
 #[test]
 fn a_compacted_stream_ships_the_latest_write_per_key_and_converges() {
@@ -102,7 +84,7 @@ fn a_compacted_stream_ships_the_latest_write_per_key_and_converges() {
         (vec![], 3, 5, 20.0),
         (vec!["replication.compact_after=2"], 2, 3, 40.0),
     ] {
-        let o = run(&common::config(CASE, &sets));
+        let o = run(&common::config(&case(), &sets));
         let t = o.metrics.totals;
         assert_eq!(
             (t.requests, t.ok, t.invariant_violations),

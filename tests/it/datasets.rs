@@ -6,75 +6,19 @@ use crate::common;
 use multiactive::run;
 use multiactive::scenario::Config;
 
-/// Three DCs a, b, c (one region each, users 1 ms from their DC, 10 ms
-/// from the others); links a–b 20 ms, a–c 30 ms, b–c 20 ms one way: b is
-/// a's nearest. Every request writes; 100 hash shards dealt round-robin.
+/// `common::Sites::THREE` (b is a's nearest) with `a` dying for good at
+/// 5 s, detected after 1 s and switched; every request writes; 100 hash
+/// shards dealt round-robin.
 fn three(extra: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "8s"
-drain = "2s"
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[datacenter]]
-name = "c"
-region = "rc"
-
-[[link]]
-between = ["a", "b"]
-latency = "20ms"
-
-[[link]]
-between = ["a", "c"]
-latency = "30ms"
-
-[[link]]
-between = ["b", "c"]
-latency = "20ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "1ms", b = "10ms", c = "10ms" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ a = "10ms", b = "1ms", c = "10ms" }}
-
-[[region]]
-name = "rc"
-users = 1
-latency = {{ a = "10ms", b = "10ms", c = "1ms" }}
-
-[workload]
-keys = 30000
-rate = 6000
-writes = 1
-
-[sharding]
-shards = 100
-
-[failover]
-detect_after = "1s"
-procedure = "switch"
-
-[[fault]]
-kind = "dc_down"
-dc = "a"
-at = "5s"
-
-{extra}
-"#
-    )
+    let rest = format!(
+        "{}[[fault]]\nkind = \"dc_down\"\ndc = \"a\"\nat = \"5s\"\n\n{extra}\n",
+        writes_only(100)
+    );
+    common::Sites {
+        rest: &rest,
+        ..common::Sites::THREE
+    }
+    .text()
 }
 
 const TWO_CLASSES: &str = "[[dataset]]\nname = \"balance\"\nshare = 0.5\nmode = \"sync\"\n\n\
@@ -102,23 +46,11 @@ fn sync_dataset_loses_nothing_and_async_one_loses_rate_times_lag() {
         got += orders.lost_writes as f64;
         want += lambda * 0.020;
         // Each dataset's counts add up to the totals.
+        common::assert_datasets_add_up(m);
         let t = &m.totals;
-        let sum = |f: fn(&multiactive::metrics::DatasetTotals) -> u64| -> u64 {
-            m.datasets.iter().map(f).sum()
-        };
-        assert_eq!(sum(|d| d.requests), t.requests);
-        assert_eq!(sum(|d| d.ok), t.ok);
-        assert_eq!(sum(|d| d.failed), t.failed);
-        assert_eq!(sum(|d| d.rejected), t.rejected);
-        assert_eq!(sum(|d| d.conflicts), t.conflicts);
-        assert_eq!(sum(|d| d.lost_writes), t.lost_writes);
-        for d in &m.datasets {
-            assert_eq!(d.requests, d.ok + d.failed + d.rejected);
-        }
         // Half the requests each, within sampling noise.
         let share = balance.requests as f64 / t.requests as f64;
         assert!((share - 0.5).abs() < 0.01, "seed {seed}: share {share}");
-        assert_eq!(t.invariant_violations, 0);
     }
     eprintln!(
         "orders: mean lost {:.2}, λ·d {:.2}",
@@ -150,65 +82,20 @@ fn one_dataset_is_todays_run() {
 }
 
 /// Two cities, three DCs: hz1 and hz2 in Hangzhou (1 ms apart), sh in
-/// Shanghai (15 ms from both); users by city, 1 ms from their city's DCs.
-/// Every request writes; 99 hash shards dealt round-robin.
+/// Shanghai (15 ms from both); users by city, 1 ms from their city's DCs
+/// and 15 ms from the other's. Every request writes; 99 hash shards dealt
+/// round-robin.
 fn two_cities(classes: &str, faults: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "8s"
-drain = "2s"
-
-[[datacenter]]
-name = "hz1"
-region = "hz"
-
-[[datacenter]]
-name = "hz2"
-region = "hz"
-
-[[datacenter]]
-name = "sh"
-region = "sh"
-
-[[link]]
-between = ["hz1", "hz2"]
-latency = "1ms"
-
-[[link]]
-between = ["hz1", "sh"]
-latency = "15ms"
-
-[[link]]
-between = ["hz2", "sh"]
-latency = "15ms"
-
-[[region]]
-name = "hz"
-users = 2
-latency = {{ hz1 = "1ms", hz2 = "1ms", sh = "15ms" }}
-
-[[region]]
-name = "sh"
-users = 1
-latency = {{ hz1 = "15ms", hz2 = "15ms", sh = "1ms" }}
-
-[workload]
-keys = 30000
-rate = 6000
-writes = 1
-
-[sharding]
-shards = 99
-
-[failover]
-detect_after = "1s"
-procedure = "switch"
-
-{classes}
-{faults}
-"#
-    )
+    let rest = format!("{}{classes}\n{faults}\n", writes_only(99));
+    common::Sites {
+        dcs: &["hz1", "hz2", "sh"],
+        regions: &["hz", "hz", "sh"],
+        links: &["1ms", "15ms", "15ms"],
+        far: "15ms",
+        rest: &rest,
+        ..common::Sites::THREE
+    }
+    .text()
 }
 
 const SAME_CITY_SYNC: &str =
@@ -266,4 +153,13 @@ fn same_city_sync_loses_the_cross_city_lag_when_the_city_dies() {
         got / 20.0,
         want / 20.0
     );
+}
+
+/// 6,000 requests a second over 30,000 keys, every one a write; `shards`
+/// hash shards; a dead DC is detected after 1 s and switched.
+fn writes_only(shards: u32) -> String {
+    format!(
+        "[workload]\nkeys = 30000\nrate = 6000\nwrites = 1\n\n[sharding]\nshards = {shards}\n\n\
+         [failover]\ndetect_after = \"1s\"\nprocedure = \"switch\"\n\n"
+    )
 }

@@ -4,93 +4,25 @@
 
 use crate::common;
 
-use multiactive::metrics::{DatasetTotals, Metrics};
 use multiactive::run;
 
-/// Three DCs a, b, c (one region each, users 1 ms from their own DC and
-/// 10 ms from the others); constant links a–b 20 ms, a–c 30 ms, b–c 20 ms
-/// one way (b is a's nearest); unlimited servers, no service time; 100
-/// hash shards dealt round-robin (a owns 34).
+/// `common::Sites::THREE` (b is a's nearest); unlimited servers, no
+/// service time; 6,000 requests a second and `workload`; 100 hash shards
+/// dealt round-robin (a owns 34); a dead DC is detected after 1 s and
+/// switched; then `rest`.
 fn three(workload: &str, rest: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "8s"
-drain = "2s"
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[datacenter]]
-name = "c"
-region = "rc"
-
-[[link]]
-between = ["a", "b"]
-latency = "20ms"
-
-[[link]]
-between = ["a", "c"]
-latency = "30ms"
-
-[[link]]
-between = ["b", "c"]
-latency = "20ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "1ms", b = "10ms", c = "10ms" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ a = "10ms", b = "1ms", c = "10ms" }}
-
-[[region]]
-name = "rc"
-users = 1
-latency = {{ a = "10ms", b = "10ms", c = "1ms" }}
-
-[workload]
-rate = 6000
-{workload}
-
-[sharding]
-shards = 100
-
-[failover]
-detect_after = "1s"
-procedure = "switch"
-
-{rest}
-"#
-    )
+    let rest = format!(
+        "[workload]\nrate = 6000\n{workload}\n\n[sharding]\nshards = 100\n\n\
+         [failover]\ndetect_after = \"1s\"\nprocedure = \"switch\"\n\n{rest}\n"
+    );
+    common::Sites {
+        rest: &rest,
+        ..common::Sites::THREE
+    }
+    .text()
 }
 
 const A_DIES: &str = "[[fault]]\nkind = \"dc_down\"\ndc = \"a\"\nat = \"5s\"\n";
-
-/// Each dataset's counts add up to the totals, and each dataset's
-/// requests to its outcomes.
-fn assert_datasets_add_up(m: &Metrics) {
-    let t = &m.totals;
-    let sum = |f: fn(&DatasetTotals) -> u64| -> u64 { m.datasets.iter().map(f).sum() };
-    assert_eq!(sum(|d| d.requests), t.requests);
-    assert_eq!(sum(|d| d.ok), t.ok);
-    assert_eq!(sum(|d| d.failed), t.failed);
-    assert_eq!(sum(|d| d.rejected), t.rejected);
-    assert_eq!(sum(|d| d.conflicts), t.conflicts);
-    assert_eq!(sum(|d| d.lost_writes), t.lost_writes);
-    for d in &m.datasets {
-        assert_eq!(d.requests, d.ok + d.failed + d.rejected);
-    }
-    assert_eq!(t.invariant_violations, 0);
-}
 
 #[test]
 fn one_writer_never_conflicts_where_serve_local_does() {
@@ -114,7 +46,7 @@ fn one_writer_never_conflicts_where_serve_local_does() {
     assert_eq!(stock.conflicts, 0, "one writer: no conflicts");
     assert!(orders.conflicts > 100, "{orders:?}");
     assert_eq!(m.totals.divergent_keys, 0);
-    assert_datasets_add_up(m);
+    common::assert_datasets_add_up(m);
 }
 
 #[test]
@@ -150,45 +82,6 @@ fn a_global_write_crosses_to_its_writer_and_back() {
     assert_eq!(o.metrics.dcs[2].served as f64, n, "c serves every write");
 }
 
-/// Two DCs `a` and `b` 10 ms apart, users at 0 ms from their own DC.
-fn two_dcs(duration: &str, rate: f64, rest: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "{duration}"
-drain = "5s"
-seed = 5
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[link]]
-between = ["a", "b"]
-latency = "10ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "0ms" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ b = "0ms" }}
-
-[workload]
-keys = 1000
-rate = {rate}
-{rest}
-"#
-    )
-}
-
 #[test]
 fn local_reads_of_a_global_dataset_are_stale_as_the_lag_implies() {
     // One global key written at a only, by half the requests (Poisson at
@@ -199,7 +92,10 @@ fn local_reads_of_a_global_dataset_are_stale_as_the_lag_implies() {
     // reads cross to a and none is stale.
     let class = "writes = 0.5\n[[dataset]]\nname = \"rate_card\"\nshare = 1\nsharding = \"global\"\n\
                  keys = 1\nwriter = \"a\"\nreads = \"local\"\n";
-    let o = run(&common::config(&two_dcs("3000s", 40.0, class), &[]));
+    let o = run(&common::config(
+        &common::pair("10ms", 40.0, "3000s", class),
+        &[],
+    ));
     let (a, b) = (&o.metrics.dcs[0], &o.metrics.dcs[1]);
     assert_eq!(a.stale_reads, 0, "the writer's reads are never stale");
     let p = b.stale_reads as f64 / b.reads as f64;
@@ -212,7 +108,10 @@ fn local_reads_of_a_global_dataset_are_stale_as_the_lag_implies() {
     let t = o.metrics.totals;
     assert_eq!((t.conflicts, t.lost_writes, t.divergent_keys), (0, 0, 0));
     let owner = class.replace("reads = \"local\"\n", "");
-    let o = run(&common::config(&two_dcs("300s", 40.0, &owner), &[]));
+    let o = run(&common::config(
+        &common::pair("10ms", 40.0, "300s", &owner),
+        &[],
+    ));
     assert_eq!(o.metrics.totals.stale_reads, 0);
     assert!(o.metrics.totals.forwarded > 2_000);
 }
@@ -244,7 +143,7 @@ fn a_global_sync_dataset_loses_nothing_beside_an_async_sharded_one() {
         assert_eq!(m.failures[0].moved_to.map(|d| d.0), Some(1));
         got += orders.lost_writes as f64;
         want += 6000.0 * 0.5 * 0.34 * 0.020;
-        assert_datasets_add_up(m);
+        common::assert_datasets_add_up(m);
     }
     eprintln!(
         "orders: mean lost {:.2}, λ·d {:.2}",
@@ -290,7 +189,7 @@ fn a_dead_writer_moves_with_the_failover_and_loses_its_lag() {
         );
         rpo += f.rpo_writes as f64;
         want += 6000.0 * 0.020;
-        assert_datasets_add_up(m);
+        common::assert_datasets_add_up(m);
     }
     eprintln!("rpo: mean {:.1} writes, λ·d {:.1}", rpo / 10.0, want / 10.0);
     assert!((rpo / want - 1.0).abs() < 0.10, "rpo {rpo} vs λ·d {want}");
@@ -312,7 +211,7 @@ fn a_dataset_resolves_its_conflicts_by_its_own_rule() {
                     \n[[request]]\nat = \"500ms\"\nregion = \"rb\"\nkey = 0\n";
     let base = format!(
         "{}\n[routing]\non_wrong_dc = \"serve_local\"\nwrite_guard = false\n{requests}",
-        two_dcs("1s", 0.0, "")
+        common::pair("10ms", 0.0, "1s", "")
     );
     let stale = |class: &str| {
         let o = run(&common::config(&format!("{base}\n{class}"), &[]));
@@ -371,7 +270,7 @@ fn a_dead_writers_dataset_waits_for_its_data_leader() {
             assert_eq!(refused, 0.0, "the leader was there before the switch");
         }
         assert_eq!(m.datasets[0].lost_writes, 0);
-        assert_datasets_add_up(m);
+        common::assert_datasets_add_up(m);
     }
 }
 
@@ -396,7 +295,7 @@ fn a_returning_writer_takes_its_dataset_back() {
     // The ledger's writes went on through the failback: a RTO of a few ms.
     let rto = f[1].rto().0.expect("recovered") as f64 / 1e9;
     assert!(rto < 0.1, "failback rto {rto} s");
-    assert_datasets_add_up(&o.metrics);
+    common::assert_datasets_add_up(&o.metrics);
 }
 
 #[test]

@@ -8,52 +8,24 @@ use crate::common;
 use multiactive::metrics::{BucketRow, Outcome};
 use multiactive::run;
 
-/// Two DCs 20 ms apart; region `ra` is 3 ms from `a` and 7 ms from `b`.
-/// Servers unlimited, service time 0, every latency constant. Keys 50-99
-/// form shard 1, owned by `b`; `ra`'s nearest DC is `a`.
+/// Two DCs 20 ms apart; region `ra` is 3 ms from `a` and 7 ms from `b`,
+/// `rb` 9 ms from `a` and 1 ms from `b`. Servers unlimited, service time
+/// 0, every latency constant. Keys 50-99 form shard 1, owned by `b`;
+/// `ra`'s nearest DC is `a`.
 fn two_dcs(routing: &str, requests: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "1s"
-drain = "1s"
-
-[[datacenter]]
-name = "a"
-region = "ra"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-
-[[link]]
-between = ["a", "b"]
-latency = "20ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = {{ a = "3ms", b = "7ms" }}
-
-[[region]]
-name = "rb"
-users = 1
-latency = {{ a = "9ms", b = "1ms" }}
-
-[workload]
-keys = 100
-rate = 0
-
-[sharding]
-key = "range"
-shards = 2
-
-[routing]
-{routing}
-
-{requests}
-"#
-    )
+    let rest = format!(
+        "[workload]\nkeys = 100\nrate = 0\n\n[sharding]\nkey = \"range\"\nshards = 2\n\n\
+         [routing]\n{routing}\n\n{requests}\n"
+    );
+    common::Sites {
+        duration: "1s",
+        drain: "1s",
+        links: &["20ms"],
+        access: &[&["3ms", "7ms"], &["9ms", "1ms"]],
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 const WRONG_ENTRY: &str = r#"

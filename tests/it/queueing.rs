@@ -8,29 +8,23 @@ use multiactive::run;
 /// One DC, users at 0 ms, Poisson arrivals at `rate`, `servers` servers with
 /// exponential service of mean 1 ms.
 fn single_dc(rate: f64, servers: u32, duration: &str) -> String {
-    format!(
-        r#"
-[simulation]
-duration = "{duration}"
-drain = "10s"
-seed = 7
-
-[[datacenter]]
-name = "only"
-region = "here"
-servers = {servers}
-service_time = {{ dist = "exp", mean = "1ms" }}
-
-[[region]]
-name = "here"
-users = 1
-latency = {{ only = "0ms" }}
-
-[workload]
-keys = 1000
-rate = {rate}
-"#
-    )
+    let dc_keys =
+        format!("servers = {servers}\nservice_time = {{ dist = \"exp\", mean = \"1ms\" }}\n");
+    let rest = format!("[workload]\nkeys = 1000\nrate = {rate}\n");
+    common::Sites {
+        duration,
+        drain: "10s",
+        simulation: "seed = 7\n",
+        dcs: &["only"],
+        regions: &["here"],
+        dc_keys: &dc_keys,
+        links: &[],
+        near: "0ms",
+        far: "",
+        rest: &rest,
+        ..common::Sites::TWO
+    }
+    .text()
 }
 
 /// The t with P(T > t) = 1 - q, for a decreasing survival function.

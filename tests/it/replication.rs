@@ -4,22 +4,6 @@ use crate::common;
 
 use multiactive::run;
 
-/// Two DCs `a` and `b`, one-way link delay `d`, users next to each DC.
-fn two_dcs(link: &str, rate: f64, duration: &str, extra: &str) -> String {
-    let rest = format!("[workload]\nkeys = 1000\nrate = {rate}\n{extra}\n");
-    common::Sites {
-        duration,
-        drain: "5s",
-        simulation: "seed = 5\n",
-        links: &[link],
-        near: "0ms",
-        far: "",
-        rest: &rest,
-        ..common::Sites::TWO
-    }
-    .text()
-}
-
 #[test]
 fn local_reads_of_global_data_are_stale_at_the_rate_the_lag_implies() {
     // All requests touch one global key owned by `a`; half write (all at a,
@@ -28,7 +12,10 @@ fn local_reads_of_global_data_are_stale_at_the_rate_the_lag_implies() {
     // (t - d, t], d = 10 ms: P = 1 - exp(-λd) = 1 - exp(-0.2) = 0.1813.
     // About 40,000 reads at b; tolerance 5%.
     let extra = "global = 1\nglobal_writes = 0.5\nglobal_keys = 1\n[sharding]\nglobal_owner = \"a\"\nglobal_reads = \"local\"";
-    let o = run(&common::config(&two_dcs("10ms", 40.0, "4000s", extra), &[]));
+    let o = run(&common::config(
+        &common::pair("10ms", 40.0, "4000s", extra),
+        &[],
+    ));
     let b = &o.metrics.dcs[1];
     let a = &o.metrics.dcs[0];
     assert_eq!(a.stale_reads, 0, "the owner's reads are never stale");
@@ -61,7 +48,7 @@ fn hot_key_written_at_both_dcs_conflicts_as_poisson_predicts() {
     // 100,000 writes; tolerance 5%.
     let extra =
         "writes = 1\nlocality = 0\n[routing]\non_wrong_dc = \"serve_local\"\nwrite_guard = false";
-    let text = two_dcs("10ms", 20.0, "5000s", extra).replace("keys = 1000", "keys = 1");
+    let text = common::pair("10ms", 20.0, "5000s", extra).replace("keys = 1000", "keys = 1");
     let o = run(&common::config(&text, &[]));
     let t = o.metrics.totals;
     let writes = o.metrics.latency[1].len() as f64;
@@ -80,7 +67,7 @@ fn hot_key_written_at_both_dcs_conflicts_as_poisson_predicts() {
 
 /// Two DCs 10 ms apart, users at 0 ms, scripted requests only.
 fn scripted(requests: &str, extra: &str) -> String {
-    let base = two_dcs("10ms", 0.0, "1s", "").replace("keys = 1000", "keys = 10");
+    let base = common::pair("10ms", 0.0, "1s", "").replace("keys = 1000", "keys = 10");
     format!(
         "{base}{extra}\n[routing]\non_wrong_dc = \"serve_local\"\nwrite_guard = false\n{requests}"
     )

@@ -104,51 +104,27 @@ fn reject_policy_refuses_wrong_dc_traffic() {
     assert_eq!(t.misrouted, 0);
 }
 
-/// Two DCs, constant latencies: every latency can be computed by hand.
-const TINY: &str = r#"
-[simulation]
-duration = "2s"
-drain = "1s"
-
-[[datacenter]]
-name = "a"
-region = "ra"
-service_time = "1ms"
-
-[[datacenter]]
-name = "b"
-region = "rb"
-service_time = "1ms"
-
-[[link]]
-between = ["a", "b"]
-latency = "10ms"
-
-[[region]]
-name = "ra"
-users = 1
-latency = { a = "2ms", b = "12ms" }
-
-[[region]]
-name = "rb"
-users = 1
-latency = { a = "12ms", b = "2ms" }
-
-[workload]
-keys = 1000
-rate = 500
-writes = 0.5
-
-[sharding]
-key = "hash"
-shards = 10
-"#;
+/// Two DCs 10 ms apart, service time 1 ms, users 2 ms from their own DC
+/// and 12 ms from the other, constant latencies: every latency can be
+/// computed by hand.
+fn tiny() -> String {
+    common::Sites {
+        duration: "2s",
+        drain: "1s",
+        dc_keys: "service_time = \"1ms\"\n",
+        near: "2ms",
+        far: "12ms",
+        rest: "[workload]\nkeys = 1000\nrate = 500\nwrites = 0.5\n\n[sharding]\nkey = \"hash\"\nshards = 10\n",
+        ..common::Sites::TWO
+    }
+    .text()
+}
 
 #[test]
 fn hand_computed_latencies() {
     // Served at the entry DC: 2 (user→DC) + 1 (service) + 2 (back) = 5 ms.
     // Forwarded: 2 + 10 (a→b) + 1 + 10 (b→a) + 2 = 25 ms.
-    let o = run(&common::config(TINY, &[]));
+    let o = run(&common::config(&tiny(), &[]));
     let h = o.metrics.latency_all();
     let t = o.metrics.totals;
     assert_eq!(h.len(), t.ok);
@@ -161,7 +137,7 @@ fn hand_computed_latencies() {
 
     // Entry at the owner, which each region reaches directly: local 5 ms,
     // remote owner 12 + 1 + 12 = 25 ms, and nothing is forwarded.
-    let o = run(&common::config(TINY, &["routing.entry=owner"]));
+    let o = run(&common::config(&tiny(), &["routing.entry=owner"]));
     let h = o.metrics.latency_all();
     assert_eq!(o.metrics.totals.forwarded, 0);
     assert_eq!(
@@ -181,7 +157,7 @@ fn global_writes_go_to_the_global_owner_and_local_reads_stay_local() {
         "sharding.global_owner=b",
         "sharding.global_reads=local",
     ];
-    let o = run(&common::config(TINY, &sets));
+    let o = run(&common::config(&tiny(), &sets));
     let t = o.metrics.totals;
     let reads = &o.metrics.latency[0];
     assert_eq!(reads.count_between(4_990_000, 5_010_000), reads.len());
