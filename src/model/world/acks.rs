@@ -196,16 +196,7 @@ impl World {
         let Some(head) = self.repl.take_head(stream, epoch, now) else {
             return;
         };
-        let logged = super::apply_replicated(
-            &mut self.repl,
-            &mut self.storage,
-            &mut self.metrics,
-            &mut self.checker,
-            now,
-            stream,
-            head,
-            &self.keys,
-        );
+        let logged = self.replica().apply(now, stream, head);
         if self.acks.semi_sync_degraded[src.idx()]
             && self.is_up(src)
             && self.topology.reachable(dst, src)
