@@ -71,6 +71,13 @@ impl KeySpace {
         self.first[dataset as usize]
     }
 
+    /// Where key `key` of `dataset` lies in storage: the dataset's first
+    /// key plus `key`. Wide: a caller narrows it to a stored key (`u32`).
+    #[inline]
+    pub fn stored(&self, dataset: u8, key: u32) -> u64 {
+        self.first(dataset) + u64::from(key)
+    }
+
     /// The global number of a global dataset.
     #[inline]
     pub fn global_of(&self, dataset: u8) -> u8 {
@@ -185,6 +192,11 @@ mod tests {
             .map(|key| k.dataset_of(key))
             .into();
         assert_eq!(of, [0, 0, 1, 1, 2, 2, 3, 3]);
+        // A dataset's key `key` lies `key` after its first.
+        assert_eq!(
+            [k.stored(0, 9), k.stored(1, 3), k.stored(3, 2)],
+            [9, 13, 21]
+        );
         let sharding = Sharding::new(&cfg);
         assert_eq!(
             k.target_of(3, &sharding),

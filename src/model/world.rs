@@ -194,58 +194,58 @@ impl Parts<'_> {
     }
 
     /// Applies a stream's head entry at its destination (see
-    /// `apply_replicated`).
+    /// `Replica::apply`).
     #[inline]
     pub fn apply_replicated(&mut self, now: SimTime, stream: StreamId, head: Head) -> LogEntry {
-        apply_replicated(
-            self.repl,
-            self.storage,
-            self.metrics,
-            self.checker,
-            now,
-            stream,
-            head,
-            self.keys,
-        )
+        Replica {
+            repl: self.repl,
+            storage: self.storage,
+            metrics: self.metrics,
+            checker: self.checker,
+            keys: self.keys,
+        }
+        .apply(now, stream, head)
     }
 }
 
-/// Applies a stream's head entry at its destination, by the stream or by a
-/// failover's recovery alike: counts it, its lag and (once per write) its
-/// conflict, and checks FIFO order (entries log compaction superseded are
-/// skipped). A free function
-/// over the parts it touches (so the stream path borrows no Parts view),
-/// hence the many arguments.
-#[inline]
-#[allow(clippy::too_many_arguments)]
-fn apply_replicated(
-    repl: &mut Replication,
-    storage: &mut Storage,
-    metrics: &mut Metrics,
-    checker: &mut Checker,
-    now: SimTime,
-    stream: StreamId,
-    head: Head,
-    keys: &KeySpace,
-) -> LogEntry {
-    let (src, dst) = repl.ends(stream);
-    if head.from != head.index {
-        checker.superseded(stream, head.from, head.index);
+/// The parts of the world a replicated apply touches: a view of borrowed
+/// fields, narrower than `Parts` so that the stream path builds it from
+/// the world's own fields.
+struct Replica<'a> {
+    repl: &'a mut Replication,
+    storage: &'a mut Storage,
+    metrics: &'a mut Metrics,
+    checker: &'a mut Checker,
+    keys: &'a KeySpace,
+}
+
+impl Replica<'_> {
+    /// Applies a stream's head entry at its destination, by the stream or
+    /// by a failover's recovery alike: counts it, its lag and (once per
+    /// write) its conflict, and checks FIFO order (entries log compaction
+    /// superseded are skipped).
+    #[inline]
+    fn apply(self, now: SimTime, stream: StreamId, head: Head) -> LogEntry {
+        let (src, dst) = self.repl.ends(stream);
+        if head.from != head.index {
+            self.checker.superseded(stream, head.from, head.index);
+        }
+        let index = head.index;
+        self.checker.applied(stream, index);
+        let (logged, outcome) = self.repl.apply(self.storage, src, dst, index);
+        let metrics = self.metrics;
+        metrics.totals.replicated += 1;
+        metrics.record_lag(src, dst, now, now.since(logged.written));
+        if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
+            && !self.repl.mark_conflicted(src, index)
+        {
+            let d = self.keys.dataset_of(logged.write.key);
+            metrics.datasets[d].conflicts += 1;
+            metrics.totals.conflicts += 1;
+            metrics.at(now, dst).conflicts += 1;
+        }
+        logged
     }
-    let index = head.index;
-    checker.applied(stream, index);
-    let (logged, outcome) = repl.apply(storage, src, dst, index);
-    metrics.totals.replicated += 1;
-    metrics.record_lag(src, dst, now, now.since(logged.written));
-    if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
-        && !repl.mark_conflicted(src, index)
-    {
-        let d = keys.dataset_of(logged.write.key);
-        metrics.datasets[d].conflicts += 1;
-        metrics.totals.conflicts += 1;
-        metrics.at(now, dst).conflicts += 1;
-    }
-    logged
 }
 
 /// Ships what a stream has not shipped yet, drawing each entry's network
@@ -384,6 +384,18 @@ impl World {
                 checker: &mut self.checker,
             },
         )
+    }
+
+    /// The parts a replicated apply touches (see `Replica`).
+    #[inline]
+    fn replica(&mut self) -> Replica<'_> {
+        Replica {
+            repl: &mut self.repl,
+            storage: &mut self.storage,
+            metrics: &mut self.metrics,
+            checker: &mut self.checker,
+            keys: &self.keys,
+        }
     }
 
     /// The instant the drain ends.

@@ -196,16 +196,7 @@ impl World {
         let Some(head) = self.repl.take_head(stream, epoch, now) else {
             return;
         };
-        let logged = super::apply_replicated(
-            &mut self.repl,
-            &mut self.storage,
-            &mut self.metrics,
-            &mut self.checker,
-            now,
-            stream,
-            head,
-            &self.keys,
-        );
+        let logged = self.replica().apply(now, stream, head);
         if self.acks.semi_sync_degraded[src.idx()]
             && self.is_up(src)
             && self.topology.reachable(dst, src)
@@ -371,9 +362,7 @@ impl World {
         if self.acks.sticky_window == 0 || r.spec.write || matches!(r.target, Target::Global(_)) {
             return None;
         }
-        // The user's key in its dataset (see `keyspace`).
-        let key = self.keys.first(r.spec.dataset) + u64::from(r.spec.key);
-        let rec = self.storage.record(u32::try_from(key).ok()?)?;
+        let rec = self.storage.record(self.key_of_spec(&r.spec)?)?;
         let [last, _] = AckedWrite::load(self.storage.annex(rec));
         if last.version.seq == 0 || now.ns().saturating_sub(last.at) > self.acks.sticky_window {
             return None;

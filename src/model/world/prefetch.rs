@@ -5,8 +5,7 @@
 //! over the whole keyspace). Earlier events start the loads of later ones.
 //! Hints change nothing: a run is the same with or without them.
 
-use super::{Event, World, request};
-use crate::model::workload::RequestSpec;
+use super::{Event, World};
 
 impl World {
     /// Starts loading the key's storage record a service end or a
@@ -16,7 +15,11 @@ impl World {
     pub(super) fn prefetch_for(&self, next: &Event) {
         match *next {
             Event::Served { req, dc } => {
-                if let Some(key) = self.requests.get(req).and_then(|r| self.key_of(r)) {
+                if let Some(key) = self
+                    .requests
+                    .get(req)
+                    .and_then(|r| self.key_of_spec(&r.spec))
+                {
                     self.storage.prefetch(dc, key);
                 }
             }
@@ -39,24 +42,16 @@ impl World {
             Event::Reach { req, dc } => {
                 // Service ends a while after: the record now (its index
                 // slot was asked for at admission).
-                if let Some(key) = self.requests.get(req).and_then(|r| self.key_of(r)) {
+                if let Some(key) = self
+                    .requests
+                    .get(req)
+                    .and_then(|r| self.key_of_spec(&r.spec))
+                {
                     self.storage.prefetch(dc, key);
                 }
             }
             Event::Ack { req, .. } => self.requests.prefetch(req),
             _ => {}
         }
-    }
-
-    /// Where request `r`'s key lives in storage (see `stored_key`), for
-    /// the prefetch hint, which must not count a narrowing as the checker does.
-    #[inline]
-    fn key_of(&self, r: &request::Request) -> Option<u32> {
-        self.key_of_spec(&r.spec)
-    }
-
-    #[inline]
-    pub(super) fn key_of_spec(&self, spec: &RequestSpec) -> Option<u32> {
-        u32::try_from(self.keys.first(spec.dataset) + u64::from(spec.key)).ok()
     }
 }

@@ -209,11 +209,20 @@ impl World {
         }
     }
 
-    /// Where a request's key lives in storage (see `keyspace`).
+    /// Where a request's key lives in storage (see `keyspace`); a key
+    /// beyond 32 bits is a violation the checker counts.
     #[inline]
     pub(super) fn stored_key(&mut self, spec: &RequestSpec) -> u32 {
-        let first = self.keys.first(spec.dataset);
-        self.checker.narrow_u32(first + u64::from(spec.key))
+        self.checker
+            .narrow_u32(self.keys.stored(spec.dataset, spec.key))
+    }
+
+    /// `stored_key` for the readers that must not count a violation (the
+    /// prefetch hints, the read-your-writes lookup): `None` if the key does
+    /// not fit in 32 bits.
+    #[inline]
+    pub(super) fn key_of_spec(&self, spec: &RequestSpec) -> Option<u32> {
+        u32::try_from(self.keys.stored(spec.dataset, spec.key)).ok()
     }
 
     /// Sends the response of an executed request back to the user; returns
