@@ -310,7 +310,12 @@ pub fn run_schedule(base: &Config, search: &Search, index: u64) -> Vec<String> {
     cfg.faults = faults;
     let o = crate::run(&cfg);
     let summary = output::summary_row(&o).cells();
-    let verdicts = expectations::judge(&cfg, &summary, &output::failure_rows(&o));
+    let verdicts = expectations::judge(
+        &cfg,
+        &summary,
+        &output::failure_rows(&o),
+        &output::tables::dataset_rows(&o),
+    );
     outputs::row(index, cfg.faults.len(), text, &verdicts, search, &summary)
 }
 

@@ -24,14 +24,18 @@ pub fn header(_search: &Search) -> Vec<String> {
 }
 
 /// The metric the `objective` column holds: `--objective`, else the first
-/// expectation's metric.
+/// expectation's metric (`lost_writes in dataset orders` when it judges a
+/// dataset: the column then holds that dataset's value).
 fn objective_name(search: &Search, cfg: &Config) -> String {
     match &search.objective {
         Some(o) => o.clone(),
         None => cfg
             .expect
             .first()
-            .map_or_else(String::new, |e| e.metric.clone()),
+            .map_or_else(String::new, |e| match &e.dataset {
+                Some(d) => format!("{} in dataset {d}", e.metric),
+                None => e.metric.clone(),
+            }),
     }
 }
 
@@ -163,7 +167,12 @@ pub fn write_all(
             let summary = output::summary_row(&o).cells();
             match target {
                 Target::Breaks(i) => {
-                    let v = expectations::judge(c, &summary, &output::failure_rows(&o));
+                    let v = expectations::judge(
+                        c,
+                        &summary,
+                        &output::failure_rows(&o),
+                        &output::tables::dataset_rows(&o),
+                    );
                     !v[*i].met
                 }
                 Target::Worst(bound) => {

@@ -11,7 +11,17 @@ use crate::metrics::Outcome;
 use crate::scenario::Config;
 use crate::scenario::expect::{Expectation, show};
 
-pub const EXPECTATIONS_COLUMNS: &[&str] = &["metric", "per_failure", "min", "max", "value", "met"];
+/// `dataset` came last, after the verdict: the columns before it keep the
+/// places they had before expectations could name a dataset.
+pub const EXPECTATIONS_COLUMNS: &[&str] = &[
+    "metric",
+    "per_failure",
+    "min",
+    "max",
+    "value",
+    "met",
+    "dataset",
+];
 
 /// What one expectation came to in one run.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,14 +69,32 @@ pub fn run_value(metric: &str, summary: &[String]) -> Option<f64> {
     col(metric)
 }
 
-/// Judges each expectation of `cfg` against a run's summary row and its
-/// `failures.csv` rows.
+/// The value of a dataset metric from a `datasets.csv` row.
+pub fn dataset_value(metric: &str, row: &[String]) -> Option<f64> {
+    let col = |c: &str| {
+        super::DATASETS_COLUMNS
+            .iter()
+            .position(|x| *x == c)
+            .and_then(|i| row.get(i))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    if metric == "availability" {
+        let (ok, req) = (col("ok")?, col("requests")?);
+        return (req > 0.0).then(|| ok / req);
+    }
+    col(metric)
+}
+
+/// Judges each expectation of `cfg` against a run's summary row, its
+/// `failures.csv` rows and its `datasets.csv` rows.
 pub fn judge(
     cfg: &Config,
     summary: &[String],
     failures: &[super::tables::FailureRow],
+    datasets: &[super::tables::DatasetRow],
 ) -> Vec<Verdict> {
     let failures: Vec<Vec<String>> = failures.iter().map(|f| f.cells()).collect();
+    let datasets: Vec<Vec<String>> = datasets.iter().map(|d| d.cells()).collect();
     cfg.expect
         .iter()
         .map(|e| {
@@ -81,6 +109,13 @@ pub fn judge(
                     let fold = if e.max.is_some() { f64::max } else { f64::min };
                     values.iter().copied().reduce(fold)
                 })
+            } else if let Some(name) = &e.dataset {
+                // A dataset without a row (`global` that no request
+                // touched) left the metric empty.
+                datasets
+                    .iter()
+                    .find(|r| r.first() == Some(name))
+                    .and_then(|r| dataset_value(&e.metric, r))
             } else {
                 run_value(&e.metric, summary)
             };
@@ -98,7 +133,12 @@ pub fn judge_outcome(o: &Outcome, cfg: &Config) -> Vec<Verdict> {
     if cfg.expect.is_empty() {
         return Vec::new();
     }
-    judge(cfg, &super::summary_row(o).cells(), &super::failure_rows(o))
+    judge(
+        cfg,
+        &super::summary_row(o).cells(),
+        &super::failure_rows(o),
+        &super::tables::dataset_rows(o),
+    )
 }
 
 pub fn rows(verdicts: &[Verdict]) -> Vec<Vec<String>> {
@@ -113,6 +153,7 @@ pub fn rows(verdicts: &[Verdict]) -> Vec<Vec<String>> {
                 opt(v.expect.max),
                 v.value.map_or_else(String::new, fmt_value),
                 v.met.to_string(),
+                v.expect.dataset.clone().unwrap_or_default(),
             ]
         })
         .collect()
@@ -150,6 +191,7 @@ pub fn report_section(dir: &Path) -> String {
             per_failure: r[1] == "true",
             min: r[2].parse().ok(),
             max: r[3].parse().ok(),
+            dataset: dataset_cell(r.get(6)),
         };
         let value = if r[4].is_empty() { "empty" } else { &r[4] };
         let verdict = if r[5] == "true" { "met" } else { "**NOT MET**" };
@@ -158,6 +200,22 @@ pub fn report_section(dir: &Path) -> String {
     s.push('\n');
     s
 }
+
+/// An expectation's dataset from its `dataset` cell (empty: the run).
+fn dataset_cell(cell: Option<&String>) -> Option<String> {
+    cell.filter(|d| !d.is_empty()).cloned()
+}
+
+/// The sweep's `expectations.csv` columns after the varied keys.
+const SWEEP_COLUMNS: [&str; 7] = [
+    "metric",
+    "per_failure",
+    "min",
+    "max",
+    "runs",
+    "met",
+    "dataset",
+];
 
 /// Per combination of a sweep (`keys` = its varied keys), how many seeds met
 /// each expectation: the sweep's `expectations.csv`, from its run folders
@@ -177,7 +235,15 @@ pub fn sweep_table(
         let g = match groups.iter().position(|g| g.0 == *values) {
             Some(g) => g,
             None => {
-                let labels = rows.iter().map(|r| r[..4].to_vec()).collect();
+                // metric, per_failure, min, max, dataset
+                let labels = rows
+                    .iter()
+                    .map(|r| {
+                        let mut l = r[..4].to_vec();
+                        l.push(r.get(6).cloned().unwrap_or_default());
+                        l
+                    })
+                    .collect();
                 groups.push((values.clone(), labels, 0, vec![0; rows.len()]));
                 groups.len() - 1
             }
@@ -195,14 +261,15 @@ pub fn sweep_table(
         return Ok(());
     }
     let mut header: Vec<&str> = keys.to_vec();
-    header.extend(["metric", "per_failure", "min", "max", "runs", "met"]);
+    header.extend(SWEEP_COLUMNS);
     let mut table = Vec::new();
     for (values, labels, n, met) in &groups {
         for (label, m) in labels.iter().zip(met) {
             let mut row = values.clone();
-            row.extend(label.iter().cloned());
+            row.extend(label[..4].iter().cloned());
             row.push(n.to_string());
             row.push(m.to_string());
+            row.push(label[4].clone());
             table.push(row);
         }
     }
@@ -214,7 +281,7 @@ pub fn sweep_section(dir: &Path) -> String {
     let Ok((header, rows)) = super::plot::read_table(&dir.join("expectations.csv")) else {
         return String::new();
     };
-    let n_keys = header.len() - 6;
+    let n_keys = header.len() - SWEEP_COLUMNS.len();
     let mut s = String::from("## Expectations: seeds that met each\n\n");
     let mut cols: Vec<&str> = header[..n_keys].iter().map(String::as_str).collect();
     cols.extend(["expectation", "met"]);
@@ -226,6 +293,7 @@ pub fn sweep_section(dir: &Path) -> String {
             per_failure: r[n_keys + 1] == "true",
             min: r[n_keys + 2].parse().ok(),
             max: r[n_keys + 3].parse().ok(),
+            dataset: dataset_cell(r.get(n_keys + 6)),
         };
         let mut cells: Vec<String> = r[..n_keys].to_vec();
         cells.push(e.describe());

@@ -61,7 +61,7 @@ const NAME: Key = Key::new(
     "name",
     Type::Name,
     KeyDefault::Required,
-    "the dataset's name, as `datasets.csv` shows it",
+    "the dataset's name, as `datasets.csv` shows it; not `global` (the data of `workload.global`)",
 );
 const SHARE: Key = Key::new(
     "share",
@@ -243,6 +243,15 @@ pub(super) fn read(cx: &mut Ctx, n: Option<&Node>, a: &Around) -> Vec<DatasetCon
             && out.iter().any(|d| &d.name == nm)
         {
             cx.err(v.at, &k(&NAME), format!("a second dataset named \"{nm}\""));
+        }
+        if let (Some(nm), Some(v)) = (&nm, t.get(NAME.name))
+            && nm == "global"
+        {
+            cx.err(
+                v.at,
+                &k(&NAME),
+                "\"global\" is the name datasets.csv and [[expect]] give the data of workload.global: expected another name",
+            );
         }
         let share = cx
             .need(t, item.at, &path, &SHARE)

@@ -15,9 +15,12 @@
 //! (`rpo_s`, `rpo_writes`, `rto_s`, ...) and every failure must meet the
 //! bound; without it the metric is a column of `summary.csv`. A metric left
 //! empty by the run (no failure, so no RTO; no request, so no availability)
-//! has nothing to break and meets its bound. `dataset` is refused for now:
-//! an expectation judges the run as a whole (or each failure); each
-//! dataset's counts are in `datasets.csv`.
+//! has nothing to break and meets its bound.
+//!
+//! With `dataset = "NAME"` the metric is judged on that dataset's row of
+//! `datasets.csv` (a `[[dataset]]`, or `global`, the data of
+//! `workload.global`) instead of the run as a whole: only the metrics a
+//! dataset row carries (`DATASET_METRICS`), and not per failure.
 //!
 //! The metric names are those of the output tables (`crate::output`): the
 //! scenario names what the run reports, so the list lives with the tables.
@@ -32,10 +35,13 @@ pub struct Expectation {
     pub max: Option<f64>,
     /// Judge every failure (a `failures.csv` row) instead of the run.
     pub per_failure: bool,
+    /// Judge this dataset's `datasets.csv` row instead of the run.
+    pub dataset: Option<String>,
 }
 
 impl Expectation {
-    /// `lost_writes <= 0`, `0.99 <= availability`, `rto_s <= 60 per failure`.
+    /// `lost_writes <= 0`, `0.99 <= availability`, `rto_s <= 60 per failure`,
+    /// `lost_writes <= 0 in dataset orders`.
     pub fn describe(&self) -> String {
         let mut s = String::new();
         if let Some(lo) = self.min {
@@ -47,6 +53,9 @@ impl Expectation {
         }
         if self.per_failure {
             s += " per failure";
+        }
+        if let Some(d) = &self.dataset {
+            s += &format!(" in dataset {d}");
         }
         s
     }
@@ -81,7 +90,7 @@ pub(super) const EXPECT_SECTION: Section = Section {
         Key::new(
             "metric",
             Type::Other(
-                "a summary.csv column (without scenario and seed), or \"availability\" (ok / requests); with per_failure, a failures.csv column",
+                "a summary.csv column (without scenario and seed), or \"availability\" (ok / requests); with per_failure, a failures.csv column; with dataset, a datasets.csv column or \"availability\"",
             ),
             KeyDefault::Required,
             "what is judged",
@@ -106,9 +115,9 @@ pub(super) const EXPECT_SECTION: Section = Section {
         ),
         Key::new(
             "dataset",
-            Type::Other("a dataset name"),
+            Type::Other("a [[dataset]] name, or \"global\" (the data of workload.global)"),
             KeyDefault::Absent("the run as a whole"),
-            "refused for now: an expectation judges the run as a whole (or each failure); each dataset's counts are in datasets.csv",
+            "judge the metric on this dataset's datasets.csv row instead of the run: requests, ok, failed, rejected, conflicts, lost_writes or availability; not with per_failure",
         ),
     ],
 };
@@ -134,8 +143,27 @@ pub const FAILURE_METRICS: &[&str] = &[
     "unrecovered_shards",
 ];
 
+/// The metrics a dataset expectation may name: the counts of a
+/// `datasets.csv` row, and `availability` (its ok / its requests).
+pub fn dataset_metrics() -> Vec<&'static str> {
+    let mut m: Vec<&str> = crate::output::DATASETS_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| *c != "dataset")
+        .collect();
+    m.push("availability");
+    m
+}
+
 /// Reads the `expect` root key; problems are added to `problems`.
-pub fn read(n: Option<&Node>, problems: &mut Vec<Problem>) -> Vec<Expectation> {
+/// `datasets`: the names a `dataset` may take (the `[[dataset]]`s, and
+/// `global` when the run has global data); `None` when they are unknown
+/// (the datasets had problems of their own, reported already).
+pub fn read(
+    n: Option<&Node>,
+    problems: &mut Vec<Problem>,
+    datasets: Option<&[String]>,
+) -> Vec<Expectation> {
     let Some(n) = n else { return Vec::new() };
     let mut err = |at: Origin, key: &str, message: String| {
         problems.push(Problem {
@@ -181,14 +209,6 @@ pub fn read(n: Option<&Node>, problems: &mut Vec<Problem>) -> Vec<Expectation> {
                 ok = false;
             }
         }
-        if let Some(d) = t.get("dataset") {
-            err(
-                d.at,
-                &format!("{path}.dataset"),
-                "refused for now: an expectation covers the whole run (or each failure, with per_failure = true); each dataset's counts are in datasets.csv".into(),
-            );
-            ok = false;
-        }
         let per_failure = match t.get("per_failure") {
             None => false,
             Some(Node {
@@ -204,6 +224,62 @@ pub fn read(n: Option<&Node>, problems: &mut Vec<Problem>) -> Vec<Expectation> {
                 false
             }
         };
+        let dataset = match t.get("dataset") {
+            None => None,
+            Some(
+                v @ Node {
+                    val: Val::Str(d), ..
+                },
+            ) => {
+                let key = format!("{path}.dataset");
+                match datasets {
+                    _ if per_failure => {
+                        err(
+                            v.at,
+                            &key,
+                            "per_failure judges the run's failures.csv rows, which are not counted per dataset: drop dataset or per_failure".into(),
+                        );
+                        ok = false;
+                    }
+                    Some([]) => {
+                        err(
+                            v.at,
+                            &key,
+                            format!(
+                                "unknown dataset \"{d}\": the scenario declares no [[dataset]], so the run has no per-dataset counts (datasets.csv)"
+                            ),
+                        );
+                        ok = false;
+                    }
+                    Some(known) if !known.contains(d) => {
+                        err(
+                            v.at,
+                            &key,
+                            format!(
+                                "unknown dataset \"{d}\"{}; known: {}",
+                                did_you_mean(d, known.iter().map(String::as_str)),
+                                known.join(", ")
+                            ),
+                        );
+                        ok = false;
+                    }
+                    _ => {}
+                }
+                Some(d.clone())
+            }
+            Some(v) => {
+                err(
+                    v.at,
+                    &format!("{path}.dataset"),
+                    format!("expected a dataset name, found {}", v.val.type_name()),
+                );
+                ok = false;
+                None
+            }
+        };
+        // The metric is checked against a dataset's row only when the
+        // dataset itself is fine: one message for one mistake.
+        let on_dataset = dataset.is_some() && ok && !per_failure;
         let metric = match t.get("metric") {
             None => {
                 err(
@@ -219,24 +295,32 @@ pub fn read(n: Option<&Node>, problems: &mut Vec<Problem>) -> Vec<Expectation> {
             }) => {
                 let known: Vec<&str> = if per_failure {
                     FAILURE_METRICS.to_vec()
+                } else if on_dataset {
+                    dataset_metrics()
                 } else {
                     run_metrics()
                 };
                 if known.contains(&s.as_str()) {
                     Some(s.clone())
+                } else if on_dataset && run_metrics().contains(&s.as_str()) {
+                    err(
+                        *at,
+                        &format!("{path}.metric"),
+                        format!(
+                            "\"{s}\" has no per-dataset value (no datasets.csv column); a dataset can be judged on: {}",
+                            known.join(", ")
+                        ),
+                    );
+                    None
                 } else {
                     let what = if per_failure {
                         "failures.csv columns, for per_failure = true"
+                    } else if on_dataset {
+                        "datasets.csv columns and availability, for a dataset"
                     } else {
                         "summary.csv columns and availability"
                     };
-                    let hint = known
-                        .iter()
-                        .map(|k| (strsim::damerau_levenshtein(s, k), *k))
-                        .filter(|&(d, k)| d <= 1.max(k.len() / 3))
-                        .min()
-                        .map(|(_, k)| format!(" (did you mean \"{k}\"?)"))
-                        .unwrap_or_default();
+                    let hint = did_you_mean(s, known.iter().copied());
                     err(
                         *at,
                         &format!("{path}.metric"),
@@ -309,8 +393,19 @@ pub fn read(n: Option<&Node>, problems: &mut Vec<Problem>) -> Vec<Expectation> {
                 min,
                 max,
                 per_failure,
+                dataset,
             });
         }
     }
     out
+}
+
+/// ` (did you mean "K"?)` for the known name nearest to a misspelt one.
+fn did_you_mean<'a>(s: &str, known: impl Iterator<Item = &'a str>) -> String {
+    known
+        .map(|k| (strsim::damerau_levenshtein(s, k), k))
+        .filter(|&(d, k)| d <= 1.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| format!(" (did you mean \"{k}\"?)"))
+        .unwrap_or_default()
 }

@@ -154,6 +154,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let routing = control::read_routing(cx, section("routing"));
     let replication = control::read_replication(cx, section("replication"));
     let failover = control::read_failover(cx, section("failover"), &names);
+    let before_datasets = cx.problems.len();
     let datasets = datasets::read(
         cx,
         root.get("dataset"),
@@ -166,6 +167,7 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
             limit,
         },
     );
+    let datasets_ok = cx.problems.len() == before_datasets;
     let run = faults::Run {
         names: &names,
         shards: sharding.as_ref().map(|s| s.shards),
@@ -178,7 +180,25 @@ fn read_root(cx: &mut Ctx, root: &Table, stem: &str) -> Option<Config> {
     let faults = faults::read(cx, root.get("fault"), &run);
     let requests =
         workload::read_requests(cx, root.get("request"), &topo.regions, workload.as_ref());
-    let expect = super::expect::read(root.get("expect"), &mut cx.problems);
+    // The names an expectation's `dataset` may take: those of datasets.csv
+    // (unknown when the datasets have problems of their own).
+    let dataset_names = match (datasets_ok, datasets.is_empty(), workload.as_ref()) {
+        (false, _, _) => None,
+        (true, true, _) => Some(Vec::new()),
+        (true, false, None) => None,
+        (true, false, Some(w)) => {
+            let mut names: Vec<String> = datasets.iter().map(|d| d.name.clone()).collect();
+            if w.global > 0.0 || requests.iter().any(|r| r.global) {
+                names.push("global".to_string());
+            }
+            Some(names)
+        }
+    };
+    let expect = super::expect::read(
+        root.get("expect"),
+        &mut cx.problems,
+        dataset_names.as_deref(),
+    );
     let sim = sim?;
     Some(Config {
         name: sim.name,
