@@ -61,10 +61,15 @@ pub(super) fn section(dir: &Path, cfg: &Config) -> String {
     }
     for l in &spans {
         let (what, from, to) = (&l.dead, l.from, l.to);
+        let switch = if l.by_operator {
+            "the operators' switchover off"
+        } else {
+            "the switch of"
+        };
         if l.per_dc.is_empty() {
             let _ = writeln!(
                 s,
-                "- After the switch of dc_down {what} at {from} s: the survivors have unlimited servers (no capacity limit); {} requests refused meanwhile.",
+                "- After {switch} dc_down {what} at {from} s: the survivors have unlimited servers (no capacity limit); {} requests refused meanwhile.",
                 l.refused
             );
             continue;
@@ -90,7 +95,7 @@ pub(super) fn section(dir: &Path, cfg: &Config) -> String {
         };
         let _ = writeln!(
             s,
-            "- After the switch of dc_down {what} at {from} s, to {to} s: {verdict}. Mean utilisation: {}; {} requests refused meanwhile (full waiting rooms, routers, write guards, writes without a data leader).",
+            "- After {switch} dc_down {what} at {from} s, to {to} s: {verdict}. Mean utilisation: {}; {} requests refused meanwhile (full waiting rooms, routers, write guards, writes without a data leader).",
             means.join(", "),
             l.refused
         );
@@ -103,37 +108,57 @@ struct Loss {
     dead: String,
     from: f64,
     to: f64,
+    /// Moved by an operator's switchover (`failover.auto = false`), not by
+    /// the controller.
+    by_operator: bool,
     /// (DC, summed utilisation, buckets).
     per_dc: Vec<(String, f64, usize)>,
     refused: u64,
 }
 
-/// The `dc_down` rows of `failures.csv` that switched: from the switch to
-/// the fault's end, or the end of traffic.
+/// The `dc_down` rows of `failures.csv` that moved shards: from the
+/// controller's switch, or (with `failover.auto = false`) from the first
+/// operator's switchover to another DC that started while the DC was down,
+/// to the fault's end, or the end of traffic.
 fn losses(dir: &Path, cfg: &Config) -> Vec<Loss> {
     let Ok((fh, failures)) = read_table(&dir.join("failures.csv")) else {
         return Vec::new();
     };
     let col = |c: &str| fh.iter().position(|x| x == c);
-    let (Some(kind), Some(target), Some(switched), Some(end)) =
-        (col("kind"), col("target"), col("switched_s"), col("end_s"))
-    else {
+    let (Some(kind), Some(target), Some(start), Some(switched), Some(end), Some(moved_to)) = (
+        col("kind"),
+        col("target"),
+        col("start_s"),
+        col("switched_s"),
+        col("end_s"),
+        col("moved_to"),
+    ) else {
         return Vec::new();
     };
     let traffic_end = cfg.duration as f64 / 1e9;
+    let time = |f: &Vec<String>, c: usize| f[c].parse::<f64>().ok();
     failures
         .iter()
         .filter(|f| f[kind] == "dc_down")
         .filter_map(|f| {
-            let from = f[switched].parse::<f64>().ok()?;
-            let to = f[end]
-                .parse::<f64>()
-                .unwrap_or(traffic_end)
-                .min(traffic_end);
+            let down = time(f, start)?;
+            let to = time(f, end).unwrap_or(traffic_end).min(traffic_end);
+            let (from, by_operator) = match time(f, switched) {
+                Some(at) => (at, false),
+                None => {
+                    let moved = failures
+                        .iter()
+                        .filter(|m| m[kind] == "switchover" && m[moved_to] != f[target])
+                        .filter_map(|m| time(m, switched))
+                        .filter(|&at| at >= down && at < to);
+                    (moved.min_by(f64::total_cmp)?, true)
+                }
+            };
             Some(Loss {
                 dead: f[target].clone(),
                 from,
                 to,
+                by_operator,
                 per_dc: Vec::new(),
                 refused: 0,
             })

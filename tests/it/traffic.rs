@@ -245,6 +245,53 @@ fn survivors_sized_for_n_minus_1_carry_the_load_and_undersized_ones_do_not() {
 }
 
 #[test]
+fn an_operators_move_off_a_dead_dc_is_judged_for_capacity_too() {
+    // No controller: a dies at 10 s and the operators move its shards (the
+    // even ones, round robin) to b at 15 s. b alone at 8 servers is
+    // overloaded (1,600/s for 800/s) from then on; at 20 (2,000/s) it
+    // carries the load.
+    let manual = |servers| {
+        two_sites(servers).replace(
+            "[failover]\ndetect_after = \"2s\"\n",
+            "[failover]\nauto = false\n\n[[fault]]\nkind = \"switchover\"\n\
+             shards = \"0-99\"\nto = \"b\"\nat = \"15s\"\n",
+        )
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let report = |servers: u32| {
+        let cfg = common::config(&manual(servers), &[]);
+        let o = run(&cfg);
+        let dir = tmp.path().join(servers.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        multiactive::output::write_run(&dir, &o, &cfg, &Default::default()).unwrap();
+        std::fs::read_to_string(dir.join("report.md")).unwrap()
+    };
+    let (sized, under) = (report(20), report(8));
+    let line = "After the operators' switchover off dc_down a at 15 s, to 40 s:";
+    assert!(
+        sized.contains(&format!("{line} the survivors carried the load")),
+        "{sized}"
+    );
+    assert!(
+        under.contains(&format!(
+            "{line} the survivors did **not** carry the load (b saturated"
+        )),
+        "{under}"
+    );
+    // Without the move, nothing moved shards: no verdict.
+    let cfg = common::config(
+        &two_sites(20).replace("detect_after = \"2s\"", "auto = false"),
+        &[],
+    );
+    let o = run(&cfg);
+    let dir = tmp.path().join("none");
+    std::fs::create_dir_all(&dir).unwrap();
+    multiactive::output::write_run(&dir, &o, &cfg, &Default::default()).unwrap();
+    let none = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(none.contains("_(no DC loss moved shards)_"), "{none}");
+}
+
+#[test]
 fn the_capacity_warning_uses_the_profile_peak() {
     // Sized for N − 1 at the base rate, but a spike of 1.5 overloads.
     let text = two_sites(20).replace(
