@@ -33,6 +33,23 @@ fn run(dir: &Path, text: &str, out: &str) -> Output {
         .unwrap()
 }
 
+/// Each `(expect, message)` case appended to `base` exits 2 with exactly
+/// that one message and writes nothing.
+fn assert_refused(dir: &Path, base: &str, cases: &[(&str, String)]) {
+    for (i, (expect, message)) in cases.iter().enumerate() {
+        let out = format!("out{i}");
+        let o = run(dir, &format!("{base}\n{expect}"), &out);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
+        assert!(
+            err.contains(message.as_str()),
+            "case {i}: {err}\nwanted: {message}"
+        );
+        assert_eq!(err.lines().count(), 1, "one message for one mistake: {err}");
+        assert!(!dir.join(out).exists());
+    }
+}
+
 #[test]
 fn run_prints_writes_and_reports_each_verdict_and_exits_3_when_one_fails() {
     let dir = tempfile::tempdir().unwrap();
@@ -194,18 +211,7 @@ fn bad_expectations_are_refused_at_their_line_and_column() {
             ),
         ),
     ];
-    for (i, (expect, message)) in cases.iter().enumerate() {
-        let out = format!("out{i}");
-        let o = run(dir.path(), &format!("{base}\n{expect}"), &out);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
-        assert!(
-            err.contains(message.as_str()),
-            "case {i}: {err}\nwanted: {message}"
-        );
-        assert_eq!(err.lines().count(), 1, "one message for one mistake: {err}");
-        assert!(!dir.path().join(out).exists());
-    }
+    assert_refused(dir.path(), &base, &cases);
 }
 
 /// Two DCs 10 ms apart, each region's users 0 ms from its own DC only;
@@ -415,18 +421,7 @@ fn dataset_expectations_refuse_what_a_dataset_row_cannot_answer() {
             ),
         ),
     ];
-    for (i, (expect, message)) in cases.iter().enumerate() {
-        let out = format!("out{i}");
-        let o = run(dir.path(), &format!("{base}\n{expect}"), &out);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
-        assert!(
-            err.contains(message.as_str()),
-            "case {i}: {err}\nwanted: {message}"
-        );
-        assert_eq!(err.lines().count(), 1, "one message for one mistake: {err}");
-        assert!(!dir.path().join(out).exists());
-    }
+    assert_refused(dir.path(), &base, &cases);
 }
 
 #[test]

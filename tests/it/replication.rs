@@ -324,6 +324,20 @@ fn origin_priority_can_diverge_with_three_dcs_where_lww_converges() {
     assert_eq!(lww.metrics.totals.lost_writes, 1);
 }
 
+/// Scripted writes from region `ra`, at the given times, to keys 0, 1, ….
+fn writes_from_ra(ats: &[&str]) -> String {
+    ats.iter()
+        .enumerate()
+        .map(|(k, at)| {
+            format!("[[request]]\nat = \"{at}\"\nregion = \"ra\"\nkey = {k}\nwrite = true\n\n")
+        })
+        .collect()
+}
+
+/// The a–b link down from 0 to 2 s.
+const LINK_DOWN_FOR_2S: &str =
+    "[[fault]]\nkind = \"link_down\"\nbetween = [\"a\", \"b\"]\nat = \"0ms\"\nfor = \"2s\"\n";
+
 #[test]
 fn semi_sync_falls_back_to_async_after_its_timeout() {
     // The link is down from 0 to 2 s. The first semi-sync write at a waits
@@ -331,15 +345,8 @@ fn semi_sync_falls_back_to_async_after_its_timeout() {
     // exactly 1 s) and a falls back to async: its next write, at 1.5 s, is
     // acknowledged at once. Once b applies a's writes again (2.01 s), a waits
     // for acks again: the write at 2.5 s takes the 20 ms round trip.
-    let writes: String = ["0ms", "1500ms", "2500ms"]
-        .iter()
-        .enumerate()
-        .map(|(k, at)| {
-            format!("[[request]]\nat = \"{at}\"\nregion = \"ra\"\nkey = {k}\nwrite = true\n\n")
-        })
-        .collect();
-    let fault =
-        "[[fault]]\nkind = \"link_down\"\nbetween = [\"a\", \"b\"]\nat = \"0ms\"\nfor = \"2s\"\n";
+    let writes = writes_from_ra(&["0ms", "1500ms", "2500ms"]);
+    let fault = LINK_DOWN_FOR_2S;
     let text =
         scripted(&format!("{writes}{fault}"), "").replace("duration = \"1s\"", "duration = \"3s\"");
     let o = run(&common::config(
@@ -418,15 +425,8 @@ fn a_write_waiting_only_for_its_city_peer_times_out_each_on_its_own() {
     // three writes at 0, 10 and 20 ms each fail ack_timeout = 100 ms after
     // they were written: three timeouts, three failures, none acknowledged
     // when the link heals.
-    let writes: String = ["0ms", "10ms", "20ms"]
-        .iter()
-        .enumerate()
-        .map(|(k, at)| {
-            format!("[[request]]\nat = \"{at}\"\nregion = \"ra\"\nkey = {k}\nwrite = true\n\n")
-        })
-        .collect();
-    let fault =
-        "[[fault]]\nkind = \"link_down\"\nbetween = [\"a\", \"b\"]\nat = \"0ms\"\nfor = \"2s\"\n";
+    let writes = writes_from_ra(&["0ms", "10ms", "20ms"]);
+    let fault = LINK_DOWN_FOR_2S;
     let city =
         "[[dataset]]\nname = \"all\"\nshare = 1\nmode = \"async\"\nsame_region_mode = \"sync\"\n";
     let text = scripted(&format!("{writes}{fault}"), city)
