@@ -17,10 +17,8 @@ use crate::scenario::{Config, GlobalReads, Resolve};
 pub struct KeySpace {
     /// `[dataset]`: its first stored key; then the number of keys.
     first: Vec<u64>,
-    /// `[dataset]`: its global number (0 for a users dataset: unused).
-    global: Vec<u8>,
-    /// `[dataset]`: whether it is global.
-    is_global: Vec<bool>,
+    /// `[dataset]`: its global number, if it is global.
+    global: Vec<Option<u8>>,
     /// Global datasets: `workload.global`'s and the global `[[dataset]]`s.
     globals: usize,
 }
@@ -30,14 +28,12 @@ impl KeySpace {
         let users = cfg.workload.keys;
         let mut first = vec![0];
         let mut global = Vec::new();
-        let mut is_global = Vec::new();
         let mut globals = 1;
         let mut end = 0;
         let mut add = |keys: u64, g: Option<usize>| {
             end += keys;
             first.push(end);
-            is_global.push(g.is_some());
-            global.push(g.unwrap_or(0) as u8);
+            global.push(g.map(|g| g as u8));
         };
         if cfg.datasets.is_empty() {
             add(users, None);
@@ -55,7 +51,6 @@ impl KeySpace {
         KeySpace {
             first,
             global,
-            is_global,
             globals,
         }
     }
@@ -78,10 +73,11 @@ impl KeySpace {
         self.first(dataset) + u64::from(key)
     }
 
-    /// The global number of a global dataset.
+    /// The global number of a global dataset (0 for a users dataset,
+    /// which callers never ask about).
     #[inline]
     pub fn global_of(&self, dataset: u8) -> u8 {
-        self.global[dataset as usize]
+        self.global[dataset as usize].unwrap_or(0)
     }
 
     /// Global datasets, `workload.global`'s included.
@@ -99,7 +95,7 @@ impl KeySpace {
     /// Whether a stored key is a user's record (in a users dataset).
     #[inline]
     pub fn is_users_key(&self, key: u32) -> bool {
-        !self.is_global[self.dataset_of(key)]
+        self.global[self.dataset_of(key)].is_none()
     }
 
     /// Moves `dataset`'s first key (tests of the narrowing checks).
@@ -112,11 +108,12 @@ impl KeySpace {
     #[inline]
     pub fn target_of(&self, key: u32, sharding: &Sharding) -> Target {
         let d = self.dataset_of(key);
-        if self.is_global[d] {
-            Target::Global(self.global[d])
-        } else {
-            let user = u64::from(key) - self.first[d];
-            Target::Shard(sharding.shard_of(user as u32))
+        match self.global[d] {
+            Some(g) => Target::Global(g),
+            None => {
+                let user = u64::from(key) - self.first[d];
+                Target::Shard(sharding.shard_of(user as u32))
+            }
         }
     }
 }

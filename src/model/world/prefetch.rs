@@ -14,7 +14,9 @@ impl World {
     #[inline]
     pub(super) fn prefetch_for(&self, next: &Event) {
         match *next {
-            Event::Served { req, dc } => {
+            // A service end, or a request reaching its DC (its service ends
+            // a while after; its index slot was asked for at admission).
+            Event::Served { req, dc } | Event::Reach { req, dc } => {
                 if let Some(key) = self
                     .requests
                     .get(req)
@@ -37,17 +39,6 @@ impl World {
                 }
                 if let Some(key) = after {
                     self.storage.prefetch_slot(key);
-                }
-            }
-            Event::Reach { req, dc } => {
-                // Service ends a while after: the record now (its index
-                // slot was asked for at admission).
-                if let Some(key) = self
-                    .requests
-                    .get(req)
-                    .and_then(|r| self.key_of_spec(&r.spec))
-                {
-                    self.storage.prefetch(dc, key);
                 }
             }
             Event::Ack { req, .. } => self.requests.prefetch(req),
