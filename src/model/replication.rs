@@ -29,6 +29,7 @@ use std::collections::VecDeque;
 use super::storage::{Applied, Storage, WriteRec};
 use super::world::ReqHandle;
 use crate::ids::{DcId, StreamId};
+use crate::kernel::huge;
 use crate::time::{Nanos, SimTime};
 
 #[derive(Clone, Copy, Debug)]
@@ -266,8 +267,10 @@ impl Replication {
     pub fn append(&mut self, entry: LogEntry, meta: &[u32]) -> u64 {
         let src = entry.write.origin.idx();
         let log = &mut self.logs[src];
+        huge::reserve_deque(&mut log.entries, 1);
         log.entries.push_back(entry);
         debug_assert_eq!(meta.len(), self.width);
+        huge::reserve_deque(&mut log.vvs, meta.len());
         log.vvs.extend(meta.iter().copied());
         let end = log.end();
         if end >= log.check_at {

@@ -21,6 +21,7 @@
 //! lazily mapped zeroed memory.
 
 use crate::ids::DcId;
+use crate::kernel::huge;
 use crate::scenario::Resolve;
 
 /// No write yet.
@@ -87,6 +88,11 @@ pub const ANNEX: usize = 8;
 /// nothing and the index a run touches grows with the keys it writes.
 const DIRECT_MAX: usize = 1 << 20;
 
+/// Words of records reserved up front (address space only: pages are
+/// mapped when first written): every key of a keyspace up to this size,
+/// so that records never move; beyond it they grow by doubling.
+const RESERVE_MAX: usize = 64 << 20;
+
 /// Key to record number.
 enum Index {
     /// `[key]`: 1 + the key's record number; 0 for a key never written.
@@ -99,10 +105,10 @@ enum Index {
 impl Index {
     fn new(keys: usize) -> Index {
         if keys <= DIRECT_MAX {
-            Index::Direct(vec![0; keys])
+            Index::Direct(huge::zeroed(keys))
         } else {
             Index::Hashed {
-                table: vec![0; 1 << 10],
+                table: huge::zeroed(1 << 10),
                 shift: 64 - 10,
             }
         }
@@ -171,7 +177,7 @@ impl Index {
             Index::Hashed { table, shift } => {
                 if 2 * written.len() > table.len() {
                     let bits = 64 - *shift + 1;
-                    *table = vec![0; 1 << bits];
+                    *table = huge::zeroed(1 << bits);
                     *shift = 64 - bits;
                     for (r, &k) in written.iter().enumerate() {
                         Self::put(table, *shift, k, r);
@@ -267,14 +273,15 @@ impl Storage {
         for (rank, &i) in order.iter().enumerate() {
             name_rank[i] = rank as u16;
         }
+        let record_len = ANNEX + n_dcs * (META + 2 * n_dcs);
         Storage {
             n: n_dcs,
             keys,
             index: Index::new(keys),
             written: Vec::new(),
-            cells: Vec::new(),
+            cells: huge::with_capacity((keys.min(DIRECT_MAX) * record_len).min(RESERVE_MAX)),
             stride: META + 2 * n_dcs,
-            record_len: ANNEX + n_dcs * (META + 2 * n_dcs),
+            record_len,
             zeros: vec![0; 2 * n_dcs],
             resolve,
             rules: Vec::new(),
@@ -316,6 +323,7 @@ impl Storage {
         let r = self.written.len();
         self.written.push(key);
         self.index.insert(key, r, &self.written);
+        huge::reserve(&mut self.cells, self.record_len);
         self.cells.extend([0; ANNEX]);
         for _ in 0..self.n {
             self.cells.push(u32::from(NONE));

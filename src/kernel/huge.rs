@@ -1,0 +1,217 @@
+//! Large arrays on 2 MiB pages.
+//!
+//! A run keeps its per-key state in a few large arrays (storage records,
+//! the record index, replication logs) that it reads at random. With the
+//! system's 4 KiB pages every such read may miss the TLB and walk the page
+//! tables (dearer still in a virtual machine), and every page costs a fault
+//! when first touched. On Linux, an array that reaches `HUGE` bytes is
+//! therefore *advised* for transparent huge pages before anything is
+//! written into it: the kernel backs its aligned 2 MiB stretches with one
+//! page each where it can (with `transparent_hugepage` set to `madvise` or
+//! `always`; with `never` nothing changes). Measured on the default
+//! scenario and on nine fully meshed DCs (`cargo bench --bench suite`): see
+//! the README's performance section.
+//!
+//! Only a hint: contents, lengths and results are the same with or without
+//! it, and elsewhere than Linux these functions are plain `Vec` growth.
+
+use std::collections::VecDeque;
+
+/// The size of a huge page on x86_64 and aarch64 (4 KiB base pages), and
+/// the size from which a buffer is advised.
+pub const HUGE: usize = 2 << 20;
+
+/// Asks the system to back the 2 MiB-aligned stretches of `v`'s whole
+/// buffer (its capacity, not only its length) with huge pages. Pages
+/// touched before the advice stay small; hence `reserve` and `zeroed`
+/// advise a new buffer before writing into it.
+pub fn advise<T>(v: &Vec<T>) {
+    advise_range(v.as_ptr().cast(), v.capacity() * size_of::<T>());
+}
+
+#[cfg(target_os = "linux")]
+fn advise_range(start: *const u8, bytes: usize) {
+    if bytes < HUGE {
+        return;
+    }
+    let page = 4096;
+    let from = (start as usize).next_multiple_of(page);
+    let to = (start as usize + bytes) & !(page - 1);
+    if to <= from {
+        return;
+    }
+    // SAFETY: madvise only sets a paging policy on whole pages of this
+    // process's own mapping, which `[from, to)` lies inside (the buffer's
+    // pages); MADV_HUGEPAGE never changes their contents. Its result is
+    // ignored on purpose: a system without transparent huge pages refuses,
+    // and the buffer is then an ordinary one.
+    unsafe {
+        libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_range(_start: *const u8, _bytes: usize) {}
+
+/// The capacity `v` grows to so that `needed` elements fit: at least
+/// double, as `Vec` grows.
+fn grown(capacity: usize, needed: usize) -> usize {
+    needed.max(2 * capacity).max(4)
+}
+
+/// Makes room for `additional` more elements, like `Vec::reserve`; when
+/// the new buffer is large, it is advised before the old elements are
+/// copied in.
+#[inline]
+pub fn reserve<T: Copy>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() < additional {
+        regrow(v, additional);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn regrow<T: Copy>(v: &mut Vec<T>, additional: usize) {
+    let capacity = grown(v.capacity(), v.len() + additional);
+    if capacity * size_of::<T>() < HUGE {
+        v.reserve_exact(capacity - v.len());
+        return;
+    }
+    let mut new = Vec::with_capacity(capacity);
+    advise(&new);
+    new.extend_from_slice(v);
+    *v = new;
+}
+
+/// `additional` more elements fit in `q` (see `reserve`).
+#[inline]
+pub fn reserve_deque<T: Copy>(q: &mut VecDeque<T>, additional: usize) {
+    if q.capacity() - q.len() < additional {
+        regrow_deque(q, additional);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn regrow_deque<T: Copy>(q: &mut VecDeque<T>, additional: usize) {
+    let capacity = grown(q.capacity(), q.len() + additional);
+    if capacity * size_of::<T>() < HUGE {
+        q.reserve_exact(capacity - q.len());
+        return;
+    }
+    let new: Vec<T> = Vec::with_capacity(capacity);
+    advise(&new);
+    // A `VecDeque` made from a `Vec` keeps the `Vec`'s buffer (documented:
+    // no reallocation), so the advised buffer is the deque's.
+    let mut new = VecDeque::from(new);
+    new.extend(q.iter().copied());
+    *q = new;
+}
+
+/// An empty vector with room for `n` elements, advised when large.
+pub fn with_capacity<T>(n: usize) -> Vec<T> {
+    let v = Vec::with_capacity(n);
+    advise(&v);
+    v
+}
+
+/// `n` zeros (`T::default()` of an integer type), advised when large. A
+/// large zeroed buffer comes straight from the system, whose pages are
+/// mapped when first touched, so the advice still applies to all of them.
+pub fn zeroed<T: Copy + Default>(n: usize) -> Vec<T> {
+    let v = vec![T::default(); n];
+    advise(&v);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Growth keeps every element and its order, across the size from
+    /// which buffers are advised, for a vector and a deque that wraps.
+    #[test]
+    fn growth_keeps_contents() {
+        let n = 3 * HUGE / size_of::<u32>();
+        let mut v: Vec<u32> = Vec::new();
+        for i in 0..n as u32 {
+            reserve(&mut v, 1);
+            v.push(i);
+        }
+        assert!(v.capacity() * 4 >= HUGE);
+        assert!(v.iter().enumerate().all(|(i, &x)| x == i as u32));
+
+        let mut q: VecDeque<u64> = VecDeque::new();
+        let mut next_in = 0u64;
+        let mut next_out = 0u64;
+        for round in 0..2 * n as u64 {
+            reserve_deque(&mut q, 1);
+            q.push_back(next_in);
+            next_in += 1;
+            // Drain a little now and then so the ring wraps before it grows.
+            if round % 3 == 0 {
+                assert_eq!(q.pop_front(), Some(next_out));
+                next_out += 1;
+            }
+        }
+        assert!(q.capacity() * 8 >= HUGE);
+        assert!(q.iter().zip(next_out..).all(|(&x, i)| x == i));
+        assert_eq!(q.len() as u64, next_in - next_out);
+    }
+
+    #[test]
+    fn zeroed_is_zeros() {
+        let v: Vec<u64> = zeroed(HUGE / 8 + 3);
+        assert_eq!(v.len(), HUGE / 8 + 3);
+        assert!(v.iter().all(|&x| x == 0));
+        assert!(zeroed::<u32>(0).is_empty());
+    }
+
+    /// On Linux with transparent huge pages available (`madvise` or
+    /// `always`), an advised buffer is backed by huge pages once written.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_advised_buffer_gets_huge_pages() {
+        let mode = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+            .unwrap_or_default();
+        if !mode.contains("[madvise]") && !mode.contains("[always]") {
+            eprintln!("transparent huge pages off ({mode:?}): nothing to check");
+            return;
+        }
+        let mut v: Vec<u64> = Vec::new();
+        reserve(&mut v, 4 * HUGE / 8);
+        v.resize(4 * HUGE / 8, 7);
+        // The buffer's first page (with the allocator's header) is left
+        // out of the advice: look at the mapping of its middle.
+        let at = v.as_ptr() as usize + 2 * HUGE;
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+        let mut inside = false;
+        let mut huge_kb = None;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ')
+                && let Some((a, b)) = range.split_once('-')
+                && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                inside = (a..b).contains(&at);
+            } else if inside && let Some(kb) = line.strip_prefix("AnonHugePages:") {
+                huge_kb = kb
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<usize>()
+                    .ok();
+            }
+        }
+        let huge_kb = huge_kb.expect("the buffer's mapping is in smaps");
+        // 8 MiB written: at least two aligned 2 MiB stretches lie inside.
+        assert!(huge_kb >= 4096, "{huge_kb} kB on huge pages");
+        assert_eq!(v[4 * HUGE / 8 - 1], 7);
+    }
+
+    #[test]
+    fn growth_doubles() {
+        assert_eq!(grown(0, 1), 4);
+        assert_eq!(grown(100, 101), 200);
+        assert_eq!(grown(100, 1000), 1000);
+    }
+}
