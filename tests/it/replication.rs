@@ -440,3 +440,87 @@ fn a_write_waiting_only_for_its_city_peer_times_out_each_on_its_own() {
     assert_eq!((t.ok, t.failed, t.ack_timeouts), (0, 3, 3), "{t:?}");
     assert_eq!(t.lost_writes, 0);
 }
+
+#[test]
+fn semi_sync_in_the_city_falls_back_until_the_city_peer_applies_again() {
+    // a and b in one city 1 ms apart, c in another 10 ms from both; one
+    // dataset `same_region_mode = "semi_sync"`, `mode = "async"`: a's writes
+    // wait for b alone. The a–b link is down from 0 to 2 s. The write at 0
+    // waits ack_timeout = 100 ms and is acknowledged anyway (the one
+    // fallback); c applies it at 10 ms, which says nothing of b, so the
+    // writes at 300 ms to 1.5 s are acknowledged at once. The link heals at
+    // 2 s and b applies a's backlog at 2.001 s: the write at 2.5 s waits for
+    // b again (the 2 ms round trip). Before the fallback was per class,
+    // c's applies ended it and every other write timed out (3 fallbacks).
+    let writes = writes_from_ra(&["0ms", "300ms", "700ms", "1100ms", "1500ms", "2500ms"]);
+    let b_c_down = LINK_DOWN_FOR_2S.replace("\"a\", \"b\"", "\"b\", \"c\"");
+    let requests = format!("{writes}{LINK_DOWN_FOR_2S}\n{b_c_down}");
+    let rest = format!(
+        "[workload]\nkeys = 10\nrate = 0\n\n[routing]\non_wrong_dc = \"serve_local\"\n\
+         write_guard = false\n\n[[dataset]]\nname = \"all\"\nshare = 1\nmode = \"async\"\n\
+         same_region_mode = \"semi_sync\"\n{requests}"
+    );
+    let text = |rest: &str| {
+        common::Sites {
+            duration: "3s",
+            dcs: &["a", "b", "c"],
+            regions: &["ra", "ra", "rc"],
+            links: &["1ms", "10ms", "10ms"],
+            near: "0ms",
+            far: "",
+            rest,
+            ..common::Sites::TWO
+        }
+        .text()
+    };
+    let o = run(&common::config(
+        &text(&rest),
+        &["replication.ack_timeout=100ms"],
+    ));
+    let t = o.metrics.totals;
+    assert_eq!(
+        (t.ok, t.failed, t.ack_timeouts, t.semi_sync_fallbacks),
+        (6, 0, 1, 1),
+        "{t:?}"
+    );
+    let mut lat: Vec<f64> = o.metrics.latency[1]
+        .iter_recorded()
+        .flat_map(|v| {
+            std::iter::repeat_n(
+                v.value_iterated_to() as f64 / 1e6,
+                v.count_at_value() as usize,
+            )
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let want = [0.0, 0.0, 0.0, 0.0, 2.0, 100.0];
+    assert_eq!(lat.len(), want.len(), "latencies {lat:?}");
+    for (got, want) in lat.iter().zip(want) {
+        assert!(
+            (got - want).abs() <= want * 0.002 + 0.01,
+            "latencies {lat:?}"
+        );
+    }
+    assert_eq!(t.lost_writes, 0);
+    // With `mode = "sync"` toward c and c cut off too (a–c down), each
+    // write before the links heal (0, 0.7, 1.1, 1.5 s; the one at 300 ms
+    // moved to 2.9 s) still waits for c when it times out: the strict class
+    // has no fallback, so all four fail and nothing falls back (before, the
+    // city's semi-sync acknowledged the first and the others at once).
+    let a_c_down = LINK_DOWN_FOR_2S.replace("\"b\"", "\"c\"");
+    let strict_far = format!(
+        "{}\n{a_c_down}",
+        rest.replace("mode = \"async\"", "mode = \"sync\"")
+    )
+    .replace("at = \"300ms\"", "at = \"2900ms\"");
+    let o = run(&common::config(
+        &text(&strict_far),
+        &["replication.ack_timeout=100ms"],
+    ));
+    let t = o.metrics.totals;
+    assert_eq!(
+        (t.ok, t.failed, t.ack_timeouts, t.semi_sync_fallbacks),
+        (2, 4, 4, 0),
+        "{t:?}"
+    );
+}

@@ -57,16 +57,21 @@ pub(super) struct Acks {
     /// × DCs + origin]`) the remote acks a write needs before the client's
     /// ack: from other regions (or from anywhere, without a split), and
     /// from the origin's region.
-    /// Whether a timed-out write falls back to async (either mode is `semi_sync`).
-    semi_sync: Vec<bool>,
+    /// Per dataset and class of acks (0: from other regions, or from
+    /// anywhere without a split; 1: from the origin's region), whether the
+    /// class's mode is `semi_sync`: a write that timed out waiting only for
+    /// such classes falls back to async in them.
+    semi_sync: Vec<[bool; 2]>,
     split: Vec<bool>,
     needed: Vec<(u16, u16)>,
     n: usize,
     /// Each DC's region, as a number: DCs of one region are one city.
     region: Vec<u16>,
     pub(super) timeout: Nanos,
-    /// Semi-sync origins that timed out and acknowledge as async for now.
-    semi_sync_degraded: Vec<bool>,
+    /// Per origin and class: semi-sync that timed out and acknowledges as
+    /// async in that class for now, until a DC of the class applies the
+    /// origin's writes again.
+    semi_sync_degraded: Vec<[bool; 2]>,
     /// Ack timeouts due by the end of the drain that were dropped unfired.
     pub(super) cancelled_timeouts: u64,
     /// `sharding.read_your_writes` (0: off).
@@ -106,14 +111,14 @@ impl Acks {
             semi_sync: modes
                 .iter()
                 .zip(&near_modes)
-                .map(|(&m, &near)| m == ReplMode::SemiSync || near == Some(ReplMode::SemiSync))
+                .map(|(&m, &near)| [m == ReplMode::SemiSync, near == Some(ReplMode::SemiSync)])
                 .collect(),
             split: near_modes.iter().map(Option::is_some).collect(),
             needed,
             n,
             region,
             timeout: cfg.replication.ack_timeout,
-            semi_sync_degraded: vec![false; n],
+            semi_sync_degraded: vec![[false; 2]; n],
             cancelled_timeouts: 0,
             sticky_window: cfg.sharding.read_your_writes,
         }
@@ -123,11 +128,12 @@ impl Acks {
     /// from other regions (or anywhere), and from its own region.
     #[inline]
     pub(super) fn needed_from(&self, dc: DcId, dataset: u8) -> (u16, u16) {
-        if self.semi_sync_degraded[dc.idx()] {
-            (0, 0)
-        } else {
-            self.needed[dataset as usize * self.n + dc.idx()]
-        }
+        let (far, near) = self.needed[dataset as usize * self.n + dc.idx()];
+        let [far_off, near_off] = self.semi_sync_degraded[dc.idx()];
+        (
+            if far_off { 0 } else { far },
+            if near_off { 0 } else { near },
+        )
     }
 
     /// Whether `dst`'s ack of a write to `dataset` from `src` counts toward
@@ -197,12 +203,17 @@ impl World {
             return;
         };
         let logged = self.replica().apply(now, stream, head);
-        if self.acks.semi_sync_degraded[src.idx()]
+        if self.acks.semi_sync_degraded[src.idx()] != [false; 2]
             && self.is_up(src)
             && self.topology.reachable(dst, src)
         {
-            // A replica applies the origin's writes again: semi-sync resumes.
-            self.acks.semi_sync_degraded[src.idx()] = false;
+            // A replica of the class applies the origin's writes again:
+            // semi-sync resumes in that class (the other class's replicas
+            // say nothing of it: a same-city peer that is down stays down
+            // while the remote standby applies).
+            let dataset = self.keys.dataset_of(logged.write.key) as u8;
+            let class = usize::from(self.acks.near(dataset, src, dst));
+            self.acks.semi_sync_degraded[src.idx()][class] = false;
         }
         if let Some(req) = logged.waiting
             && self.is_up(src)
@@ -298,12 +309,23 @@ impl World {
             return;
         }
         self.metrics.totals.ack_timeouts += 1;
-        if self.acks.semi_sync[r.spec.dataset as usize] {
+        let semi = self.acks.semi_sync[r.spec.dataset as usize];
+        let waits_for = [r.awaiting > 0, r.awaiting_near > 0];
+        if waits_for
+            .iter()
+            .zip(semi)
+            .all(|(&waited, semi)| !waited || semi)
+        {
             // MySQL-style semi-sync: after the timeout the origin falls back
-            // to async (acknowledging this write and not waiting for the next
-            // ones) until a replica applies its writes again.
+            // to async in each class it still waited for (acknowledging this
+            // write and not waiting there for the next ones) until a replica
+            // of that class applies its writes again. A class whose mode is
+            // strict (`quorum`, `sync`) has no fallback: the write fails.
             self.metrics.totals.semi_sync_fallbacks += 1;
-            self.acks.semi_sync_degraded[r.served_at.idx()] = true;
+            let degraded = &mut self.acks.semi_sync_degraded[r.served_at.idx()];
+            for (off, waited) in degraded.iter_mut().zip(waits_for) {
+                *off |= waited;
+            }
             let r = self.requests.at(req);
             r.awaiting = 0;
             r.awaiting_near = 0;
