@@ -3,14 +3,17 @@
 //! Parameters are read as durations and kept in nanoseconds; samples are
 //! rounded to whole nanoseconds and never negative. Every draw goes through
 //! [`sample`] (portable variates from `libm`), so a seed gives the same
-//! durations on every machine; [`zipf`] draws key ranks the same way.
+//! durations on every machine; [`zipf`] and [`alias`] draw Zipf keys the
+//! same way.
 
+pub mod alias;
 pub mod sample;
 mod ziggurat;
 pub mod zipf;
 
 use rand::Rng;
 
+pub use alias::ZipfTable;
 pub use sample::unit;
 pub use zipf::Zipf;
 
