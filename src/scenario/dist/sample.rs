@@ -3,8 +3,9 @@
 //! The platform's `exp`, `ln` and `powf` (the C library's or the CPU's)
 //! may differ in the last bit from one machine to another, and one differing
 //! bit in a drawn latency changes a run. Every transcendental function on
-//! the simulated path therefore comes from the pure-Rust `libm` crate, and
-//! everything else is IEEE-754 arithmetic (`+ - * /`, `sqrt`, conversions),
+//! the simulated path therefore comes from the pure-Rust `libm` crate or,
+//! for `exp` in a draw, from `exp.rs` (a table and IEEE arithmetic, within
+//! 1 ulp of `libm`'s and cheaper), and everything else is IEEE-754 arithmetic (`+ - * /`, `sqrt`, conversions),
 //! which is exactly rounded everywhere. Rust never fuses `a * b + c` into
 //! one instruction unless asked, so the sequence of roundings is fixed too.
 //!

@@ -17,13 +17,15 @@
 //! falls in a wedge (tested against the density, one `exp`) or in the tail
 //! (Marsaglia's exponential method, two `ln`).
 //!
-//! The layer table is computed once from `R` and `V` with `libm` and IEEE
-//! arithmetic, so it is the same on every machine (see the parent module).
+//! The layer tables are computed once with `libm` and IEEE arithmetic, and
+//! the wedges' `exp` is the portable one of `exp.rs`, so draws are the same
+//! on every machine (see the parent module).
 
 use std::sync::OnceLock;
 
 use rand::Rng;
 
+use super::exp::exp;
 use super::sample::{open_unit, unit};
 
 const LAYERS: usize = 256;
@@ -118,7 +120,7 @@ pub fn std_exp<R: Rng + ?Sized>(rng: &mut R) -> f64 {
             base += E_R;
             continue;
         }
-        if t.f[i] + (t.f[i + 1] - t.f[i]) * unit(rng) < libm::exp(-x) {
+        if t.f[i] + (t.f[i + 1] - t.f[i]) * unit(rng) < exp(-x) {
             return base + x;
         }
     }
@@ -140,7 +142,7 @@ pub fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
         if i == 0 {
             return tail(rng, u < 0.0);
         }
-        if t.f[i] + (t.f[i + 1] - t.f[i]) * unit(rng) < density(x) {
+        if t.f[i] + (t.f[i + 1] - t.f[i]) * unit(rng) < exp(-0.5 * x * x) {
             return x;
         }
     }
