@@ -232,10 +232,8 @@ fn to_nanos(x: f64) -> Nanos {
     } else if x >= MAX_DURATION as f64 {
         MAX_DURATION
     } else {
-        // Below MAX_DURATION < 2^63: i64's conversions are exact here and
-        // single instructions, u64's are not.
-        let t = x as i64;
-        t as Nanos + Nanos::from(x - t as f64 >= 0.5)
+        let t = x as Nanos;
+        t + Nanos::from(x - t as f64 >= 0.5)
     }
 }
 

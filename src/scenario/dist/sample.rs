@@ -21,15 +21,7 @@ const EPS: f64 = 1.0 / (1u64 << 53) as f64;
 /// A uniform draw in [0, 1) with 53 bits.
 #[inline]
 pub fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    to_f64(rng.next_u64() >> 11) * EPS
-}
-
-/// `x as f64` for x < 2^63, by way of i64: the same value (exact below
-/// 2^53), in one instruction where u64's conversion takes several.
-#[inline(always)]
-pub(super) fn to_f64(x: u64) -> f64 {
-    debug_assert!(x < 1 << 63);
-    x as i64 as f64
+    (rng.next_u64() >> 11) as f64 * EPS
 }
 
 /// A uniform draw in (0, 1): 52 random bits k, as (k + 1/2)·2^-52. Every
@@ -43,7 +35,7 @@ pub fn open_unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 
 #[inline(always)]
 fn open_unit_of(bits: u64) -> f64 {
-    (to_f64(bits >> 12) + 0.5) * (2.0 * EPS)
+    ((bits >> 12) as f64 + 0.5) * (2.0 * EPS)
 }
 
 /// A standard exponential variate (mean 1), by the ziggurat method.

@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use rand::Rng;
 
 use super::exp::exp;
-use super::sample::{open_unit, to_f64, unit};
+use super::sample::{open_unit, unit};
 
 const LAYERS: usize = 256;
 /// Right edge of the base rectangle: where the tail starts.
@@ -111,7 +111,7 @@ pub fn std_exp<R: Rng + ?Sized>(rng: &mut R) -> f64 {
         let bits = rng.next_u64();
         let i = (bits & 0xff) as usize;
         // The top 53 bits, independent of the layer's 8: u in [0, 1).
-        let x = to_f64(bits >> 11) * (1.0 / (1u64 << 53) as f64) * t.x[i];
+        let x = (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64) * t.x[i];
         if x < t.x[i + 1] {
             return base + x;
         }
@@ -134,7 +134,7 @@ pub fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
         let bits = rng.next_u64();
         let i = (bits & 0xff) as usize;
         // The top 52 bits, independent of the layer's 8: u in (-1, 1).
-        let u = (to_f64(bits >> 12) + 0.5) * (1.0 / (1u64 << 51) as f64) - 1.0;
+        let u = ((bits >> 12) as f64 + 0.5) * (1.0 / (1u64 << 51) as f64) - 1.0;
         let x = u * t.x[i];
         if x.abs() < t.x[i + 1] {
             return x;
