@@ -16,7 +16,9 @@
 //! knows its next draw early can [`ZipfTable::prefetch`] it.
 //!
 //! The table takes [`TABLE_BYTES_PER_KEY`] bytes a key; `model::footprint`
-//! counts it. The weights k^-s come from `libm` and are summed in rank
+//! counts it. Building it needs as much again for a moment (the aliases and
+//! the work lists; the table is packed over the weights), and two `libm`
+//! calls a key: about 0.2 s at 2^22 keys. The weights k^-s come from `libm` and are summed in rank
 //! order (see the parent module), so the table is the same on every
 //! machine; shares are held to 2^-(64 - b) of a column, b the bits of a key
 //! (2^-42 or finer).
@@ -77,12 +79,11 @@ impl ZipfTable {
                 large.push(i as u32);
             }
         }
-        let mut share = vec![1.0f64; len];
+        // A column's share is final once it leaves `small`: q holds it.
         let mut alias: Vec<u32> = (0..n as u32).collect();
         while let (Some(&l), Some(&g)) = (small.last(), large.last()) {
             let (l, g) = (l as usize, g as usize);
             small.pop();
-            share[l] = q[l];
             alias[l] = g as u32;
             q[g] = (q[g] + q[l]) - 1.0;
             if q[g] < 1.0 {
@@ -92,20 +93,26 @@ impl ZipfTable {
         }
         // Columns left on either list hold 1 up to rounding: whole columns
         // (their alias is themselves).
+        for &i in small.iter().chain(&large) {
+            q[i as usize] = 1.0;
+        }
+        drop((small, large));
         let full = u64::MAX >> bits;
         let one = (1u64 << (64 - bits)) as f64;
-        let table = share
-            .iter()
-            .zip(&alias)
-            .map(|(&p, &a)| {
+        // Packed in the weights' own buffer (same size, collected in place).
+        let table: Vec<u64> = q
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
                 let scaled = if p >= 1.0 {
                     full
                 } else {
                     ((p * one + 0.5) as u64).min(full)
                 };
-                (scaled << bits) | u64::from(a)
+                (scaled << bits) | u64::from(alias[i])
             })
             .collect();
+        let table = table.into_boxed_slice();
         ZipfTable { n, bits, table }
     }
 
