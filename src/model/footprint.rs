@@ -1,7 +1,9 @@
 //! How much memory a run's fixed state takes, from the sizes the model
 //! allocates: every DC's copy of every key and the index to it
 //! (`storage`), each key's two acknowledgement marks (`world`), and the lag
-//! histograms of every replication stream and DC (`metrics`). `scenario` refuses a scenario
+//! histograms of every replication stream and DC (`metrics`), and the alias
+//! tables of Zipf key popularity (`dist::alias`: 8 bytes per key up to 2^22
+//! keys of a population, none above). `scenario` refuses a scenario
 //! whose state would not fit in the memory limit (`simulation.memory_limit`,
 //! [`DEFAULT_LIMIT`] unless set).
 //!
@@ -40,6 +42,8 @@ pub struct Footprint {
     /// Lag histograms: one per stream (all of them used, at most), one per
     /// DC for the time series, the run's own; the latency histograms.
     pub histograms: u64,
+    /// Alias tables of Zipf key popularity ([`Footprint::with_tables`]).
+    pub tables: u64,
 }
 
 impl Footprint {
@@ -61,6 +65,16 @@ impl Footprint {
             storage,
             acks,
             histograms,
+            tables: 0,
+        }
+    }
+
+    /// With `bytes` of key-popularity tables
+    /// (`model::workload::popularity_table_bytes` of each population).
+    pub fn with_tables(self, bytes: u64) -> Footprint {
+        Footprint {
+            tables: bytes,
+            ..self
         }
     }
 
@@ -80,6 +94,7 @@ impl Footprint {
         BASE.saturating_add(self.storage)
             .saturating_add(self.acks)
             .saturating_add(self.histograms)
+            .saturating_add(self.tables)
     }
 
     /// `Err` with the arithmetic when the state does not fit in `limit`;
@@ -89,12 +104,13 @@ impl Footprint {
             return Ok(());
         }
         Err(format!(
-            "{what} need about {} of memory ({} of replicas: {} bytes per key and datacenter; {} of acknowledgement marks; {} of lag histograms; {} for the program), above the limit of {}: choose fewer keys or datacenters, or raise simulation.memory_limit",
+            "{what} need about {} of memory ({} of replicas: {} bytes per key and datacenter; {} of acknowledgement marks; {} of lag histograms; {} of key-popularity tables; {} for the program), above the limit of {}: choose fewer keys or datacenters, or raise simulation.memory_limit",
             size(self.total()),
             size(self.storage),
             Storage::bytes_per_copy(n_dcs),
             size(self.acks),
             size(self.histograms),
+            size(self.tables),
             size(BASE),
             size(limit),
         ))
@@ -194,6 +210,9 @@ mod tests {
             30_000_000 * (14 + per_dc as u64 * 3) + 320_000_000
         );
         assert_eq!(f.acks, 32_000_000);
+        assert_eq!(f.tables, 0);
+        let t = f.with_tables(800_000);
+        assert_eq!(t.total(), f.total() + 800_000);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rand::{Rng, RngExt};
 use super::rng_ids;
 use crate::ids::RegionId;
 use crate::kernel::{ComponentRng, stream};
-use crate::scenario::dist::{Zipf, sample};
+use crate::scenario::dist::{Zipf, ZipfTable, sample};
 use crate::scenario::{Config, Popularity, Profile};
 use crate::time::{NS_PER_S, Nanos};
 
@@ -24,37 +24,70 @@ pub struct RequestSpec {
     pub dataset: u8,
 }
 
+/// The bytes of the table `n` keys of popularity `p` draw from: a Zipf
+/// law's alias table (`dist::alias`, up to 2^22 keys), or nothing.
+pub fn popularity_table_bytes(n: u64, p: Popularity) -> u64 {
+    match p {
+        Popularity::Zipf { s } if s != 0.0 && n != 0 => ZipfTable::bytes(n),
+        _ => 0,
+    }
+}
+
 /// Draws ranks 0..n, most popular first, and maps them onto keys by a fixed
-/// bijection so that popular keys do not cluster at low ids.
+/// bijection (rank r is key r · stride mod n) so that popular keys do not
+/// cluster at low ids.
 struct Popular {
     n: u64,
-    /// `None` for uniform popularity (and for Zipf with s = 0, which is).
-    zipf: Option<Zipf>,
+    law: Law,
     stride: u64,
     /// 1 / n, for `rem`.
     inv_n: f64,
 }
 
+enum Law {
+    /// Uniform popularity (and Zipf with s = 0, which is).
+    Uniform,
+    /// Zipf up to `dist::alias::TABLE_MAX` keys: the table draws keys, the
+    /// bijection built in.
+    Table(ZipfTable),
+    /// Zipf above, by rejection-inversion.
+    Inversion(Zipf),
+}
+
 impl Popular {
     fn new(n: u64, p: Popularity) -> Popular {
-        let zipf = match p {
-            Popularity::Uniform => None,
-            Popularity::Zipf { s } if s == 0.0 || n == 0 => None,
-            Popularity::Zipf { s } => Some(Zipf::new(n, s)),
+        let stride = coprime_stride(n);
+        let law = match p {
+            Popularity::Uniform => Law::Uniform,
+            Popularity::Zipf { s } if s == 0.0 || n == 0 => Law::Uniform,
+            Popularity::Zipf { s } if ZipfTable::bytes(n) > 0 => {
+                Law::Table(ZipfTable::new(n, s, |r| r * stride % n))
+            }
+            Popularity::Zipf { s } => Law::Inversion(Zipf::new(n, s)),
         };
         Popular {
             n,
-            zipf,
-            stride: coprime_stride(n),
+            law,
+            stride,
             inv_n: 1.0 / n.max(1) as f64,
+        }
+    }
+
+    /// The table, when draws come from one.
+    #[inline]
+    fn table(&self) -> Option<&ZipfTable> {
+        match &self.law {
+            Law::Table(t) => Some(t),
+            _ => None,
         }
     }
 
     #[inline]
     fn draw(&self, rng: &mut ComponentRng) -> u32 {
-        match &self.zipf {
-            None => rng.random_range(0..self.n) as u32,
-            Some(z) => {
+        match &self.law {
+            Law::Uniform => rng.random_range(0..self.n) as u32,
+            Law::Table(t) => t.key(rng.next_u64()) as u32,
+            Law::Inversion(z) => {
                 let rank = z.sample(rng) - 1;
                 // rank and stride are below n; below 2^32 (keys are u32)
                 // their product fits in a u64, and its remainder comes
@@ -219,6 +252,10 @@ pub struct Workload {
     /// Per `[[dataset]]`: a global one's key popularity over its own keys
     /// (`None`: a users dataset, whose key is the user).
     own_keys: Vec<Option<Popular>>,
+    /// With a users' table: the `content` draw that picks the next
+    /// request's user, taken as soon as this request's draws are done (the
+    /// order of draws is the same) so that its column is loaded by then.
+    next_user: u64,
 }
 
 fn threshold(p: f64) -> u64 {
@@ -235,7 +272,7 @@ impl Workload {
         let shaping = Shaping::new(cfg);
         // Candidates come at the peak rate when the rate is shaped.
         let peak = w.rate * shaping.as_ref().map_or(1.0, |s| s.max);
-        Workload {
+        let mut workload = Workload {
             arrivals: stream(cfg.seed, rng_ids::ARRIVALS),
             shaping,
             content: stream(cfg.seed, rng_ids::REQUESTS),
@@ -275,6 +312,20 @@ impl Workload {
                         .map(|g| Popular::new(g.keys, w.popularity))
                 })
                 .collect(),
+            next_user: 0,
+        };
+        workload.draw_next_user();
+        workload
+    }
+
+    /// Takes the draw of the next request's user from a users' table, and
+    /// starts loading its column (a cache miss otherwise: columns are
+    /// equally likely). A hint: the draws are the same without it.
+    #[inline]
+    fn draw_next_user(&mut self) {
+        if let Some(t) = self.users.table() {
+            self.next_user = self.content.next_u64();
+            t.prefetch(self.next_user);
         }
     }
 
@@ -302,8 +353,18 @@ impl Workload {
     /// The content of the next request.
     #[inline]
     pub fn next_request(&mut self) -> RequestSpec {
+        let spec = self.request();
+        self.draw_next_user();
+        spec
+    }
+
+    #[inline]
+    fn request(&mut self) -> RequestSpec {
         let rng = &mut self.content;
-        let user = self.users.draw(rng);
+        let user = match self.users.table() {
+            Some(t) => t.key(self.next_user) as u32,
+            None => self.users.draw(rng),
+        };
         let region = if self.roaming_threshold != 0 && rng.next_u64() < self.roaming_threshold {
             self.homes.by_share(rng.next_u64())
         } else {
@@ -365,6 +426,37 @@ mod tests {
                 assert_eq!(rem(x, n, inv), x % n, "{x} mod {n}");
             }
         }
+    }
+
+    /// With a users' table the next user is drawn one request early; the
+    /// draws are the same as in order: request i's user is the table's key
+    /// of the stream's draw 2i and its write flag draw 2i + 1 (no roaming,
+    /// no global keys), under the default scenario's law (10^5 keys,
+    /// s = 0.8, 30% writes).
+    #[test]
+    fn the_early_user_draw_keeps_the_order_of_draws() {
+        let sets = [
+            "workload.locality=1".to_string(),
+            "workload.global=0".to_string(),
+        ];
+        let cfg =
+            crate::scenario::load_str("<test>", "t", crate::scenario::DEFAULT_SCENARIO, &sets)
+                .expect("valid");
+        let mut w = Workload::new(&cfg);
+        let table = w
+            .users
+            .table()
+            .expect("10^5 keys draw from a table")
+            .clone();
+        let mut rng = stream(cfg.seed, rng_ids::REQUESTS);
+        let mut writes = 0;
+        for _ in 0..1000 {
+            let spec = w.next_request();
+            assert_eq!(u64::from(spec.key), table.key(rng.next_u64()));
+            assert_eq!(spec.write, rng.next_u64() < threshold(0.3));
+            writes += usize::from(spec.write);
+        }
+        assert!((250..350).contains(&writes), "{writes}");
     }
 
     #[test]

@@ -334,6 +334,16 @@ fn check_keys(
     (dcs, limit): (usize, u64),
 ) {
     use crate::model::footprint::Footprint;
+    // Key-popularity tables: the users' one serves every users dataset.
+    let tables = {
+        use crate::model::workload::popularity_table_bytes as bytes;
+        let own: u64 = out
+            .iter()
+            .filter_map(|d| d.global.as_ref())
+            .map(|g| bytes(g.keys, w.popularity))
+            .sum();
+        bytes(w.keys, w.popularity) + bytes(w.global_keys, w.popularity) + own
+    };
     let users = out.iter().filter(|d| d.global.is_none()).count() as u64;
     let own: u64 = out
         .iter()
@@ -367,7 +377,10 @@ fn check_keys(
                 u32::MAX
             ),
         );
-    } else if let Err(e) = Footprint::of(dcs, keys).check(&what, dcs, limit) {
+    } else if let Err(e) = Footprint::of(dcs, keys)
+        .with_tables(tables)
+        .check(&what, dcs, limit)
+    {
         cx.err(n.at, "dataset", e);
     }
 }

@@ -2,15 +2,20 @@
 //!
 //! Parameters are read as durations and kept in nanoseconds; samples are
 //! rounded to whole nanoseconds and never negative. Every draw goes through
-//! [`sample`] (portable variates from `libm`), so a seed gives the same
-//! durations on every machine; [`zipf`] draws key ranks the same way.
+//! [`sample`] and [`exp`] (portable variates from `libm`, a table and IEEE
+//! arithmetic), so a seed gives the same
+//! durations on every machine; [`zipf`] and [`alias`] draw Zipf keys the
+//! same way.
 
+pub mod alias;
+pub mod exp;
 pub mod sample;
 mod ziggurat;
 pub mod zipf;
 
 use rand::Rng;
 
+pub use alias::ZipfTable;
 pub use sample::unit;
 pub use zipf::Zipf;
 
@@ -28,16 +33,17 @@ pub enum Dist {
         min: Nanos,
         max: Nanos,
     },
-    /// Exponential: `mean · -ln U`.
+    /// Exponential: `mean · E`, E standard exponential (by a ziggurat).
     Exp {
         mean: Nanos,
     },
-    /// Normal, with negative draws cut to 0: `mean + sd · Φ⁻¹(U)`.
+    /// Normal, with negative draws cut to 0: `mean + sd · Z`, Z standard
+    /// normal (by a ziggurat).
     Normal {
         mean: Nanos,
         sd: Nanos,
     },
-    /// Lognormal: `exp(mu + sigma · Φ⁻¹(U))`, with `mu = ln median` and
+    /// Lognormal: `exp(mu + sigma · Z)`, Z standard normal, with `mu = ln median` and
     /// `sigma` placing the 99th percentile at `p99`.
     LogNormal {
         median: Nanos,
@@ -45,8 +51,8 @@ pub enum Dist {
         mu: f64,
         sigma: f64,
     },
-    /// Pareto: `scale · U^(-1/shape)`, computed as
-    /// `scale · exp(-ln U / shape)`.
+    /// Pareto: `scale · U^(-1/shape)`, computed as `scale · exp(E / shape)`
+    /// with E = -ln U standard exponential.
     Pareto {
         scale: Nanos,
         shape: f64,
@@ -136,11 +142,11 @@ impl Dist {
                 to_nanos(*mean as f64 + *sd as f64 * sample::std_normal(rng))
             }
             Dist::LogNormal { mu, sigma, .. } => {
-                to_nanos(libm::exp(mu + sigma * sample::std_normal(rng)))
+                to_nanos(exp::exp(mu + sigma * sample::std_normal(rng)))
             }
             Dist::Pareto {
                 scale, inv_shape, ..
-            } => to_nanos(*scale as f64 * libm::exp(sample::exp1(rng) * inv_shape)),
+            } => to_nanos(*scale as f64 * exp::exp(sample::exp1(rng) * inv_shape)),
             Dist::Empirical(points) => {
                 if points.len() == 1 {
                     return points[0];

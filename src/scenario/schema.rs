@@ -73,7 +73,7 @@ const MEMORY_LIMIT: Key = Key::new(
     "memory_limit",
     Type::Other("a size such as \"8GiB\" or \"512MiB\""),
     KeyDefault::Absent("16GiB"),
-    "the most memory the run's fixed state (every DC's copy of every key, acknowledgement marks, histograms) may need; a scenario above it is refused with the arithmetic",
+    "the most memory the run's fixed state (every DC's copy of every key, acknowledgement marks, histograms, Zipf popularity's alias tables) may need; a scenario above it is refused with the arithmetic",
 );
 
 pub(super) const SIMULATION_SECTION: Section = Section {

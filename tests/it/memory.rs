@@ -267,3 +267,28 @@ fn a_state_above_the_limit_is_refused_with_the_numbers() {
         "{err}"
     );
 }
+
+/// Zipf popularity's alias tables (8 bytes a key, `dist::alias`) count in
+/// the estimate: 10^6 keys and the default 1,000 global keys at 3 DCs need
+/// 8,008,000 bytes (7.6 MiB) of tables beyond their storage, so a limit
+/// 4 MB above the storage estimate passes uniform keys and refuses Zipf's.
+#[test]
+fn zipf_tables_count_in_the_estimate() {
+    use multiactive::model::footprint::Footprint;
+    let f = Footprint::of(3, 1_001_000);
+    let limit = f.total() + 4_000_000;
+    let load = |popularity: &str| {
+        let sets = vec![
+            "workload.keys=1_000_000".to_string(),
+            format!("workload.popularity={popularity}"),
+            format!("simulation.memory_limit=\"{limit}\""),
+        ];
+        multiactive::scenario::load_str("t.toml", "t", &shape(3, 1, 10.0), &sets)
+    };
+    assert!(load("\"uniform\"").is_ok());
+    let err = load("{ dist = \"zipf\", s = 0.8 }")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("7.6 MiB of key-popularity tables"), "{err}");
+    assert_eq!(f.with_tables(8_008_000).total(), f.total() + 8_008_000);
+}

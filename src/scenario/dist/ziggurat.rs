@@ -1,6 +1,13 @@
-//! Standard normal variates by the ziggurat method (G. Marsaglia and
-//! W. W. Tsang, "The ziggurat method for generating random variables",
-//! J. Stat. Software 5(8), 2000), with 256 layers of equal area.
+//! Standard normal and standard exponential variates by the ziggurat
+//! method (G. Marsaglia and W. W. Tsang, "The ziggurat method for generating
+//! random variables", J. Stat. Software 5(8), 2000), each with 256 layers of
+//! equal area.
+//!
+//! The exponential's density e^-x is covered the same way as the normal's
+//! below (base layer: rectangle and tail beyond `E_R`). In 97.8% of draws the
+//! point is under the density at once: one draw, one multiplication, one
+//! comparison, no `ln`. A wedge costs one `exp`; the tail, being memoryless,
+//! is `E_R` plus a fresh exponential draw.
 //!
 //! The density's upper half is covered by a base layer (a rectangle plus
 //! the tail beyond `R`) and 255 rectangles stacked on it, all of area `V`.
@@ -10,13 +17,15 @@
 //! falls in a wedge (tested against the density, one `exp`) or in the tail
 //! (Marsaglia's exponential method, two `ln`).
 //!
-//! The layer table is computed once from `R` and `V` with `libm` and IEEE
-//! arithmetic, so it is the same on every machine (see the parent module).
+//! The layer tables are computed once with `libm` and IEEE arithmetic, and
+//! the wedges' `exp` is the portable one of `exp.rs`, so draws are the same
+//! on every machine (see the parent module).
 
 use std::sync::OnceLock;
 
 use rand::Rng;
 
+use super::exp::exp;
 use super::sample::{open_unit, unit};
 
 const LAYERS: usize = 256;
@@ -65,6 +74,58 @@ fn table() -> &'static Table {
     TABLE.get_or_init(build)
 }
 
+/// Right edge of the exponential's base rectangle: where its tail starts.
+const E_R: f64 = 7.697_117_470_131_487;
+/// Area of every layer of the exponential's ziggurat (density e^-x).
+const E_V: f64 = 3.949_659_822_581_572e-3;
+
+/// The exponential's layers: x[0] = E_V / e^-E_R, x[1] = E_R, decreasing to
+/// x[256] = 0; f[i] = e^-x[i].
+fn build_exp() -> Table {
+    let mut x = [0.0; LAYERS + 1];
+    x[0] = E_V / libm::exp(-E_R);
+    x[1] = E_R;
+    for i in 2..LAYERS {
+        let h = E_V / x[i - 1] + libm::exp(-x[i - 1]);
+        x[i] = if h < 1.0 { -libm::log(h) } else { 0.0 };
+    }
+    x[LAYERS] = 0.0;
+    let mut f = [0.0; LAYERS + 1];
+    for (fi, &xi) in f.iter_mut().zip(&x) {
+        *fi = libm::exp(-xi);
+    }
+    Table { x, f }
+}
+
+fn exp_table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(build_exp)
+}
+
+/// A standard exponential variate (mean 1).
+#[inline]
+pub fn std_exp<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let t = exp_table();
+    let mut base = 0.0;
+    loop {
+        let bits = rng.next_u64();
+        let i = (bits & 0xff) as usize;
+        // The top 53 bits, independent of the layer's 8: u in [0, 1).
+        let x = (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64) * t.x[i];
+        if x < t.x[i + 1] {
+            return base + x;
+        }
+        if i == 0 {
+            // Beyond E_R the density is E_R's times a fresh exponential's.
+            base += E_R;
+            continue;
+        }
+        if t.f[i] + (t.f[i + 1] - t.f[i]) * unit(rng) < exp(-x) {
+            return base + x;
+        }
+    }
+}
+
 /// A standard normal variate (mean 0, sd 1).
 #[inline]
 pub fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
@@ -81,7 +142,7 @@ pub fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
         if i == 0 {
             return tail(rng, u < 0.0);
         }
-        if t.f[i] + (t.f[i + 1] - t.f[i]) * unit(rng) < density(x) {
+        if t.f[i] + (t.f[i + 1] - t.f[i]) * unit(rng) < exp(-0.5 * x * x) {
             return x;
         }
     }
@@ -102,6 +163,25 @@ fn tail<G: Rng + ?Sized>(rng: &mut G, negative: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The exponential's layers tile e^-x: decreasing edges, every layer of
+    /// area E_V (to 1e-9 relative); the base layer is the rectangle
+    /// E_R·e^-E_R plus the tail ∫_E_R^∞ e^-x dx = e^-E_R.
+    #[test]
+    fn exp_table_is_a_ziggurat() {
+        let t = exp_table();
+        assert!(t.x.windows(2).all(|w| w[0] > w[1]), "edges decrease");
+        assert!(t.x[255] > 0.0 && t.x[255] < 0.1, "{}", t.x[255]);
+        for i in 1..LAYERS {
+            let area = t.x[i] * (t.f[i + 1] - t.f[i]);
+            assert!((area / E_V - 1.0).abs() < 1e-9, "layer {i}: {area}");
+        }
+        let base = (E_R + 1.0) * libm::exp(-E_R);
+        assert!((base / E_V - 1.0).abs() < 1e-9);
+        // The share of draws returned at once: the mean of x[i+1]/x[i].
+        let fast = (0..LAYERS).map(|i| t.x[i + 1] / t.x[i]).sum::<f64>() / LAYERS as f64;
+        assert!((fast - 0.9778).abs() < 1e-4, "{fast}");
+    }
 
     /// The layers tile the density: decreasing edges, every layer of area
     /// V (to 1e-9 relative), and the top one closing at the peak.

@@ -11,6 +11,9 @@
 //! evaluating H again: the usual draw costs one uniform, one `log1p` and one
 //! `exp` (all from `libm`, see the parent module), against three `powf` and
 //! two uniforms before. Rejection is rare, most likely for rank 2.
+//!
+//! It needs no memory; keyspaces up to `alias::TABLE_MAX` keys draw from an
+//! alias table instead (`alias.rs`), which is cheaper per draw.
 
 use rand::Rng;
 
