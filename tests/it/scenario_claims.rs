@@ -398,6 +398,35 @@ fn two_cities_lose_nothing_to_a_dc_loss_and_the_cross_city_lag_to_a_city_loss() 
             row.failed
         );
     }
+    // The variant that degrades to async within the city: the writes sha
+    // takes in the second before the first timeout are acknowledged late
+    // (one fallback each), then sha stops waiting for shb until it applies
+    // again, so the writes go on. Until the switch (30.9 s) sha takes only
+    // its own shards' writes from its own half of the users: λ / 4 = 450
+    // a second, so ≈ 450 fallbacks (Poisson, within 15% ≈ 3σ); no loss
+    // when shb dies, and shb's shards take writes again soon after the
+    // switch instead of when shb returns (RTO 20 s under sync).
+    let semi = run(&load(
+        "dual-active-standby",
+        &[cut, "dataset.0.same_region_mode=semi_sync"],
+    ));
+    let t = semi.metrics.totals;
+    let per_second = cfg.workload.rate * cfg.workload.writes / 4.0;
+    assert!(
+        (t.semi_sync_fallbacks as f64 / per_second - 1.0).abs() < 0.15,
+        "{} fallbacks vs {per_second}",
+        t.semi_sync_fallbacks
+    );
+    for b in 33..40 {
+        assert_eq!(semi.metrics.row(b, sha).failed, 0, "bucket {b}");
+    }
+    let shb_lost = &semi.metrics.failures[0];
+    assert_eq!(shb_lost.rpo_writes, 0);
+    let rto = shb_lost.rto().0.expect("recovered") as f64 / S;
+    assert!(rto < 12.5, "RTO {rto} s");
+    let sync_rto = o.metrics.failures[0].rto().0.expect("recovered") as f64 / S;
+    assert!(sync_rto > 19.9, "sync RTO {sync_rto} s");
+
     // In normal operation sync costs one same-city round trip per write.
     let before = "simulation.duration=19s";
     let sync = run(&load("dual-active-standby", &[before]));
