@@ -524,3 +524,46 @@ fn semi_sync_in_the_city_falls_back_until_the_city_peer_applies_again() {
         "{t:?}"
     );
 }
+
+#[test]
+fn an_ack_that_cannot_count_is_not_simulated() {
+    // a, b, c with links a–b 20 ms, a–c 30 ms: a's write reaches b at 20 ms
+    // and c at 30 ms; their acks would reach a at 40 and 60 ms. `quorum`
+    // (one remote ack of two) completes with b's at 40 ms, and c's, sent
+    // while b's is on its way and arriving after it, could not count: it is
+    // not simulated. `sync` needs both. Same draws either way, so the runs
+    // differ by that one event, and by 20 ms of write latency.
+    let rest = format!(
+        "[workload]\nkeys = 10\nrate = 0\n\n[routing]\non_wrong_dc = \"serve_local\"\n\
+         write_guard = false\n\n{}",
+        writes_from_ra(&["0ms"])
+    );
+    let text = common::Sites {
+        duration: "1s",
+        rest: &rest,
+        ..common::Sites::THREE
+    }
+    .text();
+    let run_mode = |mode: &str| {
+        let o = run(&common::config(
+            &text,
+            &[&format!("replication.mode={mode}")],
+        ));
+        let t = o.metrics.totals;
+        assert_eq!((t.ok, t.replicated, t.ack_timeouts), (1, 2, 0), "{mode}");
+        (o.events, o.metrics.latency[1].max() as f64 / 1e6)
+    };
+    let (async_events, async_ms) = run_mode("async");
+    let (quorum_events, quorum_ms) = run_mode("quorum");
+    let (sync_events, sync_ms) = run_mode("sync");
+    assert!(
+        (quorum_ms - async_ms - 40.0).abs() < 0.05,
+        "{quorum_ms} vs {async_ms}"
+    );
+    assert!(
+        (sync_ms - async_ms - 60.0).abs() < 0.05,
+        "{sync_ms} vs {async_ms}"
+    );
+    assert_eq!(quorum_events, async_events + 1, "b's ack only");
+    assert_eq!(sync_events, async_events + 2, "both acks");
+}

@@ -224,8 +224,12 @@ impl World {
                 .requests
                 .get(req)
                 .is_some_and(|r| self.acks.near(r.spec.dataset, src, dst));
-            let back = self.topology.sample(dst, src);
-            queue.schedule(now.after(back), Event::Ack { req, near });
+            // Drawn whether or not the ack is needed, so that the link's
+            // stream draws the same whatever the acks before it did.
+            let at = now.after(self.topology.sample(dst, src));
+            if self.requests.ack_needed(req, near, at) {
+                queue.schedule(at, Event::Ack { req, near });
+            }
         }
         if let Some(a) = self.repl.after_apply(stream) {
             schedule_apply(queue, a);
@@ -242,6 +246,7 @@ impl World {
         if self.requests.get(req).is_none() {
             return;
         }
+        self.requests.ack_arrived(req, near);
         let r = self.requests.at(req);
         let counter = if near {
             &mut r.awaiting_near

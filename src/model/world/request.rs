@@ -44,6 +44,10 @@ pub(super) struct Request {
     pub(super) awaiting: u16,
     /// Acks still awaited from the origin's own region.
     pub(super) awaiting_near: u16,
+    /// Per class (as `awaiting`, `awaiting_near`): acks on their way, and
+    /// the latest time one of them arrives (see `Slab::ack_needed`).
+    acks_out: [u16; 2],
+    acks_last: [u64; 2],
     /// The write's sequence number at `served_at`, once applied.
     pub(super) seq: u32,
     /// The DC whose servers hold it (queued or in service).
@@ -123,6 +127,39 @@ impl Slab {
     #[inline]
     pub(super) fn prefetch(&self, h: ReqHandle) {
         crate::kernel::prefetch(self.items.as_ptr().wrapping_add(h.slot as usize));
+    }
+
+    /// Whether an ack of request `h`'s write (`near`: of its region's
+    /// class) arriving `at` can still count: not if `h` is gone, if its
+    /// class awaits no ack, or if the acks already on their way, all
+    /// arriving no later (and those arriving at `at` handled first, having
+    /// been scheduled first), are enough. Then the ack is noted as on its
+    /// way. Skipping the others changes nothing but the events simulated:
+    /// on arrival they would find nothing left to count.
+    #[inline]
+    pub(super) fn ack_needed(&mut self, h: ReqHandle, near: bool, at: SimTime) -> bool {
+        let Some(r) = self.items.get_mut(h.slot as usize) else {
+            return false;
+        };
+        if !r.live || r.generation != h.generation {
+            return false;
+        }
+        let c = usize::from(near);
+        let awaiting = if near { r.awaiting_near } else { r.awaiting };
+        if awaiting == 0 || (r.acks_out[c] >= awaiting && at.ns() >= r.acks_last[c]) {
+            return false;
+        }
+        r.acks_out[c] += 1;
+        r.acks_last[c] = r.acks_last[c].max(at.ns());
+        true
+    }
+
+    /// An ack of request `h`'s write reached it (see `ack_needed`).
+    #[inline]
+    pub(super) fn ack_arrived(&mut self, h: ReqHandle, near: bool) {
+        let r = &mut self.items[h.slot as usize];
+        let c = usize::from(near);
+        r.acks_out[c] = r.acks_out[c].saturating_sub(1);
     }
 
     /// The live request `h` names (the caller checked it is live).
@@ -360,6 +397,8 @@ impl World {
                 forwards: 0,
                 awaiting: 0,
                 awaiting_near: 0,
+                acks_out: [0; 2],
+                acks_last: [0; 2],
                 seq: 0,
                 at_servers: None,
                 log_index: 0,
