@@ -243,7 +243,7 @@ const ACK_TIMEOUT_KEY: Key = Key::new(
     "ack_timeout",
     Type::PositiveDuration,
     KeyDefault::Duration(ACK_TIMEOUT),
-    "how long a write waits for the remote acks its mode needs; then it fails under `quorum` and `sync` (it stays applied at its origin and replicates) and is acknowledged under `semi_sync`, whose DC falls back to async",
+    "how long a write waits for the remote acks its mode needs; then it fails under `quorum` and `sync` (it stays applied at its origin and replicates) and is acknowledged under `semi_sync`, which then switches off at its DC (releasing the writes waiting with it) until a replica applies its writes again",
 );
 const ELECTION_TIMEOUT_KEY: Key = Key::new(
     "election_timeout",

@@ -567,3 +567,72 @@ fn an_ack_that_cannot_count_is_not_simulated() {
     assert_eq!(quorum_events, async_events + 1, "b's ack only");
     assert_eq!(sync_events, async_events + 2, "both acks");
 }
+
+#[test]
+fn a_semi_sync_switch_off_releases_every_write_waiting_with_it() {
+    // The a–b link is down from 0 to 2 s; semi-sync writes at 0, 200 and
+    // 400 ms all wait for b. At 1 s the first one's ack timeout switches
+    // semi-sync off, which (as MySQL's) releases the other two at once:
+    // latencies 1000, 800 and 600 ms, one timeout, one switch-off.
+    let writes = writes_from_ra(&["0ms", "200ms", "400ms"]);
+    let text = scripted(&format!("{writes}{LINK_DOWN_FOR_2S}"), "")
+        .replace("duration = \"1s\"", "duration = \"3s\"");
+    let o = run(&common::config(
+        &text,
+        &["replication.mode=semi_sync", "replication.ack_timeout=1s"],
+    ));
+    let t = o.metrics.totals;
+    assert_eq!(
+        (t.ok, t.failed, t.ack_timeouts, t.semi_sync_fallbacks),
+        (3, 0, 1, 1),
+        "{t:?}"
+    );
+    let mut lat: Vec<f64> = o.metrics.latency[1]
+        .iter_recorded()
+        .map(|v| v.value_iterated_to() as f64 / 1e6)
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    assert_eq!(lat.len(), 3, "latencies {lat:?}");
+    for (got, want) in lat.iter().zip([600.0, 800.0, 1000.0]) {
+        assert!((got - want).abs() <= want * 0.002, "latencies {lat:?}");
+    }
+}
+
+#[test]
+fn a_semi_sync_switch_off_leaves_a_strict_dataset_waiting() {
+    // The users' dataset is `semi_sync`, the global data keeps
+    // `replication.mode = "sync"`; both written at a, the a–b link down from
+    // 0 to 2 s. The user write at 0 switches the users' semi-sync off at
+    // 1 s; the global write at 1.2 s still waits for b (sync has no
+    // fallback), which applies it once the link heals: acknowledged at
+    // 2.02 s (b applies at 2.01 s, its ack takes 10 ms back), 820 ms.
+    let requests = format!(
+        "{}[[request]]\nat = \"1200ms\"\nregion = \"ra\"\nkey = 0\nglobal = true\nwrite = true\n\n{LINK_DOWN_FOR_2S}",
+        writes_from_ra(&["0ms"])
+    );
+    let users = "[[dataset]]\nname = \"users\"\nshare = 1\nmode = \"semi_sync\"\n";
+    let text = scripted(&requests, users).replace("duration = \"1s\"", "duration = \"3s\"");
+    let o = run(&common::config(
+        &text,
+        &[
+            "replication.mode=sync",
+            "replication.ack_timeout=1s",
+            "workload.global_keys=10",
+        ],
+    ));
+    let t = o.metrics.totals;
+    assert_eq!(
+        (t.ok, t.failed, t.ack_timeouts, t.semi_sync_fallbacks),
+        (2, 0, 1, 1),
+        "{t:?}"
+    );
+    let mut lat: Vec<f64> = o.metrics.latency[1]
+        .iter_recorded()
+        .map(|v| v.value_iterated_to() as f64 / 1e6)
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    assert_eq!(lat.len(), 2, "latencies {lat:?}");
+    for (got, want) in lat.iter().zip([820.0, 1000.0]) {
+        assert!((got - want).abs() <= want * 0.002, "latencies {lat:?}");
+    }
+}

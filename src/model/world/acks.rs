@@ -68,10 +68,14 @@ pub(super) struct Acks {
     /// Each DC's region, as a number: DCs of one region are one city.
     region: Vec<u16>,
     pub(super) timeout: Nanos,
-    /// Per origin and class: semi-sync that timed out and acknowledges as
-    /// async in that class for now, until a DC of the class applies the
-    /// origin's writes again.
+    /// Per dataset and origin (`[dataset × DCs + origin]`) and class:
+    /// semi-sync that switched off and acknowledges as async in that class
+    /// for now, until a DC of the class applies the origin's writes to the
+    /// dataset again.
     semi_sync_degraded: Vec<[bool; 2]>,
+    /// Whether any dataset has a `semi_sync` class (else nothing is ever
+    /// degraded and applies need not look).
+    any_semi_sync: bool,
     /// Ack timeouts due by the end of the drain that were dropped unfired.
     pub(super) cancelled_timeouts: u64,
     /// `sharding.read_your_writes` (0: off).
@@ -107,18 +111,20 @@ impl Acks {
                 });
             }
         }
+        let semi_sync: Vec<[bool; 2]> = modes
+            .iter()
+            .zip(&near_modes)
+            .map(|(&m, &near)| [m == ReplMode::SemiSync, near == Some(ReplMode::SemiSync)])
+            .collect();
         Acks {
-            semi_sync: modes
-                .iter()
-                .zip(&near_modes)
-                .map(|(&m, &near)| [m == ReplMode::SemiSync, near == Some(ReplMode::SemiSync)])
-                .collect(),
+            any_semi_sync: semi_sync.iter().flatten().any(|&s| s),
+            semi_sync_degraded: vec![[false; 2]; modes.len() * n],
+            semi_sync,
             split: near_modes.iter().map(Option::is_some).collect(),
             needed,
             n,
             region,
             timeout: cfg.replication.ack_timeout,
-            semi_sync_degraded: vec![[false; 2]; n],
             cancelled_timeouts: 0,
             sticky_window: cfg.sharding.read_your_writes,
         }
@@ -128,8 +134,9 @@ impl Acks {
     /// from other regions (or anywhere), and from its own region.
     #[inline]
     pub(super) fn needed_from(&self, dc: DcId, dataset: u8) -> (u16, u16) {
-        let (far, near) = self.needed[dataset as usize * self.n + dc.idx()];
-        let [far_off, near_off] = self.semi_sync_degraded[dc.idx()];
+        let at = dataset as usize * self.n + dc.idx();
+        let (far, near) = self.needed[at];
+        let [far_off, near_off] = self.semi_sync_degraded[at];
         (
             if far_off { 0 } else { far },
             if near_off { 0 } else { near },
@@ -203,17 +210,15 @@ impl World {
             return;
         };
         let logged = self.replica().apply(now, stream, head);
-        if self.acks.semi_sync_degraded[src.idx()] != [false; 2]
-            && self.is_up(src)
-            && self.topology.reachable(dst, src)
-        {
-            // A replica of the class applies the origin's writes again:
-            // semi-sync resumes in that class (the other class's replicas
-            // say nothing of it: a same-city peer that is down stays down
-            // while the remote standby applies).
+        if self.acks.any_semi_sync && self.is_up(src) && self.topology.reachable(dst, src) {
+            // A replica of the class applies the origin's writes to the
+            // dataset again: semi-sync switches back on in that class (the
+            // other class's replicas say nothing of it: a same-city peer
+            // that is down stays down while the remote standby applies).
             let dataset = self.keys.dataset_of(logged.write.key) as u8;
             let class = usize::from(self.acks.near(dataset, src, dst));
-            self.acks.semi_sync_degraded[src.idx()][class] = false;
+            let at = dataset as usize * self.acks.n + src.idx();
+            self.acks.semi_sync_degraded[at][class] = false;
         }
         if let Some(req) = logged.waiting
             && self.is_up(src)
@@ -321,24 +326,54 @@ impl World {
             .zip(semi)
             .all(|(&waited, semi)| !waited || semi)
         {
-            // MySQL-style semi-sync: after the timeout the origin falls back
-            // to async in each class it still waited for (acknowledging this
-            // write and not waiting there for the next ones) until a replica
-            // of that class applies its writes again. A class whose mode is
-            // strict (`quorum`, `sync`) has no fallback: the write fails.
-            self.metrics.totals.semi_sync_fallbacks += 1;
-            let degraded = &mut self.acks.semi_sync_degraded[r.served_at.idx()];
-            for (off, waited) in degraded.iter_mut().zip(waits_for) {
-                *off |= waited;
-            }
-            let r = self.requests.at(req);
-            r.awaiting = 0;
-            r.awaiting_near = 0;
-            self.complete_write(now, req);
+            self.switch_off_semi_sync(now, &r, waits_for);
             return;
         }
         self.note_unacked(&r);
         self.fail(now, req, r.served_at);
+    }
+
+    /// Semi-sync of request `r`'s dataset at its origin switches off in the
+    /// classes `off` (those `r` still waited for when it timed out), as
+    /// MySQL's does: every write there waiting in those classes, `r`
+    /// included, stops waiting in them at once and is acknowledged unless it
+    /// also waits for a strict class; the next writes wait there for no
+    /// ack until a DC of the class applies the origin's writes again. A
+    /// class whose mode is strict (`quorum`, `sync`) never switches off:
+    /// `on_ack_timeout` fails a write still waiting for one.
+    fn switch_off_semi_sync(&mut self, now: SimTime, r: &super::request::Request, off: [bool; 2]) {
+        self.metrics.totals.semi_sync_fallbacks += 1;
+        let (origin, dataset) = (r.served_at, r.spec.dataset);
+        let degraded =
+            &mut self.acks.semi_sync_degraded[dataset as usize * self.acks.n + origin.idx()];
+        for (d, o) in degraded.iter_mut().zip(off) {
+            *d |= o;
+        }
+        // Rare (once per switch-off): a scan of the requests in flight, in
+        // slot order.
+        let waiting: Vec<ReqHandle> = self
+            .requests
+            .live_handles()
+            .filter(|(_, w)| {
+                w.waits()
+                    && w.served_at == origin
+                    && w.spec.dataset == dataset
+                    && w.at_servers.is_none()
+            })
+            .map(|(h, _)| h)
+            .collect();
+        for h in waiting {
+            let w = self.requests.at(h);
+            if off[0] {
+                w.awaiting = 0;
+            }
+            if off[1] {
+                w.awaiting_near = 0;
+            }
+            if !w.waits() {
+                self.complete_write(now, h);
+            }
+        }
     }
 
     /// Request `req`'s write has what its mode needs: its DC answers the

@@ -123,6 +123,13 @@ impl Slab {
             .filter(|r| r.live && r.generation == h.generation)
     }
 
+    #[inline]
+    fn get_mut(&mut self, h: ReqHandle) -> Option<&mut Request> {
+        self.items
+            .get_mut(h.slot as usize)
+            .filter(|r| r.live && r.generation == h.generation)
+    }
+
     /// Starts loading request `h`'s slot (a hint, see `kernel::prefetch`).
     #[inline]
     pub(super) fn prefetch(&self, h: ReqHandle) {
@@ -138,12 +145,9 @@ impl Slab {
     /// on arrival they would find nothing left to count.
     #[inline]
     pub(super) fn ack_needed(&mut self, h: ReqHandle, near: bool, at: SimTime) -> bool {
-        let Some(r) = self.items.get_mut(h.slot as usize) else {
+        let Some(r) = self.get_mut(h) else {
             return false;
         };
-        if !r.live || r.generation != h.generation {
-            return false;
-        }
         let c = usize::from(near);
         let awaiting = if near { r.awaiting_near } else { r.awaiting };
         if awaiting == 0 || (r.acks_out[c] >= awaiting && at.ns() >= r.acks_last[c]) {

@@ -6,8 +6,9 @@
 //! The exponential's density e^-x is covered the same way as the normal's
 //! below (base layer: rectangle and tail beyond `E_R`). In 97.8% of draws the
 //! point is under the density at once: one draw, one multiplication, one
-//! comparison, no `ln`. A wedge costs one `exp`; the tail, being memoryless,
-//! is `E_R` plus a fresh exponential draw.
+//! comparison, no `exp`. A wedge costs one `exp`; the tail, being
+//! memoryless, is `E_R` plus a fresh exponential draw; no draw takes `ln`
+//! (the inversion `-ln U` it replaces took one every time).
 //!
 //! The density's upper half is covered by a base layer (a rectangle plus
 //! the tail beyond `R`) and 255 rectangles stacked on it, all of area `V`.
