@@ -14,8 +14,9 @@
 //! would miss (measured on keys-1e7 of the suite, s = 0.8: a head of 2^20
 //! ranks ran 10% slower than 2^16, 2^18 4%; 2^12 to 2^16 were alike). At
 //! s = 0.8 and 10^7 keys the tail still has 65.7% of the mass, and a draw
-//! there costs a uniform, a `log1p` and an `exp`; a head draw costs one
-//! table load. Rejection in the tail is rare: there the hat's area exceeds
+//! there costs a uniform and H⁻¹ (a few products when 1/(1 - s) is a whole
+//! number, as at s = 0.8; else a `log1p` and an `exp`); a head draw costs
+//! one table load. Rejection in the tail is rare: there the hat's area exceeds
 //! the ranks' mass by 1.2·10^-12 of it.
 
 use rand::Rng;
