@@ -3,7 +3,8 @@
 //! (`storage`), each key's two acknowledgement marks (`world`), and the lag
 //! histograms of every replication stream and DC (`metrics`), and the alias
 //! tables of Zipf key popularity (`dist::alias`: 8 bytes per key up to 2^22
-//! keys of a population, none above). `scenario` refuses a scenario
+//! keys of a population; above, 512 KiB for its 2^16 most popular keys,
+//! `dist::hybrid`). `scenario` refuses a scenario
 //! whose state would not fit in the memory limit (`simulation.memory_limit`,
 //! [`DEFAULT_LIMIT`] unless set).
 //!

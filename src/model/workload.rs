@@ -6,7 +6,7 @@ use rand::{Rng, RngExt};
 use super::rng_ids;
 use crate::ids::RegionId;
 use crate::kernel::{ComponentRng, stream};
-use crate::scenario::dist::{Zipf, ZipfTable, sample};
+use crate::scenario::dist::{ZipfHybrid, ZipfTable, sample};
 use crate::scenario::{Config, Popularity, Profile};
 use crate::time::{NS_PER_S, Nanos};
 
@@ -25,10 +25,15 @@ pub struct RequestSpec {
 }
 
 /// The bytes of the table `n` keys of popularity `p` draw from: a Zipf
-/// law's alias table (`dist::alias`, up to 2^22 keys), or nothing.
+/// law's alias table (`dist::alias`, 8 bytes a key up to 2^22 keys; above,
+/// `dist::hybrid`'s table of the 2^16 most popular keys, 512 KiB), or
+/// nothing.
 pub fn popularity_table_bytes(n: u64, p: Popularity) -> u64 {
     match p {
-        Popularity::Zipf { s } if s != 0.0 && n != 0 => ZipfTable::bytes(n),
+        Popularity::Zipf { s } if s != 0.0 && n != 0 => match ZipfTable::bytes(n) {
+            0 => ZipfHybrid::bytes(),
+            b => b,
+        },
         _ => 0,
     }
 }
@@ -50,8 +55,9 @@ enum Law {
     /// Zipf up to `dist::alias::TABLE_MAX` keys: the table draws keys, the
     /// bijection built in.
     Table(ZipfTable),
-    /// Zipf above, by rejection-inversion.
-    Inversion(Zipf),
+    /// Zipf above: a table of the most popular ranks, rejection-inversion
+    /// for the others.
+    Hybrid(ZipfHybrid),
 }
 
 impl Popular {
@@ -63,7 +69,7 @@ impl Popular {
             Popularity::Zipf { s } if ZipfTable::bytes(n) > 0 => {
                 Law::Table(ZipfTable::new(n, s, |r| r * stride % n))
             }
-            Popularity::Zipf { s } => Law::Inversion(Zipf::new(n, s)),
+            Popularity::Zipf { s } => Law::Hybrid(ZipfHybrid::new(n, s)),
         };
         Popular {
             n,
@@ -73,12 +79,21 @@ impl Popular {
         }
     }
 
-    /// The table, when draws come from one.
+    /// Whether a draw starts from a table, so that its first 64-bit draw
+    /// can be taken early and its entry prefetched ([`Popular::prefetch`],
+    /// [`Popular::draw_from`]).
     #[inline]
-    fn table(&self) -> Option<&ZipfTable> {
+    fn tabled(&self) -> bool {
+        matches!(self.law, Law::Table(_) | Law::Hybrid(_))
+    }
+
+    /// Starts loading the table entry `draw` will read.
+    #[inline]
+    fn prefetch(&self, draw: u64) {
         match &self.law {
-            Law::Table(t) => Some(t),
-            _ => None,
+            Law::Table(t) => t.prefetch(draw),
+            Law::Hybrid(h) => h.prefetch(draw),
+            Law::Uniform => {}
         }
     }
 
@@ -86,9 +101,18 @@ impl Popular {
     fn draw(&self, rng: &mut ComponentRng) -> u32 {
         match &self.law {
             Law::Uniform => rng.random_range(0..self.n) as u32,
-            Law::Table(t) => t.key(rng.next_u64()) as u32,
-            Law::Inversion(z) => {
-                let rank = z.sample(rng) - 1;
+            _ => self.draw_from(rng.next_u64(), rng),
+        }
+    }
+
+    /// A key of a tabled law from its first 64-bit draw (the rest, if any,
+    /// from `rng`).
+    #[inline]
+    fn draw_from(&self, draw: u64, rng: &mut ComponentRng) -> u32 {
+        match &self.law {
+            Law::Table(t) => t.key(draw) as u32,
+            Law::Hybrid(h) => {
+                let rank = h.rank0(draw, rng);
                 // rank and stride are below n; below 2^32 (keys are u32)
                 // their product fits in a u64, and its remainder comes
                 // without a (slow) 64-bit division.
@@ -98,6 +122,8 @@ impl Popular {
                     ((rank as u128 * self.stride as u128) % self.n as u128) as u32
                 }
             }
+            // Not called for it (no table); the high word of draw · n.
+            Law::Uniform => ((u128::from(draw) * u128::from(self.n)) >> 64) as u32,
         }
     }
 }
@@ -323,9 +349,9 @@ impl Workload {
     /// equally likely). A hint: the draws are the same without it.
     #[inline]
     fn draw_next_user(&mut self) {
-        if let Some(t) = self.users.table() {
+        if self.users.tabled() {
             self.next_user = self.content.next_u64();
-            t.prefetch(self.next_user);
+            self.users.prefetch(self.next_user);
         }
     }
 
@@ -361,9 +387,10 @@ impl Workload {
     #[inline]
     fn request(&mut self) -> RequestSpec {
         let rng = &mut self.content;
-        let user = match self.users.table() {
-            Some(t) => t.key(self.next_user) as u32,
-            None => self.users.draw(rng),
+        let user = if self.users.tabled() {
+            self.users.draw_from(self.next_user, rng)
+        } else {
+            self.users.draw(rng)
         };
         let region = if self.roaming_threshold != 0 && rng.next_u64() < self.roaming_threshold {
             self.homes.by_share(rng.next_u64())
@@ -443,11 +470,10 @@ mod tests {
             crate::scenario::load_str("<test>", "t", crate::scenario::DEFAULT_SCENARIO, &sets)
                 .expect("valid");
         let mut w = Workload::new(&cfg);
-        let table = w
-            .users
-            .table()
-            .expect("10^5 keys draw from a table")
-            .clone();
+        let Law::Table(table) = &w.users.law else {
+            panic!("10^5 keys draw from a table")
+        };
+        let table = table.clone();
         let mut rng = stream(cfg.seed, rng_ids::REQUESTS);
         let mut writes = 0;
         for _ in 0..1000 {
@@ -457,6 +483,30 @@ mod tests {
             writes += usize::from(spec.write);
         }
         assert!((250..350).contains(&writes), "{writes}");
+    }
+
+    /// Above 2^22 keys draws come from `dist::hybrid` (ranks), mapped to
+    /// keys by the stride: the same draws from the same stream give key
+    /// rank · stride mod n, and the table counts in the memory estimate.
+    #[test]
+    fn large_keyspaces_draw_ranks_from_the_hybrid() {
+        let n = 10_000_000;
+        let p = Popular::new(n, Popularity::Zipf { s: 0.8 });
+        let Law::Hybrid(h) = &p.law else {
+            panic!("10^7 keys draw from the hybrid")
+        };
+        let (mut a, mut b) = (stream(5, 0), stream(5, 0));
+        for _ in 0..1000 {
+            let first = b.next_u64();
+            let rank = h.rank0(first, &mut b);
+            assert_eq!(u64::from(p.draw(&mut a)), rank * p.stride % n);
+        }
+        let bytes = popularity_table_bytes(n, Popularity::Zipf { s: 0.8 });
+        assert_eq!(bytes, ZipfHybrid::bytes());
+        assert_eq!(
+            popularity_table_bytes(1 << 22, Popularity::Zipf { s: 0.8 }),
+            8 << 22
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod alias;
 pub mod exp;
+pub mod hybrid;
 pub mod sample;
 mod ziggurat;
 pub mod zipf;
@@ -16,6 +17,7 @@ pub mod zipf;
 use rand::Rng;
 
 pub use alias::ZipfTable;
+pub use hybrid::ZipfHybrid;
 pub use sample::unit;
 pub use zipf::Zipf;
 

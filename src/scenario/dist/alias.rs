@@ -2,8 +2,8 @@
 //! generating discrete random variables with general distributions", ACM
 //! TOMS 3(3), 1977), built by M. D. Vose's stable method (IEEE TSE 17(9),
 //! 1991): for keyspaces up to [`TABLE_MAX`] keys, where it is cheaper than
-//! rejection-inversion (`zipf.rs`), which needs no memory and serves the
-//! larger ones.
+//! rejection-inversion (`zipf.rs`); larger ones draw from a table of their
+//! most popular keys and by rejection-inversion for the rest (`hybrid.rs`).
 //!
 //! Rank k (1..=n) has probability k^-s / Σ j^-s and is drawn as the key
 //! `label(k - 1)`, a bijection of 0..n the caller chooses. Each of n equally
@@ -56,15 +56,22 @@ impl ZipfTable {
             (1..=TABLE_MAX).contains(&n) && s >= 0.0 && s.is_finite(),
             "zipf table n={n} s={s}"
         );
-        let bits = (64 - (n - 1).leading_zeros()).max(1);
-        let len = n as usize;
-        let mut q = vec![0.0f64; len];
+        let mut q = vec![0.0f64; n as usize];
         let mut total = 0.0;
         for k in 0..n {
             let w = libm::exp(-s * libm::log((k + 1) as f64));
             total += w;
             q[label(k) as usize] = w;
         }
+        ZipfTable::from_weights(q, total)
+    }
+
+    /// Outcomes 0..q.len(), outcome i with probability q[i] / `total`
+    /// (`total` their sum); at most 2^32 outcomes. The table of
+    /// [`ZipfTable::new`], and the head of `hybrid::ZipfHybrid`'s.
+    pub(super) fn from_weights(mut q: Vec<f64>, total: f64) -> ZipfTable {
+        let n = q.len() as u64;
+        let bits = (64 - (n - 1).leading_zeros()).max(1);
         let scale = n as f64 / total;
         for x in &mut q {
             *x *= scale;
@@ -149,7 +156,7 @@ impl ZipfTable {
     /// Each key's probability as the table holds it: a column's share to
     /// its key, the rest to its alias.
     #[cfg(test)]
-    fn probabilities(&self) -> Vec<f64> {
+    pub(super) fn probabilities(&self) -> Vec<f64> {
         let mut p = vec![0.0f64; self.n as usize];
         let column = 1.0 / self.n as f64;
         for (i, &e) in self.table.iter().enumerate() {
