@@ -291,6 +291,23 @@ impl Storage {
         }
     }
 
+    /// Sizes a hashed index, before any write, for about `writes` keys
+    /// written (a hint: the run's expected writes, capped by the keyspace
+    /// and at 2^23 keys), so that it does not grow by doubling and rehash
+    /// on the way. The table is zeroed memory the system maps when touched.
+    pub fn expect_writes(&mut self, writes: u64) {
+        let keys = writes.min(self.keys as u64).min(1 << 23) as usize;
+        if let Index::Hashed { table, shift } = &mut self.index
+            && self.written.is_empty()
+        {
+            let bits = (2 * keys).next_power_of_two().trailing_zeros().max(10);
+            if 1 << bits > table.len() {
+                *table = huge::zeroed(1 << bits);
+                *shift = 64 - bits;
+            }
+        }
+    }
+
     /// The record of `key`, if it was ever written.
     #[inline]
     pub fn record(&self, key: u32) -> Option<usize> {
@@ -606,6 +623,32 @@ mod tests {
         let w3 = s.write_local(b, 7, -10);
         assert_eq!(w3.ts, -2, "one above the replicated value's -3");
         assert_eq!(w3.based_on, VersionId { origin: 0, seq: 1 });
+    }
+
+    /// A hashed index sized for the writes expected takes them without
+    /// growing, and finds them all; a direct index ignores the hint.
+    #[test]
+    fn an_index_sized_for_the_expected_writes_does_not_grow() {
+        let mut s = Storage::new(&["a", "b"], 1 << 31, Resolve::Lww);
+        s.expect_writes(5_000);
+        let len = |s: &Storage| match &s.index {
+            Index::Hashed { table, .. } => table.len(),
+            Index::Direct(slot) => slot.len(),
+        };
+        assert_eq!(len(&s), 16_384, "2 × 5,000 rounded up to a power of two");
+        let key = |i: u64| ((i * 2_654_435_761) % (1 << 31)) as u32;
+        for i in 0..8_192 {
+            s.write_local(DcId(0), key(i), 0);
+            assert_eq!(len(&s), 16_384, "no growth up to half full ({i})");
+        }
+        for i in 0..8_192 {
+            assert_eq!(s.record(key(i)), Some(i as usize));
+        }
+        s.write_local(DcId(0), key(8_192), 0);
+        assert_eq!(len(&s), 32_768, "past half full it doubles");
+        let mut d = Storage::new(&["a", "b"], 1_000, Resolve::Lww);
+        d.expect_writes(1 << 20);
+        assert_eq!(len(&d), 1_000);
     }
 
     /// Both indexes find every written key's record, across the hash

@@ -290,6 +290,9 @@ impl World {
         let globals = key_space.globals();
         let mut storage = Storage::new(&names, keys, cfg.replication.resolve);
         storage.set_rules(resolve_rules(cfg, &key_space));
+        storage.expect_writes(
+            (cfg.workload.rate * cfg.workload.writes * cfg.duration as f64 / 1e9) as u64,
+        );
         let routing = Routing::new(&cfg.routing, global_reads(cfg), table, n, cfg.regions.len());
         let mut routing = routing;
         routing.set_shard_reads(cfg.sharding.reads);
