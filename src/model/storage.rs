@@ -293,10 +293,11 @@ impl Storage {
 
     /// Sizes a hashed index, before any write, for about `writes` keys
     /// written (a hint: the run's expected writes, capped by the keyspace
-    /// and at 2^23 keys), so that it does not grow by doubling and rehash
+    /// and at 2^20 keys, a table of at most 16 MiB, since hot keys may take
+    /// many of the writes), so that it does not grow by doubling and rehash
     /// on the way. The table is zeroed memory the system maps when touched.
     pub fn expect_writes(&mut self, writes: u64) {
-        let keys = writes.min(self.keys as u64).min(1 << 23) as usize;
+        let keys = writes.min(self.keys as u64).min(1 << 20) as usize;
         if let Index::Hashed { table, shift } = &mut self.index
             && self.written.is_empty()
         {
