@@ -38,6 +38,13 @@ pub fn popularity_table_bytes(n: u64, p: Popularity) -> u64 {
     }
 }
 
+/// The bytes of the workload's own popularity tables: the users' keys and
+/// the global keys (global `[[dataset]]`s add their own).
+pub fn workload_table_bytes(w: &crate::scenario::WorkloadConfig) -> u64 {
+    popularity_table_bytes(w.keys, w.popularity)
+        + popularity_table_bytes(w.global_keys, w.popularity)
+}
+
 /// Draws ranks 0..n, most popular first, and maps them onto keys by a fixed
 /// bijection (rank r is key r · stride mod n) so that popular keys do not
 /// cluster at low ids.

@@ -342,7 +342,7 @@ fn check_keys(
             .filter_map(|d| d.global.as_ref())
             .map(|g| bytes(g.keys, w.popularity))
             .sum();
-        bytes(w.keys, w.popularity) + bytes(w.global_keys, w.popularity) + own
+        crate::model::workload::workload_table_bytes(w) + own
     };
     let users = out.iter().filter(|d| d.global.is_none()).count() as u64;
     let own: u64 = out

@@ -338,9 +338,7 @@ fn check_state_size(cx: &mut Ctx, w: &WorkloadConfig, dcs: usize, section: &Node
         "{} keys and {} global keys in each of {dcs} datacenters",
         w.keys, w.global_keys
     );
-    use crate::model::workload::popularity_table_bytes;
-    let tables = popularity_table_bytes(w.keys, w.popularity)
-        + popularity_table_bytes(w.global_keys, w.popularity);
+    let tables = crate::model::workload::workload_table_bytes(w);
     let estimate = Footprint::of(dcs, keys).with_tables(tables);
     if let Err(e) = estimate.check(&what, dcs, limit) {
         let at = match &section.val {

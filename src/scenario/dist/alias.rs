@@ -10,7 +10,8 @@
 //! likely columns, one per key, holds that key's share of the column and
 //! the key that owns the rest. One 64-bit draw picks the column (the high
 //! word of its product with n) and the point in it (the low word, uniform
-//! to 2^-64 given the column): a draw is one multiplication, one load and
+//! on a grid of step n · 2^-64 given the column, 2^-42 at 2^22 keys): a
+//! draw is one multiplication, one load and
 //! one comparison, with no transcendental function. The load is a cache
 //! miss in a large table (columns are equally likely), so a caller that
 //! knows its next draw early can [`ZipfTable::prefetch`] it.
