@@ -239,6 +239,22 @@ fn to_nanos(x: f64) -> Nanos {
     }
 }
 
+/// Pearson's χ² of observed counts of Zipf ranks first.. (`c[k - first]`)
+/// against P(k) = k^-s / Σ j^-s over those ranks: the samplers' tests.
+#[cfg(test)]
+pub(crate) fn zipf_chi_square(c: &[u64], s: f64, first: u64) -> f64 {
+    let total: u64 = c.iter().sum();
+    let w = |i: usize| ((i as u64 + first) as f64).powf(-s);
+    let norm: f64 = (0..c.len()).map(w).sum();
+    c.iter()
+        .enumerate()
+        .map(|(i, &o)| {
+            let e = total as f64 * w(i) / norm;
+            (o as f64 - e).powi(2) / e
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

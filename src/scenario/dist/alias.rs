@@ -173,6 +173,7 @@ impl ZipfTable {
 mod tests {
     use super::*;
     use crate::kernel::stream;
+    use crate::scenario::dist::zipf_chi_square;
     use rand::Rng;
 
     /// Frequencies of keys 0..n over `draws` draws.
@@ -185,19 +186,6 @@ mod tests {
         c
     }
 
-    /// Pearson's χ² of counts by rank (`c[k - 1]`) against k^-s / Σ j^-s.
-    fn chi_square(c: &[u64], s: f64) -> f64 {
-        let total: u64 = c.iter().sum();
-        let norm: f64 = (1..=c.len()).map(|k| (k as f64).powf(-s)).sum();
-        c.iter()
-            .enumerate()
-            .map(|(i, &o)| {
-                let e = total as f64 * ((i + 1) as f64).powf(-s) / norm;
-                (o as f64 - e).powi(2) / e
-            })
-            .sum()
-    }
-
     /// χ² with 49 degrees of freedom: mean 49, sd 9.9, 99.9% point 85.4;
     /// each case a fixed seed, and a wrong exponent (s + 0.05) is far off.
     /// With labels reversed (key 49 - r for rank r + 1) the counts read
@@ -206,13 +194,13 @@ mod tests {
     fn frequencies_fit_the_zipf_law() {
         for (s, seed) in [(0.0, 1), (0.5, 2), (0.8, 3), (1.0, 4), (1.2, 5), (2.5, 6)] {
             let c = counts(&ZipfTable::new(50, s, |r| r), 400_000, seed);
-            let chi = chi_square(&c, s);
+            let chi = zipf_chi_square(&c, s, 1);
             assert!(chi < 85.4, "s={s}: chi2={chi}");
-            let wrong = chi_square(&c, s + 0.05);
+            let wrong = zipf_chi_square(&c, s + 0.05, 1);
             assert!(wrong > 200.0, "s={s}: a wrong law fits too well ({wrong})");
             let mut c = counts(&ZipfTable::new(50, s, |r| 49 - r), 400_000, seed);
             c.reverse();
-            let chi = chi_square(&c, s);
+            let chi = zipf_chi_square(&c, s, 1);
             assert!(chi < 85.4, "s={s}, reversed: chi2={chi}");
         }
     }

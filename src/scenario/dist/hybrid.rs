@@ -99,6 +99,7 @@ impl ZipfHybrid {
 mod tests {
     use super::*;
     use crate::kernel::stream;
+    use crate::scenario::dist::zipf_chi_square;
 
     /// H(n, s) = Σ k^-s over ranks a..=b.
     fn mass(a: u64, b: u64, s: f64) -> f64 {
@@ -123,19 +124,6 @@ mod tests {
             c[z.rank0(first, &mut rng) as usize] += 1;
         }
         c
-    }
-
-    /// Pearson's χ² of counts by rank (`c[k - 1]`) against k^-s / Σ j^-s.
-    fn chi_square(c: &[u64], s: f64) -> f64 {
-        let total: u64 = c.iter().sum();
-        let norm = mass(1, c.len() as u64, s);
-        c.iter()
-            .enumerate()
-            .map(|(i, &o)| {
-                let e = total as f64 * ((i + 1) as f64).powf(-s) / norm;
-                (o as f64 - e).powi(2) / e
-            })
-            .sum()
     }
 
     /// The probability of each rank, from the table's outcomes and the
@@ -225,10 +213,10 @@ mod tests {
             (0.8, 49, 8),
         ] {
             let c = counts(&ZipfHybrid::with_head(50, s, head), 50, draws, seed);
-            let chi = chi_square(&c, s);
+            let chi = zipf_chi_square(&c, s, 1);
             assert!(chi < 85.4, "s={s} head={head}: chi2={chi}");
             if s > 0.0 {
-                let wrong = chi_square(&c, s + 0.05);
+                let wrong = zipf_chi_square(&c, s + 0.05, 1);
                 assert!(wrong > 200.0, "s={s}: a wrong law fits too well ({wrong})");
             }
             let norm = mass(1, 50, s);

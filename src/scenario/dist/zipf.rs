@@ -250,6 +250,7 @@ fn expm1_over_x(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::kernel::stream;
+    use crate::scenario::dist::zipf_chi_square;
 
     /// Frequencies of ranks 1..=n over `draws` draws.
     fn counts(z: &Zipf, draws: usize, seed: u64) -> Vec<u64> {
@@ -263,21 +264,6 @@ mod tests {
         c
     }
 
-    /// Pearson's χ² of observed counts of ranks first.. (`c[k - first]`)
-    /// against P(k) = k^-s / Σ j^-s over those ranks.
-    fn chi_square(c: &[u64], s: f64, first: u64) -> f64 {
-        let total: u64 = c.iter().sum();
-        let w = |i: usize| ((i as u64 + first) as f64).powf(-s);
-        let norm: f64 = (0..c.len()).map(w).sum();
-        c.iter()
-            .enumerate()
-            .map(|(i, &o)| {
-                let e = total as f64 * w(i) / norm;
-                (o as f64 - e).powi(2) / e
-            })
-            .sum()
-    }
-
     /// χ² with 49 degrees of freedom: mean 49, sd 9.9; the 99.9% point is
     /// 85.4. Each case is a fixed seed, so the test is deterministic; 85.4
     /// leaves a correct sampler a 0.1% chance per case of a false alarm,
@@ -286,9 +272,9 @@ mod tests {
     fn frequencies_fit_the_zipf_law() {
         for (s, seed) in [(0.0, 1), (0.5, 2), (0.8, 3), (1.0, 4), (1.2, 5), (2.5, 6)] {
             let c = counts(&Zipf::new(50, s), 400_000, seed);
-            let chi = chi_square(&c, s, 1);
+            let chi = zipf_chi_square(&c, s, 1);
             assert!(chi < 85.4, "s={s}: chi2={chi}");
-            let wrong = chi_square(&c, s + 0.05, 1);
+            let wrong = zipf_chi_square(&c, s + 0.05, 1);
             assert!(wrong > 200.0, "s={s}: a wrong law fits too well ({wrong})");
         }
     }
@@ -432,10 +418,10 @@ mod tests {
             let z = Zipf::tail(6, 50, s);
             let c = counts(&z, 300_000, seed);
             assert!(c[..5].iter().all(|&x| x == 0), "s={s}: {:?}", &c[..5]);
-            let chi = chi_square(&c[5..], s, 6);
+            let chi = zipf_chi_square(&c[5..], s, 6);
             assert!(chi < 78.8, "s={s}: chi2={chi}");
             if s > 0.0 {
-                let wrong = chi_square(&c[5..], s + 0.05, 6);
+                let wrong = zipf_chi_square(&c[5..], s + 0.05, 6);
                 assert!(wrong > 150.0, "s={s}: a wrong law fits too well ({wrong})");
             }
         }
