@@ -239,6 +239,23 @@ fn to_nanos(x: f64) -> Nanos {
     }
 }
 
+/// Counts of `draws` draws of `draw` (a 0-based outcome below `n`) from
+/// stream 5 of `seed`: the samplers' frequency tests.
+#[cfg(test)]
+pub(crate) fn counts_of(
+    n: u64,
+    draws: usize,
+    seed: u64,
+    mut draw: impl FnMut(&mut crate::kernel::ComponentRng) -> u64,
+) -> Vec<u64> {
+    let mut rng = crate::kernel::stream(seed, 5);
+    let mut c = vec![0u64; n as usize];
+    for _ in 0..draws {
+        c[draw(&mut rng) as usize] += 1;
+    }
+    c
+}
+
 /// Pearson's χ² of observed counts of Zipf ranks first.. (`c[k - first]`)
 /// against P(k) = k^-s / Σ j^-s over those ranks: the samplers' tests.
 #[cfg(test)]

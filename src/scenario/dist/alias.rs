@@ -173,17 +173,12 @@ impl ZipfTable {
 mod tests {
     use super::*;
     use crate::kernel::stream;
-    use crate::scenario::dist::zipf_chi_square;
+    use crate::scenario::dist::{counts_of, zipf_chi_square};
     use rand::Rng;
 
     /// Frequencies of keys 0..n over `draws` draws.
     fn counts(t: &ZipfTable, draws: usize, seed: u64) -> Vec<u64> {
-        let mut rng = stream(seed, 5);
-        let mut c = vec![0u64; t.n as usize];
-        for _ in 0..draws {
-            c[t.key(rng.next_u64()) as usize] += 1;
-        }
-        c
+        counts_of(t.n, draws, seed, |rng| t.key(rng.next_u64()))
     }
 
     /// χ² with 49 degrees of freedom: mean 49, sd 9.9, 99.9% point 85.4;

@@ -99,7 +99,7 @@ impl ZipfHybrid {
 mod tests {
     use super::*;
     use crate::kernel::stream;
-    use crate::scenario::dist::zipf_chi_square;
+    use crate::scenario::dist::{counts_of, zipf_chi_square};
 
     /// H(n, s) = Σ k^-s over ranks a..=b.
     fn mass(a: u64, b: u64, s: f64) -> f64 {
@@ -117,13 +117,10 @@ mod tests {
 
     /// Frequencies of ranks 1..=n over `draws` draws.
     fn counts(z: &ZipfHybrid, n: u64, draws: usize, seed: u64) -> Vec<u64> {
-        let mut rng = stream(seed, 5);
-        let mut c = vec![0u64; n as usize];
-        for _ in 0..draws {
+        counts_of(n, draws, seed, |rng| {
             let first = rng.next_u64();
-            c[z.rank0(first, &mut rng) as usize] += 1;
-        }
-        c
+            z.rank0(first, rng)
+        })
     }
 
     /// The probability of each rank, from the table's outcomes and the
