@@ -77,8 +77,7 @@ fn regrow<T: Copy>(v: &mut Vec<T>, additional: usize) {
         v.reserve_exact(capacity - v.len());
         return;
     }
-    let mut new = Vec::with_capacity(capacity);
-    advise(&new);
+    let mut new = with_capacity(capacity);
     new.extend_from_slice(v);
     *v = new;
 }
@@ -99,11 +98,9 @@ fn regrow_deque<T: Copy>(q: &mut VecDeque<T>, additional: usize) {
         q.reserve_exact(capacity - q.len());
         return;
     }
-    let new: Vec<T> = Vec::with_capacity(capacity);
-    advise(&new);
     // A `VecDeque` made from a `Vec` keeps the `Vec`'s buffer (documented:
     // no reallocation), so the advised buffer is the deque's.
-    let mut new = VecDeque::from(new);
+    let mut new = VecDeque::from(with_capacity(capacity));
     new.extend(q.iter().copied());
     *q = new;
 }

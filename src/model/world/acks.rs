@@ -210,7 +210,12 @@ impl World {
             return;
         };
         let logged = self.replica().apply(now, stream, head);
-        if self.acks.any_semi_sync && self.is_up(src) && self.topology.reachable(dst, src) {
+        // Whether the origin hears of this apply (asked only when someone
+        // listens: semi-sync's switch-on, or a write waiting for acks).
+        let heard = (self.acks.any_semi_sync || logged.waiting.is_some())
+            && self.is_up(src)
+            && self.topology.reachable(dst, src);
+        if heard && self.acks.any_semi_sync {
             // A replica of the class applies the origin's writes to the
             // dataset again: semi-sync switches back on in that class (the
             // other class's replicas say nothing of it: a same-city peer
@@ -220,10 +225,7 @@ impl World {
             let at = dataset as usize * self.acks.n + src.idx();
             self.acks.semi_sync_degraded[at][class] = false;
         }
-        if let Some(req) = logged.waiting
-            && self.is_up(src)
-            && self.topology.reachable(dst, src)
-        {
+        if heard && let Some(req) = logged.waiting {
             self.checker.ack_sent(dst, self.is_up(dst));
             let near = self
                 .requests
