@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 use crate::ids::DcId;
 
 mod failure;
+mod lag;
 use crate::time::{Nanos, SimTime};
 pub use failure::{FailureRecord, GLOBAL_UNIT, global_unit, unit_global};
 
@@ -179,13 +180,6 @@ pub struct StreamLag {
     pub lag: Histogram<u64>,
 }
 
-/// The p99 of the bucket being filled, per DC; finished buckets keep only
-/// the number, so memory stays fixed.
-struct RollingP99 {
-    bucket: usize,
-    hist: Histogram<u64>,
-}
-
 /// Where closed time buckets go when the time series streams out.
 pub trait SeriesSink: Send {
     /// Bucket `bucket` (starting at `bucket * bucket_ns`) is closed: its
@@ -194,6 +188,9 @@ pub trait SeriesSink: Send {
     /// No more buckets: flush, and report the first write error, if any.
     fn finish(&mut self) -> std::io::Result<()>;
 }
+
+/// Lags a DC keeps before counting them (`Metrics::lag_recent`).
+const RECENT: usize = 4096;
 
 /// Buckets the model runs ahead between two closings of the streamed time
 /// series: the window of open buckets is about this long.
@@ -218,14 +215,28 @@ pub struct Metrics {
     /// start: most times fall in it again, and a 64-bit division is slow.
     recent_bucket: usize,
     recent_start: u64,
-    /// Per stream, in (source, destination) order; created on first use.
+    /// Per stream, in (source, destination) order, the streams that
+    /// applied a write: filled by [`Metrics::close`] from `lag_run`.
     pub streams: Vec<Option<StreamLag>>,
+    /// Per stream (same order): the lags of the bucket its destination is
+    /// filling, and of the buckets before (see `lag`).
+    lag_pending: Vec<lag::Counts>,
+    lag_run: Vec<lag::Counts>,
+    /// Per DC, the bucket its pending lags belong to: finished buckets
+    /// keep only their p99, so memory stays fixed.
+    lag_bucket: Vec<usize>,
+    /// A DC's pending lags summed, for their p99.
+    lag_sum: lag::Counts,
+    /// Per DC, the lags of its latest applies, `source << 16 | index`,
+    /// counted into `lag_pending` a few thousand at a time: counting
+    /// each as it comes was a cache miss at every apply with many
+    /// streams (their counts scattered among the model's other memory).
+    lag_recent: Vec<Vec<u32>>,
     /// Every stream's lag together: filled by [`Metrics::close`], as the
     /// sum of the streams' histograms, which has the same counts, minimum
     /// and maximum as recording each lag here too (histograms of one
     /// precision share their bucket boundaries).
     pub lag_all: Histogram<u64>,
-    rolling: Vec<RollingP99>,
     /// One per fault of the timeline, in its order, then one per failback.
     pub failures: Vec<FailureRecord>,
     /// Per dataset: the sharded ones in `[[dataset]]` order (one without
@@ -255,46 +266,60 @@ impl Metrics {
             recent_bucket: 0,
             recent_start: 0,
             streams: vec![None; n_dcs * n_dcs],
+            lag_pending: vec![lag::Counts::default(); n_dcs * n_dcs],
+            lag_run: vec![lag::Counts::default(); n_dcs * n_dcs],
+            lag_bucket: vec![0; n_dcs],
+            lag_sum: lag::Counts::default(),
+            lag_recent: (0..n_dcs).map(|_| Vec::with_capacity(RECENT)).collect(),
             lag_all: new_lag_histogram(),
             failures: Vec::new(),
             datasets: vec![DatasetTotals::default(); 2],
             dataset_names: Vec::new(),
-            rolling: (0..n_dcs)
-                .map(|_| RollingP99 {
-                    bucket: 0,
-                    hist: new_lag_histogram(),
-                })
-                .collect(),
         }
     }
 
     /// Records the lag of a write applied at `dst` at `now` (in its
-    /// stream's histogram and its bucket's; `lag_all` sums the streams'
-    /// when the run closes).
+    /// stream's counts for the bucket of `now`: see `lag`).
     #[inline]
     pub fn record_lag(&mut self, src: DcId, dst: DcId, now: SimTime, lag: Nanos) {
         let lag = lag.max(1_000);
-        let stream =
-            self.streams[src.idx() * self.n_dcs + dst.idx()].get_or_insert_with(|| StreamLag {
-                src,
-                dst,
-                lag: new_lag_histogram(),
-            });
-        record(&mut stream.lag, lag);
         let b = self.bucket_of(now);
-        if self.rolling[dst.idx()].bucket != b {
+        if self.lag_bucket[dst.idx()] != b {
             self.flush_lag(dst.idx());
-            self.rolling[dst.idx()].bucket = b;
+            self.lag_bucket[dst.idx()] = b;
         }
-        record(&mut self.rolling[dst.idx()].hist, lag);
+        let recent = &mut self.lag_recent[dst.idx()];
+        // An index fits in 16 bits (below 48 × 1,024 for any `u64`), a
+        // source too (at most 1,000 DCs).
+        recent.push(u32::from(src.0) << 16 | lag::index(lag) as u32);
+        if recent.len() == RECENT {
+            self.count_recent(dst.idx());
+        }
     }
 
+    /// Counts `dc`'s recent lags into their streams' pending counts.
+    fn count_recent(&mut self, dc: usize) {
+        let n = self.n_dcs;
+        for &e in &self.lag_recent[dc] {
+            self.lag_pending[(e >> 16) as usize * n + dc].add((e & 0xffff) as usize);
+        }
+        self.lag_recent[dc].clear();
+    }
+
+    /// Closes `dc`'s pending lags: their p99 into its bucket's row, their
+    /// counts into their streams' run totals.
     fn flush_lag(&mut self, dc: usize) {
-        let r = &mut self.rolling[dc];
-        if !r.hist.is_empty() {
-            let p99 = r.hist.value_at_quantile(0.99);
-            r.hist.reset();
-            let b = r.bucket;
+        self.count_recent(dc);
+        let n = self.n_dcs;
+        self.lag_sum.clear();
+        for s in (dc..n * n).step_by(n) {
+            let pending = &mut self.lag_pending[s];
+            self.lag_run[s].merge(pending);
+            self.lag_sum.merge(pending);
+            pending.clear();
+        }
+        if let Some(p99) = self.lag_sum.quantile(0.99) {
+            let b = self.lag_bucket[dc];
             self.slot(b, dc).repl_lag_p99_ns = p99;
         }
     }
@@ -330,7 +355,7 @@ impl Metrics {
             return;
         }
         for dc in 0..self.n_dcs {
-            if self.rolling[dc].bucket < upto {
+            if self.lag_bucket[dc] < upto {
                 self.flush_lag(dc);
             }
         }
@@ -355,6 +380,16 @@ impl Metrics {
             self.flush_lag(dc);
         }
         self.lag_all = new_lag_histogram();
+        let n = self.n_dcs;
+        for (i, run) in self.lag_run.iter().enumerate() {
+            if run.total() > 0 {
+                self.streams[i] = Some(StreamLag {
+                    src: DcId((i / n) as u16),
+                    dst: DcId((i % n) as u16),
+                    lag: run.histogram(),
+                });
+            }
+        }
         for s in self.streams.iter().flatten() {
             if self.lag_all.add(&s.lag).is_err() {
                 debug_assert!(false, "the lag histogram cannot grow to {}", s.lag.max());

@@ -92,3 +92,30 @@ fn busy_time_splits_across_buckets() {
     assert_eq!(m.dcs[1].busy_ns, 1_500);
     assert_eq!(m.row(0, 0).busy_ns, 0);
 }
+
+/// A bucket's lag p99 and the streams' lags count every apply, also past
+/// the few thousand a DC keeps before counting them.
+#[test]
+fn lag_p99_counts_every_apply_of_the_bucket() {
+    let mut m = Metrics::new(3, SimTime(2_000_000_000), 1_000_000_000);
+    let mut direct = new_lag_histogram();
+    let n = 3 * RECENT as u64 + 7;
+    for i in 0..n {
+        // Spread over 1-51 ms, from DCs 0 and 2 to DC 1, all in bucket 0.
+        let lag = 1_000_000 + (i * 7_919) % 50_000_000;
+        m.record_lag(DcId(2 * (i % 2) as u16), DcId(1), SimTime(i * 1_000), lag);
+        record(&mut direct, lag);
+    }
+    m.record_lag(DcId(0), DcId(1), SimTime(1_500_000_000), 7_000_000);
+    m.close();
+    assert_eq!(m.row(0, 1).repl_lag_p99_ns, direct.value_at_quantile(0.99));
+    assert!(m.row(0, 1).repl_lag_p99_ns > 49_000_000);
+    assert_eq!(
+        m.row(1, 1).repl_lag_p99_ns,
+        7_000_063,
+        "7 ms at 4,096 ns steps"
+    );
+    let applied = |s: usize| m.streams[s].as_ref().map_or(0, |l| l.lag.len());
+    assert_eq!((applied(1), applied(7)), (n / 2 + 1 + 1, n / 2));
+    assert_eq!(m.lag_all.len(), n + 1);
+}

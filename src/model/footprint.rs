@@ -40,8 +40,11 @@ pub struct Footprint {
     pub storage: u64,
     /// Two acknowledgement marks per key (stale-read detection).
     pub acks: u64,
-    /// Lag histograms: one per stream (all of them used, at most), one per
-    /// DC for the time series, the run's own; the latency histograms.
+    /// Lag histograms: one per stream (all of them used, at most; made
+    /// when the run closes from the streams' lag counts, which are as wide
+    /// as each stream's spread of lags, a few KB), one per DC (for its
+    /// recent lags, 16 KB, and their sum), the run's own; the latency
+    /// histograms.
     pub histograms: u64,
     /// Alias tables of Zipf key popularity ([`Footprint::with_tables`]).
     pub tables: u64,
