@@ -93,7 +93,7 @@ impl World {
         let vv = self.storage.vv(reference, key);
         let lineage = self.storage.lineage(reference, key);
         let mut lost = 0u64;
-        for (o, (&seen, &kept)) in vv.iter().zip(lineage).enumerate() {
+        for (o, (&seen, kept)) in vv.iter().zip(lineage).enumerate() {
             let origin = DcId(o as u16);
             let written = self.storage.own_writes(origin, key);
             let off = u64::from(written - kept);
