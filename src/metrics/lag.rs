@@ -132,28 +132,39 @@ impl Counts {
         self.counts.fill(0);
     }
 
-    pub fn total(&self) -> u64 {
+    /// Values counted.
+    pub fn len(&self) -> u64 {
         self.counts.iter().sum()
     }
 
-    /// The value at quantile `q` (`0 < q ≤ 1`) as `hdrhistogram`'s
-    /// `value_at_quantile` gives it: the highest value of the first index
-    /// where the running count reaches `⌈q × total⌉` (at least 1). `None`
-    /// without counts.
-    pub fn quantile(&self, q: f64) -> Option<u64> {
-        let total = self.total();
-        if total == 0 {
-            return None;
-        }
-        let want = ((q.min(1.0) * total as f64).ceil() as u64).max(1);
+    pub fn is_empty(&self) -> bool {
+        self.counts.iter().all(|&c| c == 0)
+    }
+
+    /// The highest value of the highest index counted (0 without counts),
+    /// as a histogram's `max`.
+    pub fn max(&self) -> u64 {
+        self.counts
+            .iter()
+            .rposition(|&c| c > 0)
+            .map_or(0, |j| highest(self.lo + j))
+    }
+
+    /// The value at quantile `q` as `hdrhistogram`'s `value_at_quantile`
+    /// gives it: the highest value (the lowest for `q = 0`) of the first
+    /// index where the running count reaches `⌈q × count⌉`, at least 1;
+    /// 0 without counts.
+    pub fn value_at_quantile(&self, q: f64) -> u64 {
+        let want = ((q.min(1.0) * self.len() as f64).ceil() as u64).max(1);
         let mut sum = 0;
         for (j, &c) in self.counts.iter().enumerate() {
             sum += c;
             if sum >= want {
-                return Some(highest(self.lo + j));
+                let i = self.lo + j;
+                return if q == 0.0 { lowest(i) } else { highest(i) };
             }
         }
-        None
+        0
     }
 
     /// The counts as a lag histogram (`super::new_lag_histogram`).
@@ -216,11 +227,11 @@ mod tests {
                 direct.record(v).unwrap();
                 counts.add(index(v));
             }
-            assert_eq!(counts.total(), n as u64);
-            for q in [0.01, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!((counts.len(), counts.max()), (direct.len(), direct.max()));
+            for q in [0.0, 0.01, 0.5, 0.9, 0.99, 0.999, 1.0] {
                 assert_eq!(
-                    counts.quantile(q),
-                    Some(direct.value_at_quantile(q)),
+                    counts.value_at_quantile(q),
+                    direct.value_at_quantile(q),
                     "q {q}"
                 );
             }
@@ -238,9 +249,12 @@ mod tests {
             let mut merged = Counts::default();
             merged.add(index(123_456_789_000));
             merged.merge(&counts);
-            assert_eq!(merged.total(), n as u64 + 1);
+            assert_eq!(merged.len(), n as u64 + 1);
+            assert_eq!(merged.max(), highest(index(123_456_789_000)));
             counts.clear();
-            assert_eq!((counts.total(), counts.quantile(0.5)), (0, None));
+            assert!(counts.is_empty());
+            let empty = (counts.len(), counts.value_at_quantile(0.5), counts.max());
+            assert_eq!(empty, (0, 0, 0));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! How much memory a run's fixed state takes, from the sizes the model
 //! allocates: every DC's copy of every key and the index to it
-//! (`storage`), each key's two acknowledgement marks (`world`), and the lag
-//! histograms of every replication stream and DC (`metrics`), and the alias
+//! (`storage`), each key's two acknowledgement marks (`world`), the lag
+//! counts of every replication stream and DC (`metrics`), and the alias
 //! tables of Zipf key popularity (`dist::alias`: 8 bytes per key up to 2^22
 //! keys of a population; above, 512 KiB for its 2^16 most popular keys,
 //! `dist::hybrid`). `scenario` refuses a scenario
@@ -10,7 +10,10 @@
 //!
 //! Storage and marks are made as keys are first written, so this is the
 //! state once every key has been: a bound a run reaches only if its
-//! workload writes them all.
+//! workload writes them all. Not counted: the lineage counts of keys whose
+//! values lost writes to conflicts (`storage`: 4 × DCs × DCs bytes each,
+//! made only for those keys), and lag counts wider than [`LAG_WINDOW`]
+//! (a stream whose lags spread over many powers of two).
 //!
 //! What traffic adds on top (requests in flight, replication backlogs,
 //! the open buckets of the time series) grows with load and latency, not
@@ -26,6 +29,15 @@ use super::storage::Storage;
 use super::world::acks::AckedWrite;
 use crate::metrics::{StreamLag, new_histogram, new_lag_histogram};
 
+/// Bytes of one window of lag counts (`metrics::lag`) as counted here:
+/// 512 counts of 8 bytes, lags spread over half a power of two (10 to 15
+/// ms, say, at three significant digits); lags spread wider take 8 KiB
+/// more per power of two (a stream's window is at most about 112 KiB).
+pub const LAG_WINDOW: u64 = 4 << 10;
+
+/// Bytes of a DC's recent lags (`metrics::Metrics::record_lag`).
+const RECENT_LAGS: u64 = 16 << 10;
+
 /// The limit when a scenario sets none: 16 GiB.
 pub const DEFAULT_LIMIT: u64 = 16 << 30;
 
@@ -40,11 +52,9 @@ pub struct Footprint {
     pub storage: u64,
     /// Two acknowledgement marks per key (stale-read detection).
     pub acks: u64,
-    /// Lag histograms: one per stream (all of them used, at most; made
-    /// when the run closes from the streams' lag counts, which are as wide
-    /// as each stream's spread of lags, a few KB), one per DC (for its
-    /// recent lags, 16 KB, and their sum), the run's own; the latency
-    /// histograms.
+    /// Lag counts: two windows per stream (all of them used, at most),
+    /// [`LAG_WINDOW`] each; per DC its recent lags (16 KiB) and their sum;
+    /// the run's lag histogram and the latency histograms.
     pub histograms: u64,
     /// Alias tables of Zipf key popularity ([`Footprint::with_tables`]).
     pub tables: u64,
@@ -62,10 +72,16 @@ impl Footprint {
             .saturating_mul(Storage::bytes_per_copy(n_dcs) as u64)
             .saturating_add(index);
         let acks = keys.saturating_mul(size_of::<[AckedWrite; 2]>() as u64);
-        let lag = histogram_bytes(&new_lag_histogram());
+        // Per stream a slot, and its counts of the bucket being filled and
+        // of the run; per DC its recent lags and their sum; the run's lag
+        // histogram and the latency histograms.
         let slot = size_of::<Option<StreamLag>>() as u64;
-        let streams = n * n.saturating_sub(1) * lag + n * n * slot;
-        let histograms = streams + (n + 1) * lag + 3 * histogram_bytes(&new_histogram());
+        let streams = n * n.saturating_sub(1) * 2 * LAG_WINDOW + n * n * slot;
+        let per_dc = n * (RECENT_LAGS + LAG_WINDOW);
+        let histograms = streams
+            + per_dc
+            + histogram_bytes(&new_lag_histogram())
+            + 3 * histogram_bytes(&new_histogram());
         Footprint {
             storage,
             acks,
@@ -199,9 +215,9 @@ mod tests {
 
     #[test]
     fn storage_grows_with_the_square_of_the_dcs() {
-        // 2 + 8 + 4 bytes, then 8 per DC at most (the version vector and
-        // a share of a block of holes; 12 in debug builds).
-        let per_dc = if cfg!(debug_assertions) { 12 } else { 8 };
+        // 2 + 8 + 4 bytes, then 4 per DC (the version vector; 8 in debug
+        // builds).
+        let per_dc = if cfg!(debug_assertions) { 8 } else { 4 };
         assert_eq!(Storage::bytes_per_copy(50), 14 + per_dc * 50);
         let f = Footprint::of(50, 1_000_000);
         // And per key the holes' block number (4 bytes) and the index: a

@@ -256,24 +256,20 @@ pub struct Storage {
 }
 
 impl Storage {
-    /// Bytes one DC's copy of one key takes with `n_dcs` DCs, at most: the
-    /// origin, timestamp, own count and version vector (`DCs`), its share
-    /// of a block of holes (`DCs`, for a key that has one), debug builds'
-    /// `received` (`DCs`). `footprint` sizes a run from it as if every key
-    /// were written and had holes (the origin counted as 2 bytes where a
+    /// Bytes one DC's copy of one key takes with `n_dcs` DCs, about: the
+    /// origin, timestamp, own count and version vector (`DCs`), debug
+    /// builds' `received` (`DCs`); a key with holes has `DCs × DCs` more
+    /// numbers. `footprint` sizes a run from it as if every key were
+    /// written, without holes (the origin counted as 2 bytes where a
     /// record gives it 4, and [`Storage::RECORD_HEAD`] per key): an upper
-    /// bound unless nearly all keys are.
+    /// bound unless nearly all keys are written or many lost writes.
     pub const fn bytes_per_copy(n_dcs: usize) -> usize {
         let debug = if cfg!(debug_assertions) {
             n_dcs * size_of::<u32>()
         } else {
             0
         };
-        size_of::<u16>()
-            + size_of::<i64>()
-            + size_of::<u32>()
-            + 2 * n_dcs * size_of::<u32>()
-            + debug
+        size_of::<u16>() + size_of::<i64>() + size_of::<u32>() + n_dcs * size_of::<u32>() + debug
     }
 
     /// Bytes per written key before its copies: the annex (counted with

@@ -402,8 +402,8 @@ pub fn stream_rows(o: &Outcome) -> Vec<StreamRow> {
             from: o.dc_names[s.src.idx()].clone(),
             to: o.dc_names[s.dst.idx()].clone(),
             applied: s.lag.len(),
-            lag_p50_ms: quantile_ms(&s.lag, 0.5),
-            lag_p99_ms: quantile_ms(&s.lag, 0.99),
+            lag_p50_ms: ms3(s.lag.value_at_quantile(0.5)),
+            lag_p99_ms: ms3(s.lag.value_at_quantile(0.99)),
             lag_max_ms: ms3(s.lag.max()),
         })
         .collect()

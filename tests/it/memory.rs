@@ -182,12 +182,15 @@ fn shape(n: usize, keys: u64, rate: f64) -> String {
 /// model allocates) is the state with every key written: storage holds
 /// only keys written so far, so the estimate bounds the measured peak (with
 /// 25% for noise) on four shapes, from replicas dominating (3 DCs, 10^6
-/// keys) to stream histograms dominating (50 DCs fully meshed), and is
-/// within 25% of it where one second's writes reach nearly every key (50
-/// DCs, 5,000 keys: 25,000 uniform writes miss e^-5 of the keys). Measured
-/// when written (debug build, estimate / peak in MiB, before storage was
+/// keys) to streams dominating (50 DCs fully meshed), and is within 25%
+/// of it where one second's writes reach nearly every key (50 DCs, 5,000
+/// keys: 25,000 uniform writes miss e^-5 of the keys). Measured when
+/// written (debug build, estimate / peak in MiB, before storage was
 /// allocated on first write): 3×10^6 keys 183.2 / 179.3, 10×150k 215.9 /
-/// 213.2, 30×15k 268.1 / 266.9, 50×5k 428.9 / 430.1.
+/// 213.2, 30×15k 268.1 / 266.9, 50×5k 428.9 / 430.1; since lineage counts
+/// are kept only for keys with holes and lag counts in windows instead of
+/// a histogram per stream: 155.6 / 15.2, 149.7 / 29.8, 125.6 / 99.2,
+/// 127.8 / 112.1.
 #[test]
 fn the_memory_estimate_matches_the_measured_peak() {
     use multiactive::model::footprint::Footprint;
@@ -240,23 +243,24 @@ fn a_state_above_the_limit_is_refused_with_the_numbers() {
         }
         multiactive::scenario::load_str("t.toml", "t", &shape(50, 1, 10.0), &sets)
     };
-    // 50 DCs: 414 bytes a copy in release, 614 in debug (its reorder
-    // check), 32 per key for the ack marks: 10^6 keys (and the default
-    // 1,000 global keys) need 19.6 GiB (28.9 GiB in debug).
-    let f = Footprint::of(50, 1_000_000);
+    // 50 DCs: 214 bytes a copy in release, 414 in debug (its reorder
+    // check), 40 per key for the ack marks, the index and the holes'
+    // block: 2 x 10^6 keys (and the default 1,000 global keys) need 20.0
+    // GiB (38.6 GiB in debug).
+    let f = Footprint::of(50, 2_001_000);
     assert!(f.total() > DEFAULT_LIMIT);
-    let err = load("1_000_000", None).unwrap_err().to_string();
+    let err = load("2_000_000", None).unwrap_err().to_string();
     for part in [
         "workload.keys",
-        "1000000 keys and 1000 global keys in each of 50 datacenters",
+        "2000000 keys and 1000 global keys in each of 50 datacenters",
         &multiactive::model::footprint::size(f.total()),
         "above the limit of 16.0 GiB",
         "simulation.memory_limit",
     ] {
         assert!(err.contains(part), "{part:?} not in {err}");
     }
-    assert!(load("1_000_000", Some("64GiB")).is_ok());
-    // 10^4 keys (about 0.3 GiB with the histograms) fit the default but
+    assert!(load("2_000_000", Some("64GiB")).is_ok());
+    // 10^4 keys (about 0.15 GiB with the lag counts) fit the default but
     // not a 100 MB limit.
     assert!(load("10_000", None).is_ok());
     let err = load("10_000", Some("100MB")).unwrap_err().to_string();
