@@ -3,6 +3,7 @@
 //! replication, and is generic over the model's event type so that it can be
 //! tested and benchmarked alone (see `examples/phold.rs`).
 
+pub mod blocks;
 pub mod huge;
 pub mod queue;
 pub mod rng;

@@ -102,11 +102,14 @@ impl Footprint {
     /// The most one origin's log holds for streams that cannot deliver:
     /// `compact_after` entries, a quarter more while the next compaction
     /// waits, then one entry per key (of `keys`) once compacted; each entry
-    /// [`Replication::entry_bytes`] of `n_dcs` DCs.
+    /// [`Replication::entry_bytes`] of `n_dcs` DCs. Plus the blocks the
+    /// log's queues hold beyond their entries
+    /// ([`Replication::log_slack_entries`]).
     pub fn backlog_bound(n_dcs: usize, keys: u64, compact_after: u64) -> u64 {
         let entries = compact_after
             .saturating_add(compact_after / 4)
-            .saturating_add(keys);
+            .saturating_add(keys)
+            .saturating_add(Replication::log_slack_entries());
         entries.saturating_mul(Replication::entry_bytes(n_dcs) as u64)
     }
 
@@ -241,10 +244,13 @@ mod tests {
     fn a_dead_destination_pins_a_bounded_backlog() {
         // A log entry: 56 bytes, then 8 per DC (its meta vector).
         assert_eq!(Replication::entry_bytes(3), 80);
-        // 2^20 entries, 2^18 more, 100,000 keys: 1,410,720 entries.
+        // 2^20 entries, 2^18 more, 100,000 keys: 1,410,720 entries; and
+        // the unused parts of the first and last blocks of 64 entries,
+        // and two spare blocks.
+        assert_eq!(Replication::log_slack_entries(), 4 * 64);
         assert_eq!(
             Footprint::backlog_bound(3, 100_000, 1 << 20),
-            1_410_720 * 80
+            (1_410_720 + 4 * 64) * 80
         );
     }
 }

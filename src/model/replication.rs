@@ -26,10 +26,12 @@
 
 use std::collections::VecDeque;
 
+use log::{At, BLOCK_SLOTS, Log};
+
 use super::storage::{Applied, Storage, WriteRec};
 use super::world::ReqHandle;
 use crate::ids::{DcId, StreamId};
-use crate::kernel::huge;
+use crate::kernel::blocks;
 use crate::time::{Nanos, SimTime};
 
 #[derive(Clone, Copy, Debug)]
@@ -42,92 +44,6 @@ pub struct LogEntry {
     pub conflicted: bool,
     /// Whether its origin has acknowledged it to the client.
     pub acked: bool,
-}
-
-/// One DC's log of the writes it originated, from absolute index `base`,
-/// after its compacted part (`old`).
-#[derive(Default)]
-struct Log {
-    base: u64,
-    entries: VecDeque<LogEntry>,
-    /// The entries' meta vectors (version vector and lineage counts),
-    /// `width` numbers each.
-    vvs: VecDeque<u32>,
-    /// Compacted entries below `base` (at most one per key), by index, with
-    /// their indices and meta vectors: what blocked streams still hold.
-    old: VecDeque<LogEntry>,
-    old_index: VecDeque<u64>,
-    old_vvs: VecDeque<u32>,
-    /// The log end at which to look for entries to compact next.
-    check_at: u64,
-}
-
-/// Where an entry of a log is.
-#[derive(Clone, Copy)]
-enum At {
-    New(usize),
-    Old(usize),
-}
-
-impl Log {
-    fn end(&self) -> u64 {
-        self.base + self.entries.len() as u64
-    }
-
-    /// The index of the first entry the log holds.
-    #[inline]
-    fn first(&self) -> u64 {
-        self.old_index.front().copied().unwrap_or(self.base)
-    }
-
-    /// The first index at or after `i` the log holds an entry for (`end`
-    /// if none): `i` itself unless `i` is in the compacted part.
-    #[inline]
-    fn next_at(&self, i: u64) -> u64 {
-        if i >= self.base { i } else { self.next_old(i) }
-    }
-
-    #[cold]
-    fn next_old(&self, i: u64) -> u64 {
-        let p = self.old_index.partition_point(|&x| x < i);
-        self.old_index.get(p).copied().unwrap_or(self.base)
-    }
-
-    #[inline]
-    fn locate(&self, index: u64) -> Option<At> {
-        if index >= self.base {
-            let i = (index - self.base) as usize;
-            (i < self.entries.len()).then_some(At::New(i))
-        } else {
-            self.old_index.binary_search(&index).ok().map(At::Old)
-        }
-    }
-
-    #[inline]
-    fn entry(&self, index: u64) -> Option<&LogEntry> {
-        match self.locate(index)? {
-            At::New(i) => self.entries.get(i),
-            At::Old(i) => self.old.get(i),
-        }
-    }
-
-    #[inline]
-    fn entry_mut(&mut self, index: u64) -> Option<&mut LogEntry> {
-        match self.locate(index)? {
-            At::New(i) => self.entries.get_mut(i),
-            At::Old(i) => self.old.get_mut(i),
-        }
-    }
-
-    /// The entries at or after `from`, in order.
-    fn from(&self, from: u64) -> impl Iterator<Item = &LogEntry> {
-        let old = self.old_index.partition_point(|&x| x < from);
-        let new = from.saturating_sub(self.base) as usize;
-        self.old
-            .iter()
-            .skip(old)
-            .chain(self.entries.iter().skip(new))
-    }
 }
 
 #[derive(Default)]
@@ -188,7 +104,7 @@ pub struct Replication {
     streams: Vec<Stream>,
     /// Minimum time between two applies of one stream (`1 / apply_rate`).
     gap: Nanos,
-    /// Holds the version vector `take_head` hands out.
+    /// Holds the meta vector of a compacted entry `apply` applies.
     scratch: Vec<u32>,
     /// `replication.delay`: the pipeline's fixed processing time (capture
     /// and apply), added to every shipped entry's network delay.
@@ -207,12 +123,7 @@ impl Replication {
         Replication {
             n,
             width,
-            logs: (0..n)
-                .map(|_| Log {
-                    check_at: u64::MAX,
-                    ..Log::default()
-                })
-                .collect(),
+            logs: (0..n).map(|_| Log::new(width, BLOCK_SLOTS)).collect(),
             streams: (0..n * n).map(|_| Stream::default()).collect(),
             gap: apply_rate.map_or(0, |r| (1e9 / r).round() as Nanos),
             scratch: Vec::with_capacity(width),
@@ -248,6 +159,25 @@ impl Replication {
         size_of::<LogEntry>() + 2 * n_dcs * size_of::<u32>()
     }
 
+    /// Entries' worth of memory a log may hold beyond its entries: the
+    /// unused parts of its first and last blocks (less than a block each)
+    /// and the spare blocks of its queues (see `kernel::blocks`).
+    pub const fn log_slack_entries() -> u64 {
+        ((2 + blocks::SPARE) * BLOCK_SLOTS) as u64
+    }
+
+    /// The same, with blocks of `slots` entries (small ones, in tests, to
+    /// cross block boundaries).
+    #[cfg(test)]
+    fn with_block_slots(mut self, slots: usize) -> Replication {
+        for log in &mut self.logs {
+            let check_at = log.check_at;
+            *log = Log::new(self.width, slots);
+            log.check_at = check_at;
+        }
+        self
+    }
+
     /// At most 1,000 DCs (the scenario reader's limit): a million streams
     /// fit in a `u32`.
     #[inline]
@@ -267,11 +197,9 @@ impl Replication {
     pub fn append(&mut self, entry: LogEntry, meta: &[u32]) -> u64 {
         let src = entry.write.origin.idx();
         let log = &mut self.logs[src];
-        huge::reserve_deque(&mut log.entries, 1);
-        log.entries.push_back(entry);
+        log.entries.push_back(std::slice::from_ref(&entry));
         debug_assert_eq!(meta.len(), self.width);
-        huge::reserve_deque(&mut log.vvs, meta.len());
-        log.vvs.extend(meta.iter().copied());
+        log.vvs.push_back(meta);
         let end = log.end();
         if end >= log.check_at {
             self.compact(src);
@@ -378,24 +306,20 @@ impl Replication {
     ) -> (LogEntry, Applied) {
         let w = self.width;
         let log = &self.logs[src.idx()];
-        self.scratch.clear();
-        let logged = match log
+        // A meta vector in the log's blocks lies in one piece: read in
+        // place; a compacted one may not (a `VecDeque`): copied first.
+        let (logged, meta) = match log
             .locate(index)
             .expect("a stream applies an entry its log holds")
         {
-            At::New(i) => {
-                self.scratch.extend(log.vvs.range(i * w..(i + 1) * w));
-                log.entries[i]
-            }
+            At::New(i) => (log.entries[i], log.vvs.slot(i)),
             At::Old(i) => {
+                self.scratch.clear();
                 self.scratch.extend(log.old_vvs.range(i * w..(i + 1) * w));
-                log.old[i]
+                (log.old[i], &self.scratch[..])
             }
         };
-        (
-            logged,
-            storage.apply_remote(dst, &logged.write, &self.scratch),
-        )
+        (logged, storage.apply_remote(dst, &logged.write, meta))
     }
 
     /// After an apply: schedules the stream's next head, and drops log
@@ -428,10 +352,11 @@ impl Replication {
             log.old_index.pop_front();
             log.old_vvs.drain(..width);
         }
-        while log.base < applied && !log.entries.is_empty() {
-            log.entries.pop_front();
-            log.vvs.drain(..width);
-            log.base += 1;
+        if log.base < applied {
+            let k = (applied - log.base).min(log.entries.len() as u64);
+            log.entries.pop_front(k as usize);
+            log.vvs.pop_front(k as usize);
+            log.base += k;
         }
     }
 
@@ -593,5 +518,6 @@ impl Replication {
 }
 
 mod compact;
+mod log;
 #[cfg(test)]
 mod tests;

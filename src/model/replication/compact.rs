@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::Replication;
+use super::{At, Replication};
 
 impl Replication {
     /// Compacts the part of `src`'s log only blocked streams still need, if
@@ -42,40 +42,46 @@ impl Replication {
             self.seen.resize(words, 0);
         }
         // Newest first: the first entry seen of a key is its latest.
-        let w = self.width;
         let take = (upto - log.base) as usize;
-        let (mut old, mut index, mut vvs) = (VecDeque::new(), VecDeque::new(), VecDeque::new());
-        let newer = (0..take).rev().map(|i| {
-            (
-                log.base + i as u64,
-                &log.entries[i],
-                log.vvs.range(i * w..(i + 1) * w),
-            )
-        });
-        let older = (0..log.old.len()).rev().map(|i| {
-            (
-                log.old_index[i],
-                &log.old[i],
-                log.old_vvs.range(i * w..(i + 1) * w),
-            )
-        });
-        for (at, e, meta) in newer.chain(older) {
-            let (word, bit) = ((e.write.key / 64) as usize, 1u64 << (e.write.key % 64));
+        let newer = (0..take).rev().map(|i| (log.base + i as u64, At::New(i)));
+        let older = (0..log.old.len())
+            .rev()
+            .map(|i| (log.old_index[i], At::Old(i)));
+        let mut kept = Vec::new();
+        for (at, where_) in newer.chain(older) {
+            let key = match where_ {
+                At::New(i) => log.entries[i].write.key,
+                At::Old(i) => log.old[i].write.key,
+            };
+            let (word, bit) = ((key / 64) as usize, 1u64 << (key % 64));
             if self.seen[word] & bit != 0 {
                 continue;
             }
             self.seen[word] |= bit;
-            old.push_front(*e);
-            index.push_front(at);
-            for &m in meta.rev() {
-                vvs.push_front(m);
-            }
+            kept.push((at, where_));
         }
-        for e in &old {
+        // Then oldest first, into queues of the size they take.
+        let w = self.width;
+        let mut old = VecDeque::with_capacity(kept.len());
+        let mut index = VecDeque::with_capacity(kept.len());
+        let mut vvs = VecDeque::with_capacity(kept.len() * w);
+        for &(at, where_) in kept.iter().rev() {
+            let e = match where_ {
+                At::New(i) => {
+                    vvs.extend(log.vvs.slot(i).iter().copied());
+                    log.entries[i]
+                }
+                At::Old(i) => {
+                    vvs.extend(log.old_vvs.range(i * w..(i + 1) * w).copied());
+                    log.old[i]
+                }
+            };
             self.seen[(e.write.key / 64) as usize] = 0;
+            old.push_back(e);
+            index.push_back(at);
         }
-        log.entries.drain(..take);
-        log.vvs.drain(..take * w);
+        log.entries.pop_front(take);
+        log.vvs.pop_front(take);
         log.base = upto;
         log.old = old;
         log.old_index = index;
