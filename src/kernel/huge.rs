@@ -1,7 +1,7 @@
 //! Large arrays on 2 MiB pages.
 //!
 //! A run keeps its per-key state in a few large arrays (storage records,
-//! the record index, replication logs) that it reads at random. With the
+//! the record index) that it reads at random. With the
 //! system's 4 KiB pages every such read may miss the TLB and walk the page
 //! tables (dearer still in a virtual machine), and every page costs a fault
 //! when first touched. On Linux, an array that reaches `HUGE` bytes is
@@ -14,8 +14,6 @@
 //!
 //! Only a hint: contents, lengths and results are the same with or without
 //! it, and elsewhere than Linux these functions are plain `Vec` growth.
-
-use std::collections::VecDeque;
 
 /// The size of a huge page on x86_64 and aarch64 (4 KiB base pages), and
 /// the size from which a buffer is advised.
@@ -82,29 +80,6 @@ fn regrow<T: Copy>(v: &mut Vec<T>, additional: usize) {
     *v = new;
 }
 
-/// `additional` more elements fit in `q` (see `reserve`).
-#[inline]
-pub fn reserve_deque<T: Copy>(q: &mut VecDeque<T>, additional: usize) {
-    if q.capacity() - q.len() < additional {
-        regrow_deque(q, additional);
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn regrow_deque<T: Copy>(q: &mut VecDeque<T>, additional: usize) {
-    let capacity = grown(q.capacity(), q.len() + additional);
-    if capacity * size_of::<T>() < HUGE {
-        q.reserve_exact(capacity - q.len());
-        return;
-    }
-    // A `VecDeque` made from a `Vec` keeps the `Vec`'s buffer (documented:
-    // no reallocation), so the advised buffer is the deque's.
-    let mut new = VecDeque::from(with_capacity(capacity));
-    new.extend(q.iter().copied());
-    *q = new;
-}
-
 /// An empty vector with room for `n` elements, advised when large.
 pub fn with_capacity<T>(n: usize) -> Vec<T> {
     let v = Vec::with_capacity(n);
@@ -126,7 +101,7 @@ mod tests {
     use super::*;
 
     /// Growth keeps every element and its order, across the size from
-    /// which buffers are advised, for a vector and a deque that wraps.
+    /// which buffers are advised.
     #[test]
     fn growth_keeps_contents() {
         let n = 3 * HUGE / size_of::<u32>();
@@ -137,23 +112,6 @@ mod tests {
         }
         assert!(v.capacity() * 4 >= HUGE);
         assert!(v.iter().enumerate().all(|(i, &x)| x == i as u32));
-
-        let mut q: VecDeque<u64> = VecDeque::new();
-        let mut next_in = 0u64;
-        let mut next_out = 0u64;
-        for round in 0..2 * n as u64 {
-            reserve_deque(&mut q, 1);
-            q.push_back(next_in);
-            next_in += 1;
-            // Drain a little now and then so the ring wraps before it grows.
-            if round % 3 == 0 {
-                assert_eq!(q.pop_front(), Some(next_out));
-                next_out += 1;
-            }
-        }
-        assert!(q.capacity() * 8 >= HUGE);
-        assert!(q.iter().zip(next_out..).all(|(&x, i)| x == i));
-        assert_eq!(q.len() as u64, next_in - next_out);
     }
 
     #[test]

@@ -102,6 +102,10 @@ pub struct Replication {
     width: usize,
     logs: Vec<Log>,
     streams: Vec<Stream>,
+    /// Each stream's source and destination: a lookup, where dividing the
+    /// stream's number by the DCs took a division at every use (several
+    /// per apply).
+    ends: Vec<(DcId, DcId)>,
     /// Minimum time between two applies of one stream (`1 / apply_rate`).
     gap: Nanos,
     /// Holds the meta vector of a compacted entry `apply` applies.
@@ -125,6 +129,9 @@ impl Replication {
             width,
             logs: (0..n).map(|_| Log::new(width, BLOCK_SLOTS)).collect(),
             streams: (0..n * n).map(|_| Stream::default()).collect(),
+            ends: (0..n * n)
+                .map(|s| (DcId((s / n) as u16), DcId((s % n) as u16)))
+                .collect(),
             gap: apply_rate.map_or(0, |r| (1e9 / r).round() as Nanos),
             scratch: Vec::with_capacity(width),
             delay: 0,
@@ -187,9 +194,7 @@ impl Replication {
 
     #[inline]
     pub fn ends(&self, stream: StreamId) -> (DcId, DcId) {
-        // 32-bit division (both fit: see `stream_id`), much cheaper than 64-bit.
-        let (s, n) = (stream.0, self.n as u32);
-        (DcId((s / n) as u16), DcId((s % n) as u16))
+        self.ends[stream.idx()]
     }
 
     /// Appends a write to its origin's log; returns its absolute index.
