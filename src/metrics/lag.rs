@@ -4,15 +4,17 @@
 //! path: into an HDR histogram per stream and one per destination DC for
 //! the time series' p99, two scattered counter updates per apply (on the
 //! 9-DC mesh benchmark ≈ 10% of the run, mostly cache misses). Here an
-//! apply adds one to a counter in a short window of the stream's own
-//! counts, indexed exactly as the lag histogram indexes the value (same
-//! bucket boundaries: 3 significant digits above 1 µs, see
-//! `super::new_lag_histogram`). When a DC's time bucket closes, the
+//! apply notes its source and the counts index of its lag (exactly as the
+//! lag histogram indexes the value: same bucket boundaries, 3 significant
+//! digits above 1 µs, see `super::new_lag_histogram`) in its DC's list of
+//! recent lags, which is counted a few thousand at a time into short
+//! windows of counts, one per stream. When a DC's time bucket closes, the
 //! windows of the streams into it are summed into its p99 (the quantile
 //! computed as `hdrhistogram` computes it) and into the streams' run
-//! totals, which become histograms when the run closes. Histograms of one
-//! precision that hold the same count at every index give the same
-//! quantiles, mean, minimum and maximum, so every output is unchanged.
+//! counts; `streams.csv` reads those, and the run's lag is their sum made
+//! into one histogram. Counts of one precision that hold the same number
+//! at every index give the same quantiles, mean, minimum and maximum, so
+//! every output is unchanged.
 
 use hdrhistogram::Histogram;
 

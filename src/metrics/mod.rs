@@ -224,8 +224,9 @@ pub struct Metrics {
     /// filling, and of the buckets before (see `lag`).
     lag_pending: Vec<lag::Counts>,
     lag_run: Vec<lag::Counts>,
-    /// Per DC, the bucket its pending lags belong to: finished buckets
-    /// keep only their p99, so memory stays fixed.
+    /// Per DC, the bucket its pending lags belong to (`usize::MAX`: none
+    /// pending): finished buckets keep only their p99, so memory stays
+    /// fixed.
     lag_bucket: Vec<usize>,
     /// A DC's pending lags summed, for their p99.
     lag_sum: lag::Counts,
@@ -234,10 +235,10 @@ pub struct Metrics {
     /// each as it comes was a cache miss at every apply with many
     /// streams (their counts scattered among the model's other memory).
     lag_recent: Vec<Vec<u32>>,
-    /// Every stream's lag together: filled by [`Metrics::close`], as the
-    /// sum of the streams' histograms, which has the same counts, minimum
-    /// and maximum as recording each lag here too (histograms of one
-    /// precision share their bucket boundaries).
+    /// Every stream's lag together: filled by [`Metrics::close`] (called
+    /// once) from the streams' run counts merged, which have the same
+    /// counts, minimum and maximum as recording each lag here too (counts
+    /// of one precision share their bucket boundaries).
     pub lag_all: Histogram<u64>,
     /// One per fault of the timeline, in its order, then one per failback.
     pub failures: Vec<FailureRecord>,
@@ -270,7 +271,7 @@ impl Metrics {
             streams: vec![None; n_dcs * n_dcs],
             lag_pending: vec![lag::Counts::default(); n_dcs * n_dcs],
             lag_run: vec![lag::Counts::default(); n_dcs * n_dcs],
-            lag_bucket: vec![0; n_dcs],
+            lag_bucket: vec![usize::MAX; n_dcs],
             lag_sum: lag::Counts::default(),
             lag_recent: (0..n_dcs).map(|_| Vec::with_capacity(RECENT)).collect(),
             lag_all: new_lag_histogram(),
@@ -311,6 +312,9 @@ impl Metrics {
     /// Closes `dc`'s pending lags: their p99 into its bucket's row, their
     /// counts into their streams' run totals.
     fn flush_lag(&mut self, dc: usize) {
+        if self.lag_bucket[dc] == usize::MAX {
+            return;
+        }
         self.count_recent(dc);
         let n = self.n_dcs;
         self.lag_sum.clear();
@@ -325,6 +329,7 @@ impl Metrics {
             let b = self.lag_bucket[dc];
             self.slot(b, dc).repl_lag_p99_ns = p99;
         }
+        self.lag_bucket[dc] = usize::MAX;
     }
 
     /// Streams the time series into `sink` from now on instead of keeping

@@ -32,7 +32,7 @@ use crate::metrics::{StreamLag, new_histogram, new_lag_histogram};
 /// Bytes of one window of lag counts (`metrics::lag`) as counted here:
 /// 512 counts of 8 bytes, lags spread over half a power of two (10 to 15
 /// ms, say, at three significant digits); lags spread wider take 8 KiB
-/// more per power of two (a stream's window is at most about 112 KiB).
+/// more per power of two they span.
 pub const LAG_WINDOW: u64 = 4 << 10;
 
 /// Bytes of a DC's recent lags (`metrics::Metrics::record_lag`).
@@ -53,8 +53,8 @@ pub struct Footprint {
     /// Two acknowledgement marks per key (stale-read detection).
     pub acks: u64,
     /// Lag counts: two windows per stream (all of them used, at most),
-    /// [`LAG_WINDOW`] each; per DC its recent lags (16 KiB) and their sum;
-    /// the run's lag histogram and the latency histograms.
+    /// [`LAG_WINDOW`] each; per DC its recent lags (16 KiB); one window
+    /// for a DC's sum; the run's lag histogram and the latency histograms.
     pub histograms: u64,
     /// Alias tables of Zipf key popularity ([`Footprint::with_tables`]).
     pub tables: u64,
@@ -73,11 +73,11 @@ impl Footprint {
             .saturating_add(index);
         let acks = keys.saturating_mul(size_of::<[AckedWrite; 2]>() as u64);
         // Per stream a slot, and its counts of the bucket being filled and
-        // of the run; per DC its recent lags and their sum; the run's lag
-        // histogram and the latency histograms.
+        // of the run; per DC its recent lags; one window for a DC's sum;
+        // the run's lag histogram and the latency histograms.
         let slot = size_of::<Option<StreamLag>>() as u64;
         let streams = n * n.saturating_sub(1) * 2 * LAG_WINDOW + n * n * slot;
-        let per_dc = n * (RECENT_LAGS + LAG_WINDOW);
+        let per_dc = n * RECENT_LAGS + LAG_WINDOW;
         let histograms = streams
             + per_dc
             + histogram_bytes(&new_lag_histogram())
@@ -128,7 +128,7 @@ impl Footprint {
             return Ok(());
         }
         Err(format!(
-            "{what} need about {} of memory ({} of replicas: {} bytes per key and datacenter; {} of acknowledgement marks; {} of lag histograms; {} of key-popularity tables; {} for the program), above the limit of {}: choose fewer keys or datacenters, or raise simulation.memory_limit",
+            "{what} need about {} of memory ({} of replicas: {} bytes per key and datacenter; {} of acknowledgement marks; {} of lag counts and histograms; {} of key-popularity tables; {} for the program), above the limit of {}: choose fewer keys or datacenters, or raise simulation.memory_limit",
             size(self.total()),
             size(self.storage),
             Storage::bytes_per_copy(n_dcs),

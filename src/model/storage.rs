@@ -533,11 +533,12 @@ impl Storage {
         lineage
     }
 
-    /// Whether `dc`'s value of `key` has seen write `seq` of `origin`.
+    /// Whether `dc`'s value of `key` has seen write `seq` of `origin`
+    /// (write 0, none, it always has).
     #[inline]
     pub fn includes(&self, dc: DcId, key: u32, origin: DcId, seq: u32) -> bool {
         self.cell_of(dc, key)
-            .is_some_and(|c| self.cells[c + VV + origin.idx()] >= seq)
+            .map_or(seq == 0, |c| self.cells[c + VV + origin.idx()] >= seq)
     }
 
     /// Writes `origin` has made to `key` so far.

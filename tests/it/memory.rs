@@ -244,9 +244,9 @@ fn a_state_above_the_limit_is_refused_with_the_numbers() {
         multiactive::scenario::load_str("t.toml", "t", &shape(50, 1, 10.0), &sets)
     };
     // 50 DCs: 214 bytes a copy in release, 414 in debug (its reorder
-    // check), 40 per key for the ack marks, the index and the holes'
-    // block: 2 x 10^6 keys (and the default 1,000 global keys) need 20.0
-    // GiB (38.6 GiB in debug).
+    // check), 68 per key for the ack marks, the hash index (above 2^20
+    // keys) and the holes' block number: 2 x 10^6 keys (and the default
+    // 1,000 global keys) need 20.1 GiB (38.7 GiB in debug).
     let f = Footprint::of(50, 2_001_000);
     assert!(f.total() > DEFAULT_LIMIT);
     let err = load("2_000_000", None).unwrap_err().to_string();
