@@ -20,20 +20,22 @@ use hdrhistogram::Histogram;
 
 /// `log2` of the lag histograms' unit (512 ns: the power of two at or
 /// below their lowest discernible value, 1 µs).
-const UNIT: u32 = 9;
+pub const LAG_UNIT: u32 = 9;
+/// `log2` of the latency histograms' unit (1 ns).
+pub const LATENCY_UNIT: u32 = 0;
 /// `log2` of half the sub-buckets of a bucket (2,048 sub-buckets give
 /// three significant digits).
 const HALF: u32 = 10;
-/// The sub-bucket bits of bucket 0, in units.
-const MASK: u64 = ((1 << (HALF + 1)) - 1) << UNIT;
-/// Leading zeros of a value at the top of bucket 0.
-const BASE: u32 = 64 - UNIT - HALF - 1;
 
-/// The counts index of `value` (`hdrhistogram`'s `index_for` with the
-/// lag histograms' parameters).
+/// The counts index of `value` in a histogram of three significant
+/// digits and unit `2^UNIT` (`hdrhistogram`'s `index_for`).
 #[inline]
-pub fn index(value: u64) -> usize {
-    let bucket = BASE - (value | MASK).leading_zeros();
+pub fn index<const UNIT: u32>(value: u64) -> usize {
+    // The sub-bucket bits of bucket 0, and the leading zeros of a value
+    // at its top.
+    let mask: u64 = ((1 << (HALF + 1)) - 1) << UNIT;
+    let base = 64 - UNIT - HALF - 1;
+    let bucket = base - (value | mask).leading_zeros();
     let sub = value >> (bucket + UNIT);
     ((bucket as usize) << HALF) + sub as usize
 }
@@ -43,8 +45,8 @@ fn bucket(i: usize) -> u32 {
     ((i >> HALF).max(1) - 1) as u32
 }
 
-/// The lowest value counted at index `i`.
-pub fn lowest(i: usize) -> u64 {
+/// The lowest value counted at index `i` (see `index`).
+pub fn lowest<const UNIT: u32>(i: usize) -> u64 {
     let sub = if i < 2 << HALF {
         i as u64
     } else {
@@ -53,21 +55,21 @@ pub fn lowest(i: usize) -> u64 {
     sub << (bucket(i) + UNIT)
 }
 
-/// The highest value counted at index `i`.
-pub fn highest(i: usize) -> u64 {
-    lowest(i) + ((1u64 << (bucket(i) + UNIT)) - 1)
+/// The highest value counted at index `i` (see `index`).
+pub fn highest<const UNIT: u32>(i: usize) -> u64 {
+    lowest::<UNIT>(i) + ((1u64 << (bucket(i) + UNIT)) - 1)
 }
 
 /// Counts at indexes `lo..lo + counts.len()`: a window that widens to
 /// take whatever index comes, and never narrows (so a stream's window is
 /// allocated once, about as wide as its spread of lags).
 #[derive(Clone, Debug, Default)]
-pub struct Counts {
+pub struct Counts<const UNIT: u32> {
     lo: usize,
     counts: Vec<u64>,
 }
 
-impl Counts {
+impl<const UNIT: u32> Counts<UNIT> {
     /// Counts one value at index `i`.
     #[inline]
     pub fn add(&mut self, i: usize) {
@@ -112,7 +114,7 @@ impl Counts {
     }
 
     /// Adds `other`'s counts here.
-    pub fn merge(&mut self, other: &Counts) {
+    pub fn merge(&mut self, other: &Counts<UNIT>) {
         let Some(first) = other.counts.iter().position(|&c| c > 0) else {
             return;
         };
@@ -149,7 +151,7 @@ impl Counts {
         self.counts
             .iter()
             .rposition(|&c| c > 0)
-            .map_or(0, |j| highest(self.lo + j))
+            .map_or(0, |j| highest::<UNIT>(self.lo + j))
     }
 
     /// The value at quantile `q` as `hdrhistogram`'s `value_at_quantile`
@@ -163,22 +165,22 @@ impl Counts {
             sum += c;
             if sum >= want {
                 let i = self.lo + j;
-                return if q == 0.0 { lowest(i) } else { highest(i) };
+                return if q == 0.0 {
+                    lowest::<UNIT>(i)
+                } else {
+                    highest::<UNIT>(i)
+                };
             }
         }
         0
     }
 
-    /// The counts as a lag histogram (`super::new_lag_histogram`).
-    pub fn histogram(&self) -> Histogram<u64> {
-        let mut h = super::new_lag_histogram();
+    /// The counts added to `h`, an empty histogram of the same unit and
+    /// precision (`super::new_lag_histogram`, `super::new_histogram`).
+    pub fn histogram(&self, mut h: Histogram<u64>) -> Histogram<u64> {
         for (j, &c) in self.counts.iter().enumerate() {
-            if c > 0 && h.record_n(lowest(self.lo + j), c).is_err() {
-                debug_assert!(
-                    false,
-                    "the lag histogram cannot grow to index {}",
-                    self.lo + j
-                );
+            if c > 0 && h.record_n(lowest::<UNIT>(self.lo + j), c).is_err() {
+                debug_assert!(false, "the histogram cannot grow to index {}", self.lo + j);
             }
         }
         h
@@ -190,11 +192,18 @@ mod tests {
     use super::*;
     use rand::{Rng, RngExt};
 
-    /// Index, lowest and highest value agree with the lag histogram's own
-    /// boundaries from below 1 µs to beyond 2^60 ns.
+    /// Index, lowest and highest value agree with the lag and latency
+    /// histograms' own boundaries from below 1 µs to beyond 2^60 ns.
     #[test]
-    fn indexes_match_the_lag_histogram() {
-        let h = super::super::new_lag_histogram();
+    fn indexes_match_the_histograms() {
+        agree::<LAG_UNIT>(super::super::new_lag_histogram());
+        agree::<LATENCY_UNIT>(super::super::new_histogram());
+        let index = index::<LAG_UNIT>;
+        assert!(index(u64::MAX) < 48 << HALF, "a lag index fits in 16 bits");
+    }
+
+    fn agree<const UNIT: u32>(h: Histogram<u64>) {
+        let (index, lowest, highest) = (index::<UNIT>, lowest::<UNIT>, highest::<UNIT>);
         let mut rng = crate::kernel::stream(11, 0);
         let mut values: Vec<u64> = (0..2_000).collect();
         for _ in 0..200_000 {
@@ -208,17 +217,17 @@ mod tests {
             assert!(index(lowest(i)) == i && index(highest(i)) == i);
             assert_eq!(index(highest(i) + 1), i + 1, "next index after {v}");
         }
-        assert!(index(u64::MAX) < 48 << HALF, "an index fits in 16 bits");
     }
 
     /// Quantiles, and the histogram made from the counts, read as a
     /// histogram that recorded every value; windows widen both ways.
     #[test]
     fn quantiles_and_histogram_match_recording_directly() {
+        let (index, highest) = (index::<LAG_UNIT>, highest::<LAG_UNIT>);
         let mut rng = crate::kernel::stream(12, 0);
         for round in 0..20 {
             let mut direct = super::super::new_lag_histogram();
-            let mut counts = Counts::default();
+            let mut counts = Counts::<LAG_UNIT>::default();
             let n = 1 + rng.random_range(0..5_000);
             for k in 0..n {
                 let v = match (round + k) % 97 {
@@ -237,7 +246,7 @@ mod tests {
                     "q {q}"
                 );
             }
-            let h = counts.histogram();
+            let h = counts.histogram(super::super::new_lag_histogram());
             assert_eq!(
                 (h.len(), h.min(), h.max(), h.mean(), h.stdev()),
                 (
@@ -248,7 +257,7 @@ mod tests {
                     direct.stdev()
                 )
             );
-            let mut merged = Counts::default();
+            let mut merged = Counts::<LAG_UNIT>::default();
             merged.add(index(123_456_789_000));
             merged.merge(&counts);
             assert_eq!(merged.len(), n as u64 + 1);

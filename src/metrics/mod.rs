@@ -15,7 +15,10 @@ mod failure;
 mod lag;
 use crate::time::{Nanos, SimTime};
 pub use failure::{FailureRecord, GLOBAL_UNIT, global_unit, unit_global};
-pub use lag::Counts as LagCounts;
+/// A stream's lag counts (`lag`).
+pub type LagCounts = lag::Counts<{ lag::LAG_UNIT }>;
+/// Latency counts (`lag`), made into `Metrics::latency` at the close.
+type LatencyCounts = lag::Counts<{ lag::LATENCY_UNIT }>;
 
 /// Three significant digits: quantiles within 0.1%.
 const SIGFIG: u8 = 3;
@@ -38,10 +41,10 @@ pub fn new_lag_histogram() -> Histogram<u64> {
     h
 }
 
-/// Records `v`, growing `h` to hold it. (`saturating_record` would clamp
-/// to the current top even though the histogram can grow.) Growing fails
-/// only where `usize` cannot index the counts, not on a 64-bit machine.
-#[inline]
+/// Records `v`, growing `h` to hold it (the tests' reference for what
+/// the counts give). (`saturating_record` would clamp to the current top
+/// even though the histogram can grow.)
+#[cfg(test)]
 fn record(h: &mut Histogram<u64>, v: u64) {
     if h.record(v).is_err() {
         debug_assert!(false, "histogram cannot grow to {v}");
@@ -200,7 +203,13 @@ const WINDOW: usize = 64;
 
 pub struct Metrics {
     pub totals: Totals,
+    /// Per kind of request, the latency of those that completed: filled
+    /// by [`Metrics::close`] from `latency_counts`.
     pub latency: [Histogram<u64>; 2],
+    /// Counted as the histograms count (see `lag`): an update of one
+    /// counter per request, where a histogram also keeps its minimum,
+    /// maximum and total.
+    latency_counts: [LatencyCounts; 2],
     pub dcs: Vec<DcTotals>,
     /// Rows of buckets `first_open..`, `n_dcs` per bucket: every bucket
     /// when kept in memory (`first_open` stays 0; all of them once the run
@@ -222,14 +231,14 @@ pub struct Metrics {
     pub streams: Vec<Option<StreamLag>>,
     /// Per stream (same order): the lags of the bucket its destination is
     /// filling, and of the buckets before (see `lag`).
-    lag_pending: Vec<lag::Counts>,
-    lag_run: Vec<lag::Counts>,
+    lag_pending: Vec<LagCounts>,
+    lag_run: Vec<LagCounts>,
     /// Per DC, the bucket its pending lags belong to (`usize::MAX`: none
     /// pending): finished buckets keep only their p99, so memory stays
     /// fixed.
     lag_bucket: Vec<usize>,
     /// A DC's pending lags summed, for their p99.
-    lag_sum: lag::Counts,
+    lag_sum: LagCounts,
     /// Per DC, the lags of its latest applies, `source << 16 | index`,
     /// counted into `lag_pending` a few thousand at a time: counting
     /// each as it comes was a cache miss at every apply with many
@@ -256,6 +265,7 @@ impl Metrics {
         Metrics {
             totals: Totals::default(),
             latency: [new_histogram(), new_histogram()],
+            latency_counts: Default::default(),
             dcs: vec![DcTotals::default(); n_dcs],
             // Grown as buckets are written: a streamed series never holds
             // more than its open window.
@@ -269,10 +279,10 @@ impl Metrics {
             recent_bucket: 0,
             recent_start: 0,
             streams: vec![None; n_dcs * n_dcs],
-            lag_pending: vec![lag::Counts::default(); n_dcs * n_dcs],
-            lag_run: vec![lag::Counts::default(); n_dcs * n_dcs],
+            lag_pending: vec![LagCounts::default(); n_dcs * n_dcs],
+            lag_run: vec![LagCounts::default(); n_dcs * n_dcs],
             lag_bucket: vec![usize::MAX; n_dcs],
-            lag_sum: lag::Counts::default(),
+            lag_sum: LagCounts::default(),
             lag_recent: (0..n_dcs).map(|_| Vec::with_capacity(RECENT)).collect(),
             lag_all: new_lag_histogram(),
             failures: Vec::new(),
@@ -294,7 +304,7 @@ impl Metrics {
         let recent = &mut self.lag_recent[dst.idx()];
         // An index fits in 16 bits (below 48 × 1,024 for any `u64`), a
         // source too (at most 1,000 DCs).
-        recent.push(u32::from(src.0) << 16 | lag::index(lag) as u32);
+        recent.push(u32::from(src.0) << 16 | lag::index::<{ lag::LAG_UNIT }>(lag) as u32);
         if recent.len() == RECENT {
             self.count_recent(dst.idx());
         }
@@ -399,7 +409,10 @@ impl Metrics {
                 });
             }
         }
-        self.lag_all = all.histogram();
+        self.lag_all = all.histogram(new_lag_histogram());
+        for (h, c) in self.latency.iter_mut().zip(&self.latency_counts) {
+            *h = c.histogram(new_histogram());
+        }
         if self.sink.is_none() {
             self.buckets
                 .resize(self.n_buckets * self.n_dcs, BucketRow::default());
@@ -514,9 +527,11 @@ impl Metrics {
         }
     }
 
+    /// Counts a request's latency (in `latency` once the run closes).
     #[inline]
     pub fn record_latency(&mut self, kind: Kind, latency: Nanos) {
-        record(&mut self.latency[kind as usize], latency.max(1));
+        let i = lag::index::<{ lag::LATENCY_UNIT }>(latency.max(1));
+        self.latency_counts[kind as usize].add(i);
     }
 
     /// All kinds together.

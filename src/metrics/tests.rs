@@ -119,3 +119,42 @@ fn lag_p99_counts_every_apply_of_the_bucket() {
     assert_eq!((applied(1), applied(7)), (n / 2 + 1 + 1, n / 2));
     assert_eq!(m.lag_all.len(), n + 1);
 }
+
+/// Latencies counted during the run read, once it closes, as histograms
+/// that recorded each one: count, min, max, mean and quantiles, from 1 ns
+/// to beyond the histograms' initial top (2^31 ns), per kind.
+#[test]
+fn latency_counts_become_the_histograms_at_the_close() {
+    let mut m = Metrics::new(1, SimTime(1_000), 1_000);
+    let mut direct = [new_histogram(), new_histogram()];
+    let mut rng = crate::kernel::stream(6, 0);
+    for i in 0..30_000u64 {
+        let kind = Kind::ALL[(i % 2) as usize];
+        let latency = match i % 500 {
+            0 => 4_500_000_000_000 + rng.next_u64() % 1_000_000, // 4,500 s
+            1 => rng.next_u64() % 3,                             // 0 counts as 1
+            _ => 1_000_000 + rng.next_u64() % 200_000_000,
+        };
+        m.record_latency(kind, latency);
+        record(&mut direct[kind as usize], latency.max(1));
+    }
+    assert!(
+        m.latency.iter().all(|h| h.is_empty()),
+        "filled at the close"
+    );
+    m.close();
+    for (h, d) in m.latency.iter().zip(&direct) {
+        assert_eq!(
+            (h.len(), h.min(), h.max(), h.mean()),
+            (d.len(), d.min(), d.max(), d.mean())
+        );
+        for q in [0.0, 0.5, 0.99, 0.999, 1.0] {
+            assert_eq!(h.value_at_quantile(q), d.value_at_quantile(q), "q {q}");
+        }
+    }
+    assert_eq!(m.latency[0].len(), 15_000);
+    assert!(
+        m.latency[0].max() >= 4_500_000_000_000,
+        "reads took the 4,500 s"
+    );
+}

@@ -240,7 +240,7 @@ fn a_link_cut_holds_the_stream_and_it_resumes_in_order() {
     ));
     let s = o.metrics.streams[1].as_ref().expect("stream a→b");
     assert_eq!(s.lag.len(), 3);
-    let h = s.lag.histogram();
+    let h = s.lag.histogram(multiactive::metrics::new_lag_histogram());
     let mut lags: Vec<u64> = h
         .iter_recorded()
         .map(|v| h.highest_equivalent(v.value_iterated_to()))
