@@ -11,14 +11,14 @@ use hdrhistogram::Histogram;
 
 use crate::ids::DcId;
 
+mod counts;
 mod failure;
-mod lag;
 use crate::time::{Nanos, SimTime};
 pub use failure::{FailureRecord, GLOBAL_UNIT, global_unit, unit_global};
-/// A stream's lag counts (`lag`).
-pub type LagCounts = lag::Counts<{ lag::LAG_UNIT }>;
-/// Latency counts (`lag`), made into `Metrics::latency` at the close.
-type LatencyCounts = lag::Counts<{ lag::LATENCY_UNIT }>;
+/// A stream's lag counts (`counts`).
+pub type LagCounts = counts::Counts<{ counts::LAG_UNIT }>;
+/// Latency counts (`counts`), made into `Metrics::latency` at the close.
+type LatencyCounts = counts::Counts<{ counts::LATENCY_UNIT }>;
 
 /// Three significant digits: quantiles within 0.1%.
 const SIGFIG: u8 = 3;
@@ -177,7 +177,7 @@ pub struct DatasetTotals {
 }
 
 /// Lag of one replication stream: counted as its histogram would count
-/// it (see `lag`; no histogram is made per stream).
+/// it (see `counts`; no histogram is made per stream).
 #[derive(Clone, Debug)]
 pub struct StreamLag {
     pub src: DcId,
@@ -206,7 +206,7 @@ pub struct Metrics {
     /// Per kind of request, the latency of those that completed: filled
     /// by [`Metrics::close`] from `latency_counts`.
     pub latency: [Histogram<u64>; 2],
-    /// Counted as the histograms count (see `lag`): an update of one
+    /// Counted as the histograms count (see `counts`): an update of one
     /// counter per request, where a histogram also keeps its minimum,
     /// maximum and total.
     latency_counts: [LatencyCounts; 2],
@@ -230,7 +230,7 @@ pub struct Metrics {
     /// applied a write: filled by [`Metrics::close`] from `lag_run`.
     pub streams: Vec<Option<StreamLag>>,
     /// Per stream (same order): the lags of the bucket its destination is
-    /// filling, and of the buckets before (see `lag`).
+    /// filling, and of the buckets before (see `counts`).
     lag_pending: Vec<LagCounts>,
     lag_run: Vec<LagCounts>,
     /// Per DC, the bucket its pending lags belong to (`usize::MAX`: none
@@ -292,7 +292,7 @@ impl Metrics {
     }
 
     /// Records the lag of a write applied at `dst` at `now` (in its
-    /// stream's counts for the bucket of `now`: see `lag`).
+    /// stream's counts for the bucket of `now`: see `counts`).
     #[inline]
     pub fn record_lag(&mut self, src: DcId, dst: DcId, now: SimTime, lag: Nanos) {
         let lag = lag.max(1_000);
@@ -304,7 +304,7 @@ impl Metrics {
         let recent = &mut self.lag_recent[dst.idx()];
         // An index fits in 16 bits (below 48 × 1,024 for any `u64`), a
         // source too (at most 1,000 DCs).
-        recent.push(u32::from(src.0) << 16 | lag::index::<{ lag::LAG_UNIT }>(lag) as u32);
+        recent.push(u32::from(src.0) << 16 | counts::index::<{ counts::LAG_UNIT }>(lag) as u32);
         if recent.len() == RECENT {
             self.count_recent(dst.idx());
         }
@@ -530,7 +530,7 @@ impl Metrics {
     /// Counts a request's latency (in `latency` once the run closes).
     #[inline]
     pub fn record_latency(&mut self, kind: Kind, latency: Nanos) {
-        let i = lag::index::<{ lag::LATENCY_UNIT }>(latency.max(1));
+        let i = counts::index::<{ counts::LATENCY_UNIT }>(latency.max(1));
         self.latency_counts[kind as usize].add(i);
     }
 

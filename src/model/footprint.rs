@@ -29,7 +29,7 @@ use super::storage::Storage;
 use super::world::acks::AckedWrite;
 use crate::metrics::{StreamLag, new_histogram, new_lag_histogram};
 
-/// Bytes of one window of lag counts (`metrics::lag`) as counted here:
+/// Bytes of one window of lag counts (`metrics::counts`) as counted here:
 /// 512 counts of 8 bytes, lags spread over half a power of two (10 to 15
 /// ms, say, at three significant digits); lags spread wider take 8 KiB
 /// more per power of two they span.

@@ -492,21 +492,31 @@ impl Storage {
     #[inline]
     pub fn meta(&mut self, dc: DcId, key: u32) -> &[u32] {
         let n = self.n;
-        let Some(r) = self.record(key) else {
-            self.scratch.fill(0);
-            return &self.scratch;
-        };
+        let mut meta = std::mem::take(&mut self.scratch);
+        let (vv, lineage) = meta.split_at_mut(n);
+        match self.record(key) {
+            Some(r) => {
+                let c = self.cell(r, dc);
+                vv.copy_from_slice(&self.cells[c + VV..c + VV + n]);
+                self.lineage_into(r, dc, lineage);
+            }
+            None => meta.fill(0),
+        }
+        self.scratch = meta;
+        &self.scratch
+    }
+
+    /// `dc`'s lineage counts in record `r`: its version vector less its
+    /// holes.
+    #[inline]
+    fn lineage_into(&self, r: usize, dc: DcId, out: &mut [u32]) {
         let c = self.cell(r, dc);
-        let holes = self.holes_at(r, dc);
-        let (vv, lineage) = self.scratch.split_at_mut(n);
-        vv.copy_from_slice(&self.cells[c + VV..c + VV + n]);
-        lineage.copy_from_slice(vv);
-        if let Some(h) = holes {
-            for (l, hole) in lineage.iter_mut().zip(&self.holes[h..h + n]) {
+        out.copy_from_slice(&self.cells[c + VV..c + VV + self.n]);
+        if let Some(h) = self.holes_at(r, dc) {
+            for (l, hole) in out.iter_mut().zip(&self.holes[h..h + self.n]) {
                 *l -= hole;
             }
         }
-        &self.scratch
     }
 
     /// The version vector of `dc`'s current value of `key`.
@@ -520,15 +530,9 @@ impl Storage {
 
     /// Per origin, how many of its writes are on the lineage of `dc`'s value.
     pub fn lineage(&self, dc: DcId, key: u32) -> Vec<u32> {
-        let Some(r) = self.record(key) else {
-            return vec![0; self.n];
-        };
-        let c = self.cell(r, dc);
-        let mut lineage = self.cells[c + VV..c + VV + self.n].to_vec();
-        if let Some(h) = self.holes_at(r, dc) {
-            for (l, hole) in lineage.iter_mut().zip(&self.holes[h..]) {
-                *l -= hole;
-            }
+        let mut lineage = vec![0; self.n];
+        if let Some(r) = self.record(key) {
+            self.lineage_into(r, dc, &mut lineage);
         }
         lineage
     }

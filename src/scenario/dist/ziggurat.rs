@@ -49,18 +49,18 @@ fn density(x: f64) -> f64 {
     libm::exp(-0.5 * x * x)
 }
 
-fn build() -> Table {
+/// The layers of a ziggurat under `density` (decreasing from 1 at 0):
+/// x[0] = v / density(r), x[1] = r, each next edge where the layer above
+/// reaches area `v` (`inverse` of the density), x[256] = 0; f[i] =
+/// density(x[i]).
+fn layers(r: f64, v: f64, density: fn(f64) -> f64, inverse: fn(f64) -> f64) -> Table {
     let mut x = [0.0; LAYERS + 1];
-    x[0] = V / density(R);
-    x[1] = R;
+    x[0] = v / density(r);
+    x[1] = r;
     for i in 2..LAYERS {
         // Layer i-1 spans heights f(x[i-1])..f(x[i]) at width x[i-1].
-        let h = V / x[i - 1] + density(x[i - 1]);
-        x[i] = if h < 1.0 {
-            (-2.0 * libm::log(h)).sqrt()
-        } else {
-            0.0
-        };
+        let h = v / x[i - 1] + density(x[i - 1]);
+        x[i] = if h < 1.0 { inverse(h) } else { 0.0 };
     }
     x[LAYERS] = 0.0;
     let mut f = [0.0; LAYERS + 1];
@@ -68,6 +68,10 @@ fn build() -> Table {
         *fi = density(xi);
     }
     Table { x, f }
+}
+
+fn build() -> Table {
+    layers(R, V, density, |h| (-2.0 * libm::log(h)).sqrt())
 }
 
 fn table() -> &'static Table {
@@ -83,19 +87,7 @@ const E_V: f64 = 3.949_659_822_581_572e-3;
 /// The exponential's layers: x[0] = E_V / e^-E_R, x[1] = E_R, decreasing to
 /// x[256] = 0; f[i] = e^-x[i].
 fn build_exp() -> Table {
-    let mut x = [0.0; LAYERS + 1];
-    x[0] = E_V / libm::exp(-E_R);
-    x[1] = E_R;
-    for i in 2..LAYERS {
-        let h = E_V / x[i - 1] + libm::exp(-x[i - 1]);
-        x[i] = if h < 1.0 { -libm::log(h) } else { 0.0 };
-    }
-    x[LAYERS] = 0.0;
-    let mut f = [0.0; LAYERS + 1];
-    for (fi, &xi) in f.iter_mut().zip(&x) {
-        *fi = libm::exp(-xi);
-    }
-    Table { x, f }
+    layers(E_R, E_V, |x| libm::exp(-x), |h| -libm::log(h))
 }
 
 fn exp_table() -> &'static Table {

@@ -250,7 +250,7 @@ fn expm1_over_x(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::kernel::stream;
-    use crate::scenario::dist::{counts_of, zipf_chi_square};
+    use crate::scenario::dist::{assert_zipf_mean_and_head, counts_of, zipf_chi_square};
 
     /// Frequencies of ranks 1..=n over `draws` draws.
     fn counts(z: &Zipf, draws: usize, seed: u64) -> Vec<u64> {
@@ -287,29 +287,13 @@ mod tests {
         assert_eq!(counts(&Zipf::new(1, 0.8), 1000, 8), vec![1000]);
     }
 
-    /// A large keyspace: the mean rank against Σ k·k^-s / Σ k^-s, and the
-    /// top rank's share, for n = 10^5, s = 0.8 (the default scenario's law).
+    /// A large keyspace: the mean rank and the top rank's share for
+    /// n = 10^5, s = 0.8, the default scenario's law (see
+    /// `assert_zipf_mean_and_head`).
     #[test]
     fn large_n_mean_and_head() {
-        let (n, s) = (100_000u64, 0.8);
-        let z = Zipf::new(n, s);
-        let norm: f64 = (1..=n).map(|k| (k as f64).powf(-s)).sum();
-        let mean: f64 = (1..=n).map(|k| (k as f64).powf(1.0 - s)).sum::<f64>() / norm;
-        let mut rng = stream(9, 5);
-        let draws = 400_000;
-        let (mut sum, mut top) = (0.0, 0u64);
-        for _ in 0..draws {
-            let k = z.sample(&mut rng);
-            sum += k as f64;
-            top += u64::from(k == 1);
-        }
-        // The rank's sd is below n/2 = 5e4; its mean's standard error below
-        // 5e4/632 = 79, about 0.3% of the mean (≈ 2.3e4): 1.5% is 5 errors.
-        let got = sum / draws as f64;
-        assert!((got / mean - 1.0).abs() < 0.015, "mean {got} vs {mean}");
-        // P(1) = 1/norm ≈ 0.022: standard error 0.00023; 0.0012 is 5.
-        let p1 = top as f64 / draws as f64;
-        assert!((p1 - 1.0 / norm).abs() < 0.0012, "{p1} vs {}", 1.0 / norm);
+        let z = Zipf::new(100_000, 0.8);
+        assert_zipf_mean_and_head(100_000, 0.8, |rng| z.sample(rng));
     }
 
     /// ∫ x^-s from a to b in closed form.

@@ -1,4 +1,5 @@
-//! Replication lag counted the way the lag histograms count it, cheaply.
+//! Values counted the way an HDR histogram of three significant digits
+//! counts them, cheaply: replication lags and request latencies.
 //!
 //! Every replicated apply has a lag, so with many DCs recording it is a hot
 //! path: into an HDR histogram per stream and one per destination DC for
@@ -14,7 +15,8 @@
 //! counts; `streams.csv` reads those, and the run's lag is their sum made
 //! into one histogram. Counts of one precision that hold the same number
 //! at every index give the same quantiles, mean, minimum and maximum, so
-//! every output is unchanged.
+//! every output is unchanged. Request latencies (1-ns unit) are counted
+//! the same way and made into their histograms when the run closes.
 
 use hdrhistogram::Histogram;
 
