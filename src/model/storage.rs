@@ -483,8 +483,32 @@ impl Storage {
 
     #[inline]
     pub fn current(&self, dc: DcId, key: u32) -> VersionId {
-        self.cell_of(dc, key)
-            .map_or(VersionId::INITIAL, |c| self.current_at(c))
+        self.record(key)
+            .map_or(VersionId::INITIAL, |r| self.current_in(r, dc))
+    }
+
+    // Readers by record number. Records are numbered `0..written()` in the
+    // order their keys were first written (`written_keys()[r]` is record
+    // `r`'s key), so a scan over every written key (the audit after the
+    // drain) reads them in memory order, without an index lookup each.
+
+    /// The value of `dc`'s copy in record `r`.
+    #[inline]
+    pub fn current_in(&self, r: usize, dc: DcId) -> VersionId {
+        self.current_at(self.cell(r, dc))
+    }
+
+    /// The version vector of `dc`'s copy in record `r`.
+    #[inline]
+    pub fn vv_in(&self, r: usize, dc: DcId) -> &[u32] {
+        let c = self.cell(r, dc);
+        &self.cells[c + VV..c + VV + self.n]
+    }
+
+    /// Writes `origin` made to record `r`'s key.
+    #[inline]
+    pub fn own_writes_in(&self, r: usize, origin: DcId) -> u32 {
+        self.cells[self.cell(r, origin) + OWN]
     }
 
     /// The meta vector (version vector, then lineage counts) of `dc`'s
@@ -509,7 +533,7 @@ impl Storage {
     /// `dc`'s lineage counts in record `r`: its version vector less its
     /// holes.
     #[inline]
-    fn lineage_into(&self, r: usize, dc: DcId, out: &mut [u32]) {
+    pub fn lineage_into(&self, r: usize, dc: DcId, out: &mut [u32]) {
         let c = self.cell(r, dc);
         out.copy_from_slice(&self.cells[c + VV..c + VV + self.n]);
         if let Some(h) = self.holes_at(r, dc) {
@@ -522,8 +546,8 @@ impl Storage {
     /// The version vector of `dc`'s current value of `key`.
     #[inline]
     pub fn vv(&self, dc: DcId, key: u32) -> &[u32] {
-        match self.cell_of(dc, key) {
-            Some(c) => &self.cells[c + VV..c + VV + self.n],
+        match self.record(key) {
+            Some(r) => self.vv_in(r, dc),
             None => &self.zeros,
         }
     }
@@ -547,7 +571,8 @@ impl Storage {
 
     /// Writes `origin` has made to `key` so far.
     pub fn own_writes(&self, origin: DcId, key: u32) -> u32 {
-        self.cell_of(origin, key).map_or(0, |c| self.cells[c + OWN])
+        self.record(key)
+            .map_or(0, |r| self.own_writes_in(r, origin))
     }
 
     /// Applies a client's write at `dc`, whose clock reads `clock`.

@@ -47,16 +47,18 @@ impl World {
         let mut lost = 0u64;
         // A key never written holds the initial value everywhere and has
         // no writes to lose: only written keys are looked at.
-        for &key in self.storage.written_keys() {
-            let first = self.storage.current(DcId(0), key);
-            if (1..n).any(|d| self.storage.current(DcId(d as u16), key) != first) {
+        let mut lineage = vec![0; n];
+        // By record, in memory order (see `Storage::current_in`).
+        for (r, &key) in self.storage.written_keys().iter().enumerate() {
+            let first = self.storage.current_in(r, DcId(0));
+            if (1..n).any(|d| self.storage.current_in(r, DcId(d as u16)) != first) {
                 divergent += 1;
             }
             // The final value is the reference DC's: the owner's. Every
             // write off its lineage is lost, unless its client never got an ack.
             let target = self.keys.target_of(key, &self.sharding);
             let owner = self.routing.authoritative().owner(target);
-            let here = self.lost_writes_of(key, self.reference_for(owner));
+            let here = self.lost_writes_of(r, key, self.reference_for(owner), &mut lineage);
             let d = self.keys.dataset_of(key);
             self.metrics.datasets[d].lost_writes += here;
             lost += here;
@@ -87,15 +89,16 @@ impl World {
     /// those it saw, the holes the counts leave are charged to them first.
     /// Exact unless an unacknowledged write survived while an acknowledged
     /// one of the same origin, seen by the same value, was discarded.
-    fn lost_writes_of(&self, key: u32, reference: DcId) -> u64 {
+    /// `r` is `key`'s record; `lineage` a buffer of one number per DC.
+    fn lost_writes_of(&self, r: usize, key: u32, reference: DcId, lineage: &mut [u32]) -> u64 {
         let from = self.unacked.partition_point(|u| u.key < key);
         let unacked = &self.unacked[from..];
-        let vv = self.storage.vv(reference, key);
-        let lineage = self.storage.lineage(reference, key);
+        let vv = self.storage.vv_in(r, reference);
+        self.storage.lineage_into(r, reference, lineage);
         let mut lost = 0u64;
-        for (o, (&seen, kept)) in vv.iter().zip(lineage).enumerate() {
+        for (o, (&seen, &kept)) in vv.iter().zip(&*lineage).enumerate() {
             let origin = DcId(o as u16);
-            let written = self.storage.own_writes(origin, key);
+            let written = self.storage.own_writes_in(r, origin);
             let off = u64::from(written - kept);
             if off == 0 {
                 continue;
