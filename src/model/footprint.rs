@@ -1,5 +1,5 @@
 //! How much memory a run's fixed state takes, from the sizes the model
-//! allocates: every DC's copy of every key and the index to it
+//! allocates: every key's record (its copies' values) and the index to it
 //! (`storage`), each key's two acknowledgement marks (`world`), the lag
 //! counts of every replication stream and DC (`metrics`), and the alias
 //! tables of Zipf key popularity (`dist::alias`: 8 bytes per key up to 2^22
@@ -12,8 +12,10 @@
 //! state once every key has been: a bound a run reaches only if its
 //! workload writes them all. Not counted: the lineage counts of keys whose
 //! values lost writes to conflicts (`storage`: 4 × DCs × DCs bytes each,
-//! made only for those keys), and lag counts wider than [`LAG_WINDOW`]
-//! (a stream whose lags spread over many powers of two).
+//! made only for those keys), the spilled value slots of keys whose copies
+//! held more than 3 values at once (DCs − 3 slots of 12 + 4 × DCs bytes,
+//! made only for those keys), and lag counts wider than [`LAG_WINDOW`] (a
+//! stream whose lags spread over many powers of two).
 //!
 //! What traffic adds on top (requests in flight, replication backlogs,
 //! the open buckets of the time series) grows with load and latency, not
@@ -65,12 +67,8 @@ impl Footprint {
     /// global keys together).
     pub fn of(n_dcs: usize, keys: u64) -> Footprint {
         let n = n_dcs as u64;
-        let copies = keys.saturating_mul(n);
-        let per_key = Storage::index_bytes_per_key(keys) + Storage::RECORD_HEAD;
-        let index = keys.saturating_mul(per_key as u64);
-        let storage = copies
-            .saturating_mul(Storage::bytes_per_copy(n_dcs) as u64)
-            .saturating_add(index);
+        let per_key = Storage::index_bytes_per_key(keys) + Storage::record_bytes(n_dcs);
+        let storage = keys.saturating_mul(per_key as u64);
         let acks = keys.saturating_mul(size_of::<[AckedWrite; 2]>() as u64);
         // Per stream a slot, and its counts of the bucket being filled and
         // of the run; per DC its recent lags; one window for a DC's sum;
@@ -128,10 +126,10 @@ impl Footprint {
             return Ok(());
         }
         Err(format!(
-            "{what} need about {} of memory ({} of replicas: {} bytes per key and datacenter; {} of acknowledgement marks; {} of lag counts and histograms; {} of key-popularity tables; {} for the program), above the limit of {}: choose fewer keys or datacenters, or raise simulation.memory_limit",
+            "{what} need about {} of memory ({} of replicas: {} bytes per key; {} of acknowledgement marks; {} of lag counts and histograms; {} of key-popularity tables; {} for the program), above the limit of {}: choose fewer keys or datacenters, or raise simulation.memory_limit",
             size(self.total()),
             size(self.storage),
-            Storage::bytes_per_copy(n_dcs),
+            Storage::record_bytes(n_dcs),
             size(self.acks),
             size(self.histograms),
             size(self.tables),
@@ -217,23 +215,22 @@ mod tests {
     }
 
     #[test]
-    fn storage_grows_with_the_square_of_the_dcs() {
-        // 2 + 8 + 4 bytes, then 4 per DC (the version vector; 8 in debug
-        // builds).
-        let per_dc = if cfg!(debug_assertions) { 8 } else { 4 };
-        assert_eq!(Storage::bytes_per_copy(50), 14 + per_dc * 50);
+    fn storage_grows_with_the_dcs() {
+        // 8 bytes of block numbers, 6 per DC (own count, slot number), 3
+        // slots of 12 + 4 per DC; in debug builds 4 × DCs × DCs more (the
+        // reorder check). At 50 DCs: 8 + 300 + 3 × 212 = 944 bytes.
+        let debug = |n: usize| if cfg!(debug_assertions) { 4 * n * n } else { 0 };
+        assert_eq!(Storage::record_bytes(50), 944 + debug(50));
+        // At 3 DCs 2 bytes of padding (three 16-bit slot numbers in two
+        // words): 8 + 18 + 2 + 3 × 24 = 100; at 2 DCs, two slots: 8 + 12 + 2 × 20.
+        assert_eq!(Storage::record_bytes(3), 100 + debug(3));
+        assert_eq!(Storage::record_bytes(2), 60 + debug(2));
         let f = Footprint::of(50, 1_000_000);
-        // And per key the holes' block number (4 bytes) and the index: a
-        // 4-byte slot up to 2^20 keys, at worst 32 bytes of hash table above.
-        assert_eq!(
-            f.storage,
-            50_000_000 * (14 + per_dc as u64 * 50) + 8_000_000
-        );
+        // And per key the index: a 4-byte slot up to 2^20 keys, at worst
+        // 32 bytes of hash table above.
+        assert_eq!(f.storage, 1_000_000 * (944 + debug(50) as u64 + 4));
         let big = Footprint::of(3, 10_000_000);
-        assert_eq!(
-            big.storage,
-            30_000_000 * (14 + per_dc as u64 * 3) + 360_000_000
-        );
+        assert_eq!(big.storage, 10_000_000 * (100 + debug(3) as u64 + 32));
         assert_eq!(f.acks, 32_000_000);
         assert_eq!(f.tables, 0);
         let t = f.with_tables(800_000);

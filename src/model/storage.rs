@@ -14,21 +14,34 @@
 //! basis of `lost_writes`. Version vector and lineage counts travel together
 //! as the value's *meta* vector, `2 × DCs` numbers.
 //!
-//! A copy keeps its version vector; its lineage counts are kept as their
-//! *holes*, per origin the writes the version vector includes that are off
-//! the lineage (`vv − lineage`). Holes are all zero until conflict
-//! resolution discards a write, so they live apart: a key whose copies
-//! never held a value with a hole has none, one that did has a block of
-//! `DCs × DCs` numbers from then on. (At 9 DCs a record is 504 bytes
-//! instead of 824 with the counts in it: less memory to zero, fewer cache
-//! lines per apply.)
+//! A value (origin, timestamp, version vector) is the producing write's,
+//! so copies holding the same value hold the same numbers: a key's record
+//! keeps its values in *slots*, and each copy the number of the slot it
+//! holds. Replication usually brings every copy to the same value, so a
+//! record needs few slots: 3 of its own, and a key whose copies hold more
+//! distinct values at once (writes at several DCs within a replication
+//! delay, a partition) gets a block of `DCs − 3` more, kept from then on.
+//! A write makes a new value in its copy's slot, or in a free one if
+//! another copy holds that slot; an apply points the copy at the slot that
+//! holds the write's value already (its origin's, usually), and writes the
+//! value only if none does. At 9 DCs a record is 240 bytes instead of 504
+//! with a vector per copy, and an apply writes a slot number instead of a
+//! vector: less memory to zero, fewer cache lines per apply.
 //!
-//! Memory per written key: 36 bytes (the annex and the holes' block
-//! number), per DC 4 (origin) + 8 (timestamp) + 4 (own write count) + 4 ×
-//! DCs (version vector), then 4 × DCs × DCs for a key with holes, and in a
-//! keyspace of more than 2^20 keys 16 to 32 bytes of hash index; per key
-//! never written, nothing in such a keyspace, else a 4-byte index slot in
-//! lazily mapped zeroed memory.
+//! A copy's lineage counts are kept as their *holes*, per origin the
+//! writes its version vector includes that are off the lineage (`vv −
+//! lineage`). Holes are all zero until conflict resolution discards a
+//! write, so they live apart: a key whose copies never held a value with a
+//! hole has none, one that did has a block of `DCs × DCs` numbers from then
+//! on.
+//!
+//! Memory per written key: the annex (32 bytes), the holes' and spilled
+//! slots' block numbers (8), per DC its own write count and slot number
+//! (6), and 3 slots (fewer below 3 DCs) of 12 + 4 × DCs bytes; then 4 ×
+//! DCs × DCs for a key with holes, (DCs − 3) × (12 + 4 × DCs) for one whose
+//! slots spilled, and in a keyspace of more than 2^20 keys 16 to 32 bytes
+//! of hash index; per key never written, nothing in such a keyspace, else a
+//! 4-byte index slot in lazily mapped zeroed memory.
 
 use crate::ids::DcId;
 use crate::kernel::huge;
@@ -79,13 +92,17 @@ pub enum Applied {
     ConflictLost,
 }
 
-/// One DC's copy of one key: origin of the current value (`NONE` if none),
-/// its timestamp (two words), the DC's own write count, then the version
-/// vector (`DCs`).
+/// A value of one key: the origin of the write that made it (`NONE` for
+/// the initial value), its timestamp (two words), then its version vector
+/// (`DCs`).
 const ORIGIN: usize = 0;
 const TS: usize = 1;
-const OWN: usize = 3;
-const VV: usize = 4;
+const VV: usize = 3;
+
+/// Value slots in a record itself; a key whose copies come to hold more
+/// distinct values at once gets a block of `DCs - INLINE` more (`SPILL`).
+/// Up to 3 DCs a record holds all it can need.
+const INLINE: usize = 3;
 
 /// Words at the start of each record that storage keeps for its user (the
 /// key's newest acknowledged writes, see `world::acks`), so that a read
@@ -96,8 +113,13 @@ pub const ANNEX: usize = 8;
 /// holes, 0 while it has none.
 const HOLES: usize = ANNEX;
 
-/// Words before the first copy.
-const HEAD: usize = ANNEX + 1;
+/// The word after that: 1 + the number of the record's block of spilled
+/// value slots, 0 while it has none.
+const SPILL: usize = ANNEX + 1;
+
+/// Then each DC's own write count (`DCs` words), then each DC's value
+/// slot (a 16-bit number per DC, two to a word), then the value slots.
+const OWN: usize = ANNEX + 2;
 
 /// Keyspaces up to this many keys find a key's record through a direct
 /// index (4 bytes a key, lazily mapped zeroed memory); larger ones through
@@ -230,17 +252,29 @@ pub struct Storage {
     index: Index,
     /// `[record]`: the key.
     written: Vec<u32>,
-    /// `[record]`: the annex (`ANNEX` words), its block of holes (`HOLES`),
-    /// then `[dc]`: one copy, `stride` words each (see `ORIGIN`..`VV`).
+    /// `[record]`: the annex (`ANNEX` words), its block of holes
+    /// (`HOLES`), its block of spilled slots (`SPILL`), per DC its own
+    /// write count (`OWN`) and its value's slot, then `inline` value slots
+    /// of `value_len` words each (see `ORIGIN`..`VV`).
     cells: Vec<u32>,
-    stride: usize,
-    /// Words per record: `HEAD + DCs × stride`.
+    /// Where a record's slot numbers start (`OWN + DCs`), and its values.
+    slots_at: usize,
+    values_at: usize,
+    /// Value slots in a record (`INLINE`, fewer with fewer DCs); words per
+    /// value (`VV + DCs`).
+    inline: usize,
+    value_len: usize,
+    /// Words per record.
     record_len: usize,
+    /// `[block][slot - inline]`: spilled value slots, `value_len` words each.
+    spill: Vec<u32>,
     /// `[block][dc][origin]`: the holes of each copy of the keys that
     /// have a block.
     holes: Vec<u32>,
     /// The meta vector `meta` hands out.
     scratch: Vec<u32>,
+    /// A value on its way from one slot to another.
+    value_scratch: Vec<u32>,
     /// The version vector of a key never written.
     zeros: Vec<u32>,
     resolve: Resolve,
@@ -256,25 +290,24 @@ pub struct Storage {
 }
 
 impl Storage {
-    /// Bytes one DC's copy of one key takes with `n_dcs` DCs, about: the
-    /// origin, timestamp, own count and version vector (`DCs`), debug
-    /// builds' `received` (`DCs`); a key with holes has `DCs × DCs` more
-    /// numbers. `footprint` sizes a run from it as if every key were
-    /// written, without holes (the origin counted as 2 bytes where a
-    /// record gives it 4, and [`Storage::RECORD_HEAD`] per key): an upper
-    /// bound unless nearly all keys are written or many lost writes.
-    pub const fn bytes_per_copy(n_dcs: usize) -> usize {
+    /// Bytes of one written key's record with `n_dcs` DCs, its annex aside
+    /// (counted with the acks, which keep it): the two block numbers, per
+    /// DC its own write count and slot number, the record's value slots
+    /// (origin, timestamp, version vector each), and debug builds'
+    /// `received` (`DCs × DCs`). A key whose slots spilled or that has
+    /// holes takes more (see the module's notes). `footprint` sizes a run
+    /// from it as if every key were written: an upper bound unless nearly
+    /// all keys are written, or many spill or lose writes.
+    pub const fn record_bytes(n_dcs: usize) -> usize {
+        let inline = if n_dcs < INLINE { n_dcs } else { INLINE };
+        let words = OWN - ANNEX + n_dcs + n_dcs.div_ceil(2) + inline * (VV + n_dcs);
         let debug = if cfg!(debug_assertions) {
-            n_dcs * size_of::<u32>()
+            n_dcs * n_dcs
         } else {
             0
         };
-        size_of::<u16>() + size_of::<i64>() + size_of::<u32>() + n_dcs * size_of::<u32>() + debug
+        (words + debug) * size_of::<u32>()
     }
-
-    /// Bytes per written key before its copies: the annex (counted with
-    /// the acks, which keep it) aside, the holes' block number.
-    pub const RECORD_HEAD: usize = size_of::<u32>();
 
     /// Bytes of record index per key of a keyspace of `keys` keys, every
     /// key written: a direct slot up to `DIRECT_MAX` keys, else a hash
@@ -297,17 +330,26 @@ impl Storage {
         for (rank, &i) in order.iter().enumerate() {
             name_rank[i] = rank as u16;
         }
-        let record_len = HEAD + n_dcs * (VV + n_dcs);
+        let inline = INLINE.min(n_dcs);
+        let slots_at = OWN + n_dcs;
+        let values_at = slots_at + n_dcs.div_ceil(2);
+        let value_len = VV + n_dcs;
+        let record_len = values_at + inline * value_len;
         Storage {
             n: n_dcs,
             keys,
             index: Index::new(keys),
             written: Vec::new(),
             cells: huge::with_capacity((keys.min(DIRECT_MAX) * record_len).min(RESERVE_MAX)),
-            stride: VV + n_dcs,
+            slots_at,
+            values_at,
+            inline,
+            value_len,
             record_len,
+            spill: Vec::new(),
             holes: Vec::new(),
             scratch: vec![0; 2 * n_dcs],
+            value_scratch: vec![0; value_len],
             zeros: vec![0; n_dcs],
             resolve,
             rules: Vec::new(),
@@ -368,13 +410,12 @@ impl Storage {
         self.written.push(key);
         self.index.insert(key, r, &self.written);
         huge::reserve(&mut self.cells, self.record_len);
-        self.cells.extend([0; HEAD]);
-        for _ in 0..self.n {
-            self.cells.push(u32::from(NONE));
-            let ts = i64::MIN as u64;
-            self.cells.push(ts as u32);
-            self.cells.push((ts >> 32) as u32);
-            self.cells.extend(std::iter::repeat_n(0, 1 + self.n));
+        // Every copy holds slot 0, the initial value; the other slots are
+        // free (and hold the initial value too).
+        self.cells.extend(std::iter::repeat_n(0, self.values_at));
+        for _ in 0..self.inline {
+            self.cells.extend(Self::initial_value());
+            self.cells.extend(std::iter::repeat_n(0, self.n));
         }
         #[cfg(debug_assertions)]
         self.received
@@ -382,10 +423,150 @@ impl Storage {
         r
     }
 
-    /// Start of `dc`'s copy in record `r`.
+    /// Origin and timestamp of the initial value.
+    fn initial_value() -> [u32; VV] {
+        let ts = i64::MIN as u64;
+        [u32::from(NONE), ts as u32, (ts >> 32) as u32]
+    }
+
+    /// The slot of the value `dc`'s copy in record `r` holds.
+    #[inline(always)]
+    fn slot_of(&self, r: usize, dc: DcId) -> usize {
+        let w = self.cells[r * self.record_len + self.slots_at + dc.idx() / 2];
+        ((w >> (16 * (dc.idx() % 2))) & 0xffff) as usize
+    }
+
+    #[inline(always)]
+    fn set_slot(&mut self, r: usize, dc: DcId, slot: usize) {
+        let shift = 16 * (dc.idx() % 2);
+        let w = &mut self.cells[r * self.record_len + self.slots_at + dc.idx() / 2];
+        *w = (*w & !(0xffff << shift)) | ((slot as u32) << shift);
+    }
+
+    /// Value slot `slot` of record `r`: in the record, or spilled.
+    #[inline(always)]
+    fn value(&self, r: usize, slot: usize) -> &[u32] {
+        let len = self.value_len;
+        if slot < self.inline {
+            let at = r * self.record_len + self.values_at + slot * len;
+            &self.cells[at..at + len]
+        } else {
+            let at = self.spilled_at(r, slot);
+            &self.spill[at..at + len]
+        }
+    }
+
+    #[inline(always)]
+    fn value_mut(&mut self, r: usize, slot: usize) -> &mut [u32] {
+        let len = self.value_len;
+        if slot < self.inline {
+            let at = r * self.record_len + self.values_at + slot * len;
+            &mut self.cells[at..at + len]
+        } else {
+            let at = self.spilled_at(r, slot);
+            &mut self.spill[at..at + len]
+        }
+    }
+
+    /// Where spilled slot `slot` (at least `inline`) of record `r` starts.
+    #[inline(always)]
+    fn spilled_at(&self, r: usize, slot: usize) -> usize {
+        let block = self.cells[r * self.record_len + SPILL] as usize - 1;
+        (block * (self.n - self.inline) + slot - self.inline) * self.value_len
+    }
+
+    /// The value `dc`'s copy in record `r` holds.
+    #[inline(always)]
+    fn copy_value(&self, r: usize, dc: DcId) -> &[u32] {
+        self.value(r, self.slot_of(r, dc))
+    }
+
+    /// A slot of record `r` for a new value of `dc`'s copy, which holds
+    /// `slot`: `None` if no other copy holds `slot` (the value is rewritten
+    /// in place), else a slot no copy holds, spilling if the record's own
+    /// are all held. Copies hold at most `DCs` values, and here two of them
+    /// share one: the record's and the spilled slots, `DCs` in all, suffice.
     #[inline]
-    fn cell(&self, r: usize, dc: DcId) -> usize {
-        r * self.record_len + HEAD + dc.idx() * self.stride
+    fn slot_for_new(&mut self, r: usize, dc: DcId, slot: usize) -> Option<usize> {
+        let free = if self.n <= 64 {
+            let others = (0..self.n)
+                .filter(|&d| d != dc.idx())
+                .fold(0u64, |h, d| h | 1 << self.slot_of(r, DcId(d as u16)));
+            if others & 1 << slot == 0 {
+                return None;
+            }
+            (!others).trailing_zeros() as usize
+        } else {
+            let mut held = vec![false; self.n];
+            for d in (0..self.n).filter(|&d| d != dc.idx()) {
+                held[self.slot_of(r, DcId(d as u16))] = true;
+            }
+            if !held[slot] {
+                return None;
+            }
+            held.iter().position(|&h| !h).unwrap_or(self.n)
+        };
+        assert!(
+            free < self.n,
+            "a free slot exists while two copies share one"
+        );
+        if free >= self.inline && self.cells[r * self.record_len + SPILL] == 0 {
+            let spilled = (self.n - self.inline) * self.value_len;
+            let block = self.spill.len() / spilled;
+            huge::reserve(&mut self.spill, spilled);
+            self.spill.resize(self.spill.len() + spilled, 0);
+            self.cells[r * self.record_len + SPILL] = block as u32 + 1;
+        }
+        Some(free)
+    }
+
+    /// Copies value slot `from` of record `r` into slot `to`.
+    fn copy_slot(&mut self, r: usize, from: usize, to: usize) {
+        if from < self.inline && to < self.inline {
+            let at = r * self.record_len + self.values_at;
+            let len = self.value_len;
+            self.cells
+                .copy_within(at + from * len..at + (from + 1) * len, at + to * len);
+            return;
+        }
+        let mut v = std::mem::take(&mut self.value_scratch);
+        v.copy_from_slice(self.value(r, from));
+        self.value_mut(r, to).copy_from_slice(&v);
+        self.value_scratch = v;
+    }
+
+    /// The slot of record `r` that holds write `seq` of `origin`, if one
+    /// does: the origin's copy's first (it usually still holds its latest
+    /// write), then all.
+    #[inline(always)]
+    fn find_value(&self, r: usize, origin: DcId, seq: u32) -> Option<usize> {
+        let first = self.slot_of(r, origin);
+        if self.holds(r, first, origin, seq) {
+            return Some(first);
+        }
+        self.find_value_elsewhere(r, origin, seq, first)
+    }
+
+    #[inline(always)]
+    fn holds(&self, r: usize, slot: usize, origin: DcId, seq: u32) -> bool {
+        let v = self.value(r, slot);
+        v[ORIGIN] == u32::from(origin.0) && v[VV + origin.idx()] == seq
+    }
+
+    #[inline(never)]
+    fn find_value_elsewhere(
+        &self,
+        r: usize,
+        origin: DcId,
+        seq: u32,
+        first: usize,
+    ) -> Option<usize> {
+        let slots = if self.cells[r * self.record_len + SPILL] == 0 {
+            self.inline
+        } else {
+            self.n
+        };
+        (0..slots).find(|&s| s != first && self.holds(r, s, origin, seq))
     }
 
     /// Where `dc`'s holes in record `r` start, if the record has a block.
@@ -437,12 +618,13 @@ impl Storage {
         if dc.idx() >= self.n {
             return;
         }
-        let r = r * self.record_len;
-        let c = r + HEAD + dc.idx() * self.stride;
-        let cells = self.cells.as_ptr();
-        crate::kernel::prefetch(cells.wrapping_add(r));
-        crate::kernel::prefetch(cells.wrapping_add(c));
-        crate::kernel::prefetch(cells.wrapping_add(c + self.stride - 1));
+        // The whole record (its copies' slots say which value is `dc`'s):
+        // a line at a time, from the annex.
+        let at = self.cells.as_ptr().wrapping_add(r * self.record_len);
+        for line in (0..self.record_len).step_by(16) {
+            crate::kernel::prefetch(at.wrapping_add(line));
+        }
+        crate::kernel::prefetch(at.wrapping_add(self.record_len - 1));
     }
 
     /// Starts loading `key`'s index slot (see `prefetch`).
@@ -451,33 +633,31 @@ impl Storage {
         self.index.prefetch(key);
     }
 
-    /// Start of `dc`'s copy of `key`, if the key was ever written.
-    #[inline]
-    fn cell_of(&self, dc: DcId, key: u32) -> Option<usize> {
-        self.record(key).map(|r| self.cell(r, dc))
+    /// The timestamp of value `v`.
+    #[inline(always)]
+    fn ts_of(v: &[u32]) -> i64 {
+        (u64::from(v[TS]) | (u64::from(v[TS + 1]) << 32)) as i64
     }
 
-    #[inline]
-    fn ts_at(&self, c: usize) -> i64 {
-        (u64::from(self.cells[c + TS]) | (u64::from(self.cells[c + TS + 1]) << 32)) as i64
+    /// Makes `v` write `seq` of `origin`, at `ts` (its vector set apart).
+    #[inline(always)]
+    fn set_write(v: &mut [u32], origin: DcId, seq: u32, ts: i64) {
+        v[ORIGIN] = u32::from(origin.0);
+        v[TS] = ts as u64 as u32;
+        v[TS + 1] = ((ts as u64) >> 32) as u32;
+        v[VV + origin.idx()] = seq;
     }
 
-    #[inline]
-    fn set_ts(&mut self, c: usize, ts: i64) {
-        self.cells[c + TS] = ts as u64 as u32;
-        self.cells[c + TS + 1] = ((ts as u64) >> 32) as u32;
-    }
-
-    /// The value identity of the copy at `c`.
-    #[inline]
-    fn current_at(&self, c: usize) -> VersionId {
-        let origin = self.cells[c + ORIGIN] as u16;
+    /// The identity of value `v`.
+    #[inline(always)]
+    fn identity(v: &[u32]) -> VersionId {
+        let origin = v[ORIGIN] as u16;
         if origin == NONE {
             return VersionId::INITIAL;
         }
         VersionId {
             origin,
-            seq: self.cells[c + VV + origin as usize],
+            seq: v[VV + origin as usize],
         }
     }
 
@@ -493,22 +673,21 @@ impl Storage {
     // drain) reads them in memory order, without an index lookup each.
 
     /// The value of `dc`'s copy in record `r`.
-    #[inline]
+    #[inline(always)]
     pub fn current_in(&self, r: usize, dc: DcId) -> VersionId {
-        self.current_at(self.cell(r, dc))
+        Self::identity(self.copy_value(r, dc))
     }
 
     /// The version vector of `dc`'s copy in record `r`.
-    #[inline]
+    #[inline(always)]
     pub fn vv_in(&self, r: usize, dc: DcId) -> &[u32] {
-        let c = self.cell(r, dc);
-        &self.cells[c + VV..c + VV + self.n]
+        &self.copy_value(r, dc)[VV..]
     }
 
     /// Writes `origin` made to record `r`'s key.
     #[inline]
     pub fn own_writes_in(&self, r: usize, origin: DcId) -> u32 {
-        self.cells[self.cell(r, origin) + OWN]
+        self.cells[r * self.record_len + OWN + origin.idx()]
     }
 
     /// The meta vector (version vector, then lineage counts) of `dc`'s
@@ -520,8 +699,7 @@ impl Storage {
         let (vv, lineage) = meta.split_at_mut(n);
         match self.record(key) {
             Some(r) => {
-                let c = self.cell(r, dc);
-                vv.copy_from_slice(&self.cells[c + VV..c + VV + n]);
+                vv.copy_from_slice(self.vv_in(r, dc));
                 self.lineage_into(r, dc, lineage);
             }
             None => meta.fill(0),
@@ -534,8 +712,7 @@ impl Storage {
     /// holes.
     #[inline]
     pub fn lineage_into(&self, r: usize, dc: DcId, out: &mut [u32]) {
-        let c = self.cell(r, dc);
-        out.copy_from_slice(&self.cells[c + VV..c + VV + self.n]);
+        out.copy_from_slice(self.vv_in(r, dc));
         if let Some(h) = self.holes_at(r, dc) {
             for (l, hole) in out.iter_mut().zip(&self.holes[h..h + self.n]) {
                 *l -= hole;
@@ -565,8 +742,8 @@ impl Storage {
     /// (write 0, none, it always has).
     #[inline]
     pub fn includes(&self, dc: DcId, key: u32, origin: DcId, seq: u32) -> bool {
-        self.cell_of(dc, key)
-            .map_or(seq == 0, |c| self.cells[c + VV + origin.idx()] >= seq)
+        self.record(key)
+            .map_or(seq == 0, |r| self.vv_in(r, dc)[origin.idx()] >= seq)
     }
 
     /// Writes `origin` has made to `key` so far.
@@ -579,15 +756,25 @@ impl Storage {
     #[inline]
     pub fn write_local(&mut self, dc: DcId, key: u32, clock: i64) -> WriteRec {
         let r = self.record_or_new(key);
-        let c = self.cell(r, dc);
-        let based_on = self.current_at(c);
-        let ts = clock.max(self.ts_at(c).saturating_add(1));
-        let own = self.cells[c + OWN];
+        let slot = self.slot_of(r, dc);
+        let v = self.value(r, slot);
+        let (based_on, seen) = (Self::identity(v), v[VV + dc.idx()]);
+        let ts = clock.max(Self::ts_of(v).saturating_add(1));
+        let own_at = r * self.record_len + OWN + dc.idx();
+        let own = self.cells[own_at];
         let seq = own + 1;
-        let seen = std::mem::replace(&mut self.cells[c + VV + dc.idx()], seq);
-        self.cells[c + OWN] = seq;
-        self.cells[c + ORIGIN] = u32::from(dc.0);
-        self.set_ts(c, ts);
+        self.cells[own_at] = seq;
+        // The new value is this copy's alone: made over its slot, unless
+        // another copy holds that value too.
+        let slot = match self.slot_for_new(r, dc, slot) {
+            Some(free) => {
+                self.copy_slot(r, slot, free);
+                self.set_slot(r, dc, free);
+                free
+            }
+            None => slot,
+        };
+        Self::set_write(self.value_mut(r, slot), dc, seq, ts);
         if seen != own {
             // The value here lacks some of this DC's own writes (conflict
             // resolution discarded them): the new value includes them but
@@ -608,7 +795,6 @@ impl Storage {
     #[inline]
     pub fn apply_remote(&mut self, dc: DcId, w: &WriteRec, meta: &[u32]) -> Applied {
         let r = self.record_or_new(w.key);
-        let c = self.cell(r, dc);
         let n = self.n;
         #[cfg(debug_assertions)]
         {
@@ -623,13 +809,14 @@ impl Storage {
             );
             *last = w.seq;
         }
-        let m = c + VV;
-        if self.cells[m + w.origin.idx()] >= w.seq {
+        let slot = self.slot_of(r, dc);
+        let v = self.value(r, slot);
+        if v[VV + w.origin.idx()] >= w.seq {
             return Applied::Stale;
         }
-        let current = self.current_at(c);
+        let current = Self::identity(v);
         let dominates = || {
-            self.cells[m..m + n]
+            v[VV..]
                 .iter()
                 .zip(&meta[..n])
                 .all(|(have, new)| new >= have)
@@ -641,16 +828,31 @@ impl Storage {
             // missed versions in between (they come later, from their own
             // origin's stream). Not a conflict.
             Applied::FastForward
-        } else if self.wins(w, current, self.ts_at(c)) {
+        } else if self.wins(w, current, Self::ts_of(v)) {
             Applied::ConflictWon
         } else {
             Applied::ConflictLost
         };
         if outcome != Applied::ConflictLost {
-            self.cells[c + ORIGIN] = u32::from(w.origin.0);
-            self.set_ts(c, w.ts);
             let (vv, lineage) = meta.split_at(n);
-            self.cells[m..m + n].copy_from_slice(vv);
+            // The copy takes the write's value: the slot that holds it
+            // already (another copy took it, or its origin holds it), else
+            // its own slot rewritten, or a free one if its slot is shared.
+            let held = match self.find_value(r, w.origin, w.seq) {
+                Some(found) => {
+                    debug_assert_eq!(Self::ts_of(self.value(r, found)), w.ts);
+                    debug_assert_eq!(&self.value(r, found)[VV..], vv);
+                    found
+                }
+                None => {
+                    let to = self.slot_for_new(r, dc, slot).unwrap_or(slot);
+                    let v = self.value_mut(r, to);
+                    v[VV..].copy_from_slice(vv);
+                    Self::set_write(v, w.origin, w.seq, w.ts);
+                    to
+                }
+            };
+            self.set_slot(r, dc, held);
             // No holes: every number of the vector equals its count
             // (compared without branching: a slice `==` calls `memcmp`).
             let no_holes = vv.iter().zip(lineage).fold(0, |d, (v, l)| d | (v ^ l)) == 0;
@@ -747,6 +949,165 @@ mod tests {
         let w3 = s.write_local(b, 7, -10);
         assert_eq!(w3.ts, -2, "one above the replicated value's -3");
         assert_eq!(w3.based_on, VersionId { origin: 0, seq: 1 });
+    }
+
+    /// A copy as the rules define it, kept plainly: its value's identity,
+    /// timestamp, version vector and lineage counts, and the DC's own
+    /// write count. The reference `storage_matches_the_rules_kept_plainly`
+    /// checks storage against.
+    #[derive(Clone)]
+    struct PlainCopy {
+        origin: u16,
+        ts: i64,
+        vv: Vec<u32>,
+        lineage: Vec<u32>,
+        own: u32,
+    }
+
+    impl PlainCopy {
+        fn current(&self) -> VersionId {
+            if self.origin == NONE {
+                VersionId::INITIAL
+            } else {
+                VersionId {
+                    origin: self.origin,
+                    seq: self.vv[self.origin as usize],
+                }
+            }
+        }
+    }
+
+    /// Random writes at random DCs to a few keys, and their replication in
+    /// each origin's order to each other DC at random times (so copies
+    /// conflict, skip versions, fall behind and lose writes), at 2 to 9
+    /// DCs: after every step the record's slots and holes give every copy
+    /// exactly the value, vector, lineage counts and own count the rules
+    /// kept plainly give it, and every apply the same outcome. At 4 DCs
+    /// and more, copies that hold more than 3 values at once spill.
+    #[test]
+    fn storage_matches_the_rules_kept_plainly() {
+        use rand::RngExt;
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        let mut rng = crate::kernel::stream(17, 0);
+        let (mut spilled, mut holes) = (0, 0);
+        let mut seen_outcomes = std::collections::BTreeSet::new();
+        for round in 0..60u32 {
+            let n = 2 + (round as usize % 8);
+            let keys = 1 + round % 4;
+            let resolve = if round % 2 == 0 {
+                Resolve::Lww
+            } else {
+                Resolve::OriginPriority
+            };
+            let mut s = Storage::new(&names[..n], 100, resolve);
+            let fresh = PlainCopy {
+                origin: NONE,
+                ts: i64::MIN,
+                vv: vec![0; n],
+                lineage: vec![0; n],
+                own: 0,
+            };
+            let mut plain = vec![vec![fresh; n]; keys as usize];
+            // Per origin its writes; per (origin, destination) the next to deliver.
+            let mut logs: Vec<Vec<(WriteRec, Vec<u32>)>> = vec![Vec::new(); n];
+            let mut next = vec![vec![0usize; n]; n];
+            for step in 0..400 {
+                let key = rng.random_range(0..keys);
+                if rng.random_range(0..3u32) == 0 {
+                    let dc = rng.random_range(0..n);
+                    let clock = rng.random_range(0..50i64);
+                    let w = s.write_local(DcId(dc as u16), key, clock);
+                    let p = &mut plain[key as usize][dc];
+                    assert_eq!(w.based_on, p.current(), "round {round} step {step}");
+                    assert_eq!(w.ts, clock.max(p.ts.saturating_add(1)));
+                    p.own += 1;
+                    assert_eq!(w.seq, p.own);
+                    p.vv[dc] = p.own;
+                    p.lineage[dc] += 1;
+                    p.origin = dc as u16;
+                    p.ts = w.ts;
+                    let meta = s.meta(DcId(dc as u16), key).to_vec();
+                    assert_eq!(meta, [p.vv.clone(), p.lineage.clone()].concat());
+                    logs[dc].push((w, meta));
+                } else {
+                    let (origin, dst) = (rng.random_range(0..n), rng.random_range(0..n));
+                    let Some((w, meta)) = logs[origin].get(next[origin][dst]).cloned() else {
+                        continue;
+                    };
+                    next[origin][dst] += 1;
+                    if origin == dst {
+                        continue;
+                    }
+                    let got = s.apply_remote(DcId(dst as u16), &w, &meta);
+                    let p = &mut plain[w.key as usize][dst];
+                    let cur = p.current();
+                    let want = if p.vv[origin] >= w.seq {
+                        Applied::Stale
+                    } else if cur == w.based_on {
+                        Applied::InOrder
+                    } else if p.vv.iter().zip(&meta).all(|(have, new)| new >= have) {
+                        Applied::FastForward
+                    } else {
+                        let wins = cur.origin == NONE
+                            || match resolve {
+                                Resolve::Lww => (w.ts, origin as u16) > (p.ts, cur.origin),
+                                Resolve::OriginPriority => {
+                                    (std::cmp::Reverse(origin as u16), w.ts)
+                                        > (std::cmp::Reverse(cur.origin), p.ts)
+                                }
+                            };
+                        if wins {
+                            Applied::ConflictWon
+                        } else {
+                            Applied::ConflictLost
+                        }
+                    };
+                    assert_eq!(got, want, "round {round} step {step}");
+                    seen_outcomes.insert(format!("{want:?}"));
+                    if !matches!(want, Applied::Stale | Applied::ConflictLost) {
+                        p.origin = origin as u16;
+                        p.ts = w.ts;
+                        p.vv = meta[..n].to_vec();
+                        p.lineage = meta[n..].to_vec();
+                    }
+                }
+                for (k, copies) in plain.iter().enumerate() {
+                    for (d, p) in copies.iter().enumerate() {
+                        let dc = DcId(d as u16);
+                        let k = k as u32;
+                        let at = format!("round {round} step {step} key {k} dc {d}");
+                        assert_eq!(s.current(dc, k), p.current(), "{at}");
+                        assert_eq!(s.vv(dc, k), &p.vv[..], "{at}");
+                        assert_eq!(s.lineage(dc, k), p.lineage, "{at}");
+                        assert_eq!(s.own_writes(dc, k), p.own, "{at}");
+                        for o in 0..n {
+                            let seen = p.vv[o];
+                            assert!(s.includes(dc, k, DcId(o as u16), seen), "{at}");
+                            assert!(!s.includes(dc, k, DcId(o as u16), seen + 1), "{at}");
+                        }
+                        if let Some(r) = s.record(k) {
+                            assert_eq!(Storage::ts_of(s.copy_value(r, dc)), p.ts, "{at}");
+                        }
+                    }
+                }
+            }
+            spilled += s.spill.len();
+            holes += s.holes.len();
+        }
+        assert!(
+            spilled > 0 && holes > 0,
+            "some records spilled, some have holes"
+        );
+        assert_eq!(
+            seen_outcomes.into_iter().collect::<Vec<_>>(),
+            [
+                "ConflictLost",
+                "ConflictWon",
+                "FastForward",
+                "InOrder",
+                "Stale"
+            ]
+        );
     }
 
     /// Holes (writes a version vector includes off the lineage) appear
