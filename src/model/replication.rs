@@ -308,20 +308,21 @@ impl Replication {
         src: DcId,
         dst: DcId,
         index: u64,
-    ) -> (LogEntry, Applied) {
+    ) -> (&LogEntry, Applied) {
         let w = self.width;
-        let log = &self.logs[src.idx()];
+        let Replication { logs, scratch, .. } = self;
+        let log = &logs[src.idx()];
         // A meta vector in the log's blocks lies in one piece: read in
         // place; a compacted one may not (a `VecDeque`): copied first.
-        let (logged, meta) = match log
+        let (logged, meta): (&LogEntry, &[u32]) = match log
             .locate(index)
             .expect("a stream applies an entry its log holds")
         {
-            At::New(i) => (log.entries[i], log.vvs.slot(i)),
+            At::New(i) => (&log.entries[i], log.vvs.slot(i)),
             At::Old(i) => {
-                self.scratch.clear();
-                self.scratch.extend(log.old_vvs.range(i * w..(i + 1) * w));
-                (log.old[i], &self.scratch[..])
+                scratch.clear();
+                scratch.extend(log.old_vvs.range(i * w..(i + 1) * w));
+                (&log.old[i], &scratch[..])
             }
         };
         (logged, storage.apply_remote(dst, &logged.write, meta))

@@ -233,13 +233,17 @@ impl Replica<'_> {
         let index = head.index;
         self.checker.applied(stream, index);
         let (logged, outcome) = self.repl.apply(self.storage, src, dst, index);
+        // Read in place (a copy just made would be read back through
+        // memory, a stalled store-to-load forward).
+        let (written, key) = (logged.written, logged.write.key);
+        let logged = *logged;
         let metrics = self.metrics;
         metrics.totals.replicated += 1;
-        metrics.record_lag(src, dst, now, now.since(logged.written));
+        metrics.record_lag(src, dst, now, now.since(written));
         if matches!(outcome, Applied::ConflictWon | Applied::ConflictLost)
             && !self.repl.mark_conflicted(src, index)
         {
-            let d = self.keys.dataset_of(logged.write.key);
+            let d = self.keys.dataset_of(key);
             metrics.datasets[d].conflicts += 1;
             metrics.totals.conflicts += 1;
             metrics.at(now, dst).conflicts += 1;
