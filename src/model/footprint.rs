@@ -216,21 +216,21 @@ mod tests {
 
     #[test]
     fn storage_grows_with_the_dcs() {
-        // 8 bytes of block numbers, 6 per DC (own count, slot number), 3
-        // slots of 12 + 4 per DC; in debug builds 4 × DCs × DCs more (the
-        // reorder check). At 50 DCs: 8 + 300 + 3 × 212 = 944 bytes.
+        // 8 bytes of block numbers, per DC 4 (own count) and a byte (slot
+        // number, in whole words), 3 slots of 12 + 4 per DC; in debug
+        // builds 4 × DCs × DCs more (the reorder check). At 50 DCs: 8 +
+        // 200 + 52 + 3 × 212 = 896 bytes; at 3: 8 + 12 + 4 + 3 × 24 = 96;
+        // at 2, two slots: 8 + 8 + 4 + 2 × 20 = 60.
         let debug = |n: usize| if cfg!(debug_assertions) { 4 * n * n } else { 0 };
-        assert_eq!(Storage::record_bytes(50), 944 + debug(50));
-        // At 3 DCs 2 bytes of padding (three 16-bit slot numbers in two
-        // words): 8 + 18 + 2 + 3 × 24 = 100; at 2 DCs, two slots: 8 + 12 + 2 × 20.
-        assert_eq!(Storage::record_bytes(3), 100 + debug(3));
+        assert_eq!(Storage::record_bytes(50), 896 + debug(50));
+        assert_eq!(Storage::record_bytes(3), 96 + debug(3));
         assert_eq!(Storage::record_bytes(2), 60 + debug(2));
         let f = Footprint::of(50, 1_000_000);
         // And per key the index: a 4-byte slot up to 2^20 keys, at worst
         // 32 bytes of hash table above.
-        assert_eq!(f.storage, 1_000_000 * (944 + debug(50) as u64 + 4));
+        assert_eq!(f.storage, 1_000_000 * (896 + debug(50) as u64 + 4));
         let big = Footprint::of(3, 10_000_000);
-        assert_eq!(big.storage, 10_000_000 * (100 + debug(3) as u64 + 32));
+        assert_eq!(big.storage, 10_000_000 * (96 + debug(3) as u64 + 32));
         assert_eq!(f.acks, 32_000_000);
         assert_eq!(f.tables, 0);
         let t = f.with_tables(800_000);

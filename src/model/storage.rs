@@ -24,7 +24,7 @@
 //! A write makes a new value in its copy's slot, or in a free one if
 //! another copy holds that slot; an apply points the copy at the slot that
 //! holds the write's value already (its origin's, usually), and writes the
-//! value only if none does. At 9 DCs a record is 240 bytes instead of 504
+//! value only if none does. At 9 DCs a record is 232 bytes instead of 504
 //! with a vector per copy, and an apply writes a slot number instead of a
 //! vector: less memory to zero, fewer cache lines per apply.
 //!
@@ -36,8 +36,10 @@
 //! on.
 //!
 //! Memory per written key: the annex (32 bytes), the holes' and spilled
-//! slots' block numbers (8), per DC its own write count and slot number
-//! (6), and 3 slots (fewer below 3 DCs) of 12 + 4 × DCs bytes; then 4 ×
+//! slots' block numbers (8), per DC its own write count (4) and slot
+//! number (1 byte up to 256 DCs, 2 above; in whole words), and 3 slots
+//! (fewer below 3 DCs) of 12 + 4 × DCs bytes: 128 bytes at 3 DCs, two
+//! cache lines; then 4 ×
 //! DCs × DCs for a key with holes, (DCs − 3) × (12 + 4 × DCs) for one whose
 //! slots spilled, and in a keyspace of more than 2^20 keys 16 to 32 bytes
 //! of hash index; per key never written, nothing in such a keyspace, else a
@@ -118,7 +120,8 @@ const HOLES: usize = ANNEX;
 const SPILL: usize = ANNEX + 1;
 
 /// Then each DC's own write count (`DCs` words), then each DC's value
-/// slot (a 16-bit number per DC, two to a word), then the value slots.
+/// slot (an 8-bit number per DC, four to a word; 16-bit, two to a word,
+/// above 256 DCs), then the value slots.
 const OWN: usize = ANNEX + 2;
 
 /// Keyspaces up to this many keys find a key's record through a direct
@@ -259,6 +262,9 @@ pub struct Storage {
     cells: Vec<u32>,
     /// Where a record's slot numbers start (`OWN + DCs`), and its values.
     slots_at: usize,
+    /// log2 of the slot numbers in a word: 4 of 8 bits up to 256 DCs
+    /// (at 3 DCs a record is then 128 bytes: two cache lines), else 2.
+    slot_shift: u32,
     values_at: usize,
     /// Value slots in a record (`INLINE`, fewer with fewer DCs); words per
     /// value (`VV + DCs`).
@@ -300,7 +306,7 @@ impl Storage {
     /// all keys are written, or many spill or lose writes.
     pub const fn record_bytes(n_dcs: usize) -> usize {
         let inline = if n_dcs < INLINE { n_dcs } else { INLINE };
-        let words = OWN - ANNEX + n_dcs + n_dcs.div_ceil(2) + inline * (VV + n_dcs);
+        let words = OWN - ANNEX + n_dcs + Self::slot_words(n_dcs) + inline * (VV + n_dcs);
         let debug = if cfg!(debug_assertions) {
             n_dcs * n_dcs
         } else {
@@ -332,7 +338,7 @@ impl Storage {
         }
         let inline = INLINE.min(n_dcs);
         let slots_at = OWN + n_dcs;
-        let values_at = slots_at + n_dcs.div_ceil(2);
+        let values_at = slots_at + Self::slot_words(n_dcs);
         let value_len = VV + n_dcs;
         let record_len = values_at + inline * value_len;
         Storage {
@@ -342,6 +348,7 @@ impl Storage {
             written: Vec::new(),
             cells: huge::with_capacity((keys.min(DIRECT_MAX) * record_len).min(RESERVE_MAX)),
             slots_at,
+            slot_shift: Self::slots_per_word_log2(n_dcs),
             values_at,
             inline,
             value_len,
@@ -429,18 +436,40 @@ impl Storage {
         [u32::from(NONE), ts as u32, (ts >> 32) as u32]
     }
 
+    /// log2 of the slot numbers a word holds with `n_dcs` DCs (slot
+    /// numbers are below `n_dcs`).
+    const fn slots_per_word_log2(n_dcs: usize) -> u32 {
+        if n_dcs <= 256 { 2 } else { 1 }
+    }
+
+    /// Words of slot numbers in a record.
+    const fn slot_words(n_dcs: usize) -> usize {
+        n_dcs.div_ceil(1 << Self::slots_per_word_log2(n_dcs))
+    }
+
+    /// Where `dc`'s slot number lies: its word among the record's slot
+    /// words, its shift in the word, and the mask of its bits.
+    #[inline(always)]
+    fn slot_place(&self, dc: DcId) -> (usize, u32, u32) {
+        let per_word = self.slot_shift;
+        let i = dc.idx();
+        let bits_log2 = 5 - per_word;
+        let shift = ((i & ((1 << per_word) - 1)) as u32) << bits_log2;
+        (i >> per_word, shift, u32::MAX >> (32 - (1u32 << bits_log2)))
+    }
+
     /// The slot of the value `dc`'s copy in record `r` holds.
     #[inline(always)]
     fn slot_of(&self, r: usize, dc: DcId) -> usize {
-        let w = self.cells[r * self.record_len + self.slots_at + dc.idx() / 2];
-        ((w >> (16 * (dc.idx() % 2))) & 0xffff) as usize
+        let (word, shift, mask) = self.slot_place(dc);
+        ((self.cells[r * self.record_len + self.slots_at + word] >> shift) & mask) as usize
     }
 
     #[inline(always)]
     fn set_slot(&mut self, r: usize, dc: DcId, slot: usize) {
-        let shift = 16 * (dc.idx() % 2);
-        let w = &mut self.cells[r * self.record_len + self.slots_at + dc.idx() / 2];
-        *w = (*w & !(0xffff << shift)) | ((slot as u32) << shift);
+        let (word, shift, mask) = self.slot_place(dc);
+        let w = &mut self.cells[r * self.record_len + self.slots_at + word];
+        *w = (*w & !(mask << shift)) | ((slot as u32) << shift);
     }
 
     /// Value slot `slot` of record `r`: in the record, or spilled.
@@ -949,6 +978,28 @@ mod tests {
         let w3 = s.write_local(b, 7, -10);
         assert_eq!(w3.ts, -2, "one above the replicated value's -3");
         assert_eq!(w3.based_on, VersionId { origin: 0, seq: 1 });
+    }
+
+    /// Slot numbers pack four to a word up to 256 DCs, two above, each
+    /// set without touching its neighbours.
+    #[test]
+    fn slot_numbers_pack_into_words() {
+        for n in [3usize, 256, 257, 300] {
+            let names: Vec<String> = (0..n).map(|i| format!("dc{i:03}")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut s = Storage::new(&names, 10, Resolve::Lww);
+            let per_word = if n <= 256 { 4 } else { 2 };
+            assert_eq!(s.values_at - s.slots_at, n.div_ceil(per_word), "{n} DCs");
+            s.write_local(DcId(0), 1, 0);
+            let r = s.record(1).unwrap();
+            let want = |d: usize| (d * 7 + 3) % n;
+            for d in 0..n {
+                s.set_slot(r, DcId(d as u16), want(d));
+            }
+            for d in 0..n {
+                assert_eq!(s.slot_of(r, DcId(d as u16)), want(d), "{n} DCs, dc {d}");
+            }
+        }
     }
 
     /// A copy as the rules define it, kept plainly: its value's identity,
