@@ -192,9 +192,9 @@ fn shape(n: usize, keys: u64, rate: f64) -> String {
 /// 268.1 / 266.9, 50×5k 428.9 / 430.1; since lineage counts are kept only
 /// for keys with holes and lag counts in windows instead of a histogram per
 /// stream: 155.6 / 15.2, 149.7 / 29.8, 125.6 / 99.2, 127.8 / 112.1; since
-/// copies share value slots: 172.8 / 15.1, 103.9 / 23.6, 76.3 / 60.5, 81.0
-/// / 65.1, 20×20k 50.9 / 47.0, the keys adding 38.5 MiB where the estimate
-/// says 38.9 (release: 8.9 and 8.4; its totals, 20.3 / 15.5, differ more,
+/// copies share value slots: 169.0 / 15.5, 102.8 / 23.9, 75.9 / 59.3, 80.8
+/// / 65.5, 20×20k 50.5 / 47.1, the keys adding 38.7 MiB where the estimate
+/// says 38.5 (release: 8.9 and 8.4; its totals, 20.3 / 15.5, differ more,
 /// since the program's own `BASE` is a debug build's).
 #[test]
 fn the_memory_estimate_matches_the_measured_peak() {
