@@ -194,7 +194,7 @@ fn shape(n: usize, keys: u64, rate: f64) -> String {
 /// stream: 155.6 / 15.2, 149.7 / 29.8, 125.6 / 99.2, 127.8 / 112.1; since
 /// copies share value slots: 169.0 / 15.5, 102.8 / 23.9, 75.9 / 59.3, 80.8
 /// / 65.5, 20×20k 50.5 / 47.1, the keys adding 38.7 MiB where the estimate
-/// says 38.5 (release: 8.9 and 8.4; its totals, 20.3 / 15.5, differ more,
+/// says 38.5 (release: 8.0 and 8.0; its totals, 20.0 / 14.7, differ more,
 /// since the program's own `BASE` is a debug build's).
 #[test]
 fn the_memory_estimate_matches_the_measured_peak() {
