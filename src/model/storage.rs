@@ -262,8 +262,9 @@ pub struct Storage {
     cells: Vec<u32>,
     /// Where a record's slot numbers start (`OWN + DCs`), and its values.
     slots_at: usize,
-    /// log2 of the slot numbers in a word: 4 of 8 bits up to 256 DCs
-    /// (at 3 DCs a record is then 128 bytes: two cache lines), else 2.
+    /// log2 of how many slot numbers a word holds: 2 (four of 8 bits) up
+    /// to 256 DCs, so that a record at 3 DCs is 128 bytes, two cache
+    /// lines; 1 (two of 16 bits) above.
     slot_shift: u32,
     values_at: usize,
     /// Value slots in a record (`INLINE`, fewer with fewer DCs); words per
