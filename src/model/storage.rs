@@ -282,8 +282,6 @@ pub struct Storage {
     scratch: Vec<u32>,
     /// A value on its way from one slot to another.
     value_scratch: Vec<u32>,
-    /// The version vector of a key never written.
-    zeros: Vec<u32>,
     resolve: Resolve,
     /// Datasets with a conflict rule of their own: each rule from its first
     /// key on (sorted); empty when every dataset follows `resolve`.
@@ -358,7 +356,6 @@ impl Storage {
             holes: Vec::new(),
             scratch: vec![0; 2 * n_dcs],
             value_scratch: vec![0; value_len],
-            zeros: vec![0; n_dcs],
             resolve,
             rules: Vec::new(),
             name_rank,
@@ -518,23 +515,29 @@ impl Storage {
     /// share one: the record's and the spilled slots, `DCs` in all, suffice.
     #[inline]
     fn slot_for_new(&mut self, r: usize, dc: DcId, slot: usize) -> Option<usize> {
+        // The slots the other copies hold, a bit each: in one register up
+        // to 64 DCs, else in words on the stack (at most 1,000 DCs).
+        let others = (0..self.n).filter(|&d| d != dc.idx());
         let free = if self.n <= 64 {
-            let others = (0..self.n)
-                .filter(|&d| d != dc.idx())
-                .fold(0u64, |h, d| h | 1 << self.slot_of(r, DcId(d as u16)));
-            if others & 1 << slot == 0 {
+            let held = others.fold(0u64, |h, d| h | 1 << self.slot_of(r, DcId(d as u16)));
+            if held & 1 << slot == 0 {
                 return None;
             }
-            (!others).trailing_zeros() as usize
+            (!held).trailing_zeros() as usize
         } else {
-            let mut held = vec![false; self.n];
-            for d in (0..self.n).filter(|&d| d != dc.idx()) {
-                held[self.slot_of(r, DcId(d as u16))] = true;
+            let mut held = [0u64; 1000usize.div_ceil(64)];
+            for d in others {
+                let s = self.slot_of(r, DcId(d as u16));
+                held[s / 64] |= 1 << (s % 64);
             }
-            if !held[slot] {
+            if held[slot / 64] & 1 << (slot % 64) == 0 {
                 return None;
             }
-            held.iter().position(|&h| !h).unwrap_or(self.n)
+            let i = held
+                .iter()
+                .position(|&w| w != u64::MAX)
+                .unwrap_or(held.len());
+            64 * i + held.get(i).map_or(0, |w| (!w).trailing_zeros() as usize)
         };
         assert!(
             free < self.n,
@@ -648,13 +651,25 @@ impl Storage {
         if dc.idx() >= self.n {
             return;
         }
-        // The whole record (its copies' slots say which value is `dc`'s):
-        // a line at a time, from the annex.
+        // Which slot is `dc`'s is not known yet. Up to 9 DCs (4 lines) the
+        // whole record; beyond, the annex, `dc`'s slot number and the
+        // first and last word of each of the record's own value slots: at
+        // most 8 lines whatever the DCs.
         let at = self.cells.as_ptr().wrapping_add(r * self.record_len);
-        for line in (0..self.record_len).step_by(16) {
-            crate::kernel::prefetch(at.wrapping_add(line));
+        if self.record_len <= 64 {
+            for line in (0..self.record_len).step_by(16) {
+                crate::kernel::prefetch(at.wrapping_add(line));
+            }
+            crate::kernel::prefetch(at.wrapping_add(self.record_len - 1));
+            return;
         }
-        crate::kernel::prefetch(at.wrapping_add(self.record_len - 1));
+        crate::kernel::prefetch(at);
+        crate::kernel::prefetch(at.wrapping_add(self.slots_at + self.slot_place(dc).0));
+        for slot in 0..self.inline {
+            let value = at.wrapping_add(self.values_at + slot * self.value_len);
+            crate::kernel::prefetch(value);
+            crate::kernel::prefetch(value.wrapping_add(self.value_len - 1));
+        }
     }
 
     /// Starts loading `key`'s index slot (see `prefetch`).
@@ -691,7 +706,8 @@ impl Storage {
         }
     }
 
-    #[inline]
+    /// Key-based readers, for tests (the model reads by record number).
+    #[cfg(test)]
     pub fn current(&self, dc: DcId, key: u32) -> VersionId {
         self.record(key)
             .map_or(VersionId::INITIAL, |r| self.current_in(r, dc))
@@ -751,15 +767,14 @@ impl Storage {
     }
 
     /// The version vector of `dc`'s current value of `key`.
-    #[inline]
-    pub fn vv(&self, dc: DcId, key: u32) -> &[u32] {
-        match self.record(key) {
-            Some(r) => self.vv_in(r, dc),
-            None => &self.zeros,
-        }
+    #[cfg(test)]
+    pub fn vv(&self, dc: DcId, key: u32) -> Vec<u32> {
+        self.record(key)
+            .map_or(vec![0; self.n], |r| self.vv_in(r, dc).to_vec())
     }
 
     /// Per origin, how many of its writes are on the lineage of `dc`'s value.
+    #[cfg(test)]
     pub fn lineage(&self, dc: DcId, key: u32) -> Vec<u32> {
         let mut lineage = vec![0; self.n];
         if let Some(r) = self.record(key) {
@@ -777,6 +792,7 @@ impl Storage {
     }
 
     /// Writes `origin` has made to `key` so far.
+    #[cfg(test)]
     pub fn own_writes(&self, origin: DcId, key: u32) -> u32 {
         self.record(key)
             .map_or(0, |r| self.own_writes_in(r, origin))
@@ -982,7 +998,8 @@ mod tests {
     }
 
     /// Slot numbers pack four to a word up to 256 DCs, two above, each
-    /// set without touching its neighbours.
+    /// set without touching its neighbours; a write finds the first free
+    /// slot also beyond 64 DCs.
     #[test]
     fn slot_numbers_pack_into_words() {
         for n in [3usize, 256, 257, 300] {
@@ -992,7 +1009,16 @@ mod tests {
             let per_word = if n <= 256 { 4 } else { 2 };
             assert_eq!(s.values_at - s.slots_at, n.div_ceil(per_word), "{n} DCs");
             s.write_local(DcId(0), 1, 0);
+            s.write_local(DcId(1), 1, 0);
             let r = s.record(1).unwrap();
+            // Each write left the shared initial value (slot 0) for the
+            // first free slot.
+            assert_eq!(
+                (s.slot_of(r, DcId(0)), s.slot_of(r, DcId(1))),
+                (1, 2),
+                "{n} DCs"
+            );
+            assert_eq!(s.slot_of(r, DcId(n as u16 - 1)), 0, "{n} DCs");
             let want = |d: usize| (d * 7 + 3) % n;
             for d in 0..n {
                 s.set_slot(r, DcId(d as u16), want(d));
