@@ -6,6 +6,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use multiactive::scenario;
 
 fn default_scenario(c: &mut Criterion) {
+    // As the command line does: a run reuses the pages the last one freed.
+    multiactive::kernel::huge::keep_freed_memory();
     let cfg = scenario::load_default(&[
         "simulation.duration=5s".into(),
         "simulation.drain=1s".into(),

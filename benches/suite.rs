@@ -21,7 +21,10 @@
 //! fastest (min) and median time. Two clocks: wall time, and the CPU time of
 //! the running thread (Linux: `/proc/thread-self/schedstat`), which leaves
 //! out the time spent waiting for a core on a loaded machine; rates and
-//! ratios use CPU time where it is available. A model run is timed whole:
+//! ratios use CPU time where it is available. The process keeps the memory
+//! a run frees for the next, as the command line does: a case's first
+//! round runs on fresh pages (like a single `multiactive run`), its later
+//! rounds on pages already touched (like the runs of a sweep). A model run is timed whole:
 //! building the world, the events, and the end-of-run audit (not loading
 //! the scenario, not writing files). Not a timed test: nothing here fails on
 //! a slow machine.
@@ -204,6 +207,10 @@ fn args() -> Args {
 }
 
 fn main() {
+    // As the command line does (its sweeps too): a run reuses the pages the
+    // one before it freed, so a case's first round pays for fresh pages
+    // and its later rounds do not (see `huge::keep_freed_memory`).
+    multiactive::kernel::huge::keep_freed_memory();
     let args = args();
     let cases: Vec<(&'static str, Case)> = cases()
         .into_iter()

@@ -107,6 +107,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    multiactive::kernel::huge::keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
