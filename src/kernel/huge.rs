@@ -113,8 +113,8 @@ const OLD_CEILING: libc::c_int = 32 << 20;
 /// reuse pages already touched. The process's peak memory is unchanged
 /// (a run's peak is what it is); what it holds between runs is its
 /// largest run's. Measured on this machine, a sweep of 16 runs of the
-/// default scenario on one thread: 11.6–12.6 s before, 9.9–11.0 s after
-/// (3 rounds each), peak RSS 34.7 → 32.1 MB.
+/// default scenario on one thread: 11.7 s before, 10.8 s after (median
+/// of 5 rounds), peak RSS 34.7 → 31.9 MB (see the README, Performance).
 ///
 /// Called once at the start by the command line and the benchmarks. Only
 /// a hint: results are the same with or without it. Returns whether the
