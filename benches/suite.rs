@@ -24,10 +24,15 @@
 //! ratios use CPU time where it is available. The process keeps the memory
 //! a run frees for the next, as the command line does: a case's first
 //! round runs on fresh pages (like a single `multiactive run`), its later
-//! rounds on pages already touched (like the runs of a sweep). A model run is timed whole:
-//! building the world, the events, and the end-of-run audit (not loading
-//! the scenario, not writing files). Not a timed test: nothing here fails on
-//! a slow machine.
+//! rounds on pages already touched (like the runs of a sweep). A model
+//! run is timed whole: building the world, the events, and the end-of-run
+//! audit (not loading the scenario, not writing files). Not a timed test:
+//! nothing here fails on a slow machine.
+//!
+//! Each ratio is given three ways: from the two cases' median times, from
+//! their fastest, and *paired*: the median over rounds of the ratio
+//! within one round (the two cases ran seconds apart, so a slow drift of
+//! the machine's load cancels out).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -301,14 +306,20 @@ fn report(results: &[Measured], rounds: usize) {
         );
     }
     let get = |n: &str| results.iter().find(|m| m.name == n);
-    println!("\nratio (goal)                                 median     min");
+    println!("\nratio (goal)                                 median     min  paired");
     let ratio =
         |label: &str, a: Option<&Measured>, b: Option<&Measured>, f: fn(&Measured, f64) -> f64| {
             if let (Some(a), Some(b)) = (a, b) {
+                // Round by round: the two cases ran a few seconds apart, so
+                // a drift of the machine's load over the run cancels out.
+                let paired: Vec<f64> = (a.secs().iter().zip(b.secs()))
+                    .map(|(&x, &y)| f(a, x) / f(b, y))
+                    .collect();
                 println!(
-                    "{label:<44} {:>6.3} {:>7.3}",
+                    "{label:<44} {:>6.3} {:>7.3} {:>7.3}",
                     f(a, a.median()) / f(b, b.median()),
-                    f(a, a.min()) / f(b, b.min())
+                    f(a, a.min()) / f(b, b.min()),
+                    median(&paired)
                 );
             }
         };
