@@ -425,7 +425,7 @@ impl World {
         if let Some(first) = self.workload.next_gap()
             && first < self.traffic_end.ns()
         {
-            queue.schedule(SimTime(first), Event::Arrival);
+            queue.schedule_solo(SimTime(first), Event::Arrival);
         }
         for (i, r) in self.scripted.iter().enumerate() {
             if r.at < self.end.ns() {

@@ -331,7 +331,7 @@ impl World {
         if let Some(gap) = self.workload.next_gap()
             && now.after(gap) < self.traffic_end
         {
-            queue.schedule(now.after(gap), Event::Arrival);
+            queue.schedule_solo(now.after(gap), Event::Arrival);
         }
         let spec = self.workload.next_request();
         if self.workload.keep(spec.region, now.ns()) {
