@@ -183,7 +183,10 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Takes the earliest event and advances the clock to its time.
-    #[inline]
+    /// (Inlined into the caller's loop: as a call of its own, its result
+    /// went through the stack in pieces that stalled on store-to-load
+    /// forwarding.)
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let e = if self.solo_first() {
             self.solo.take()?
