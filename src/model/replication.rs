@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 
 use log::{At, BLOCK_SLOTS, Log};
 
-use super::storage::{Applied, Storage, WriteRec};
+use super::storage::{Applied, NO_RECORD, Storage, WriteRec};
 use super::world::ReqHandle;
 use crate::ids::{DcId, StreamId};
 use crate::kernel::blocks;
@@ -439,17 +439,22 @@ impl Replication {
         self.streams[stream.idx()].next_apply
     }
 
-    /// The keys of the three entries the stream applies next, where it
-    /// has them (for prefetch hints).
+    /// The storage records of the two entries the stream applies next,
+    /// where it has them (for prefetch hints).
     #[inline]
-    pub fn head_keys(&self, stream: StreamId) -> [Option<u32>; 3] {
+    pub fn head_records(&self, stream: StreamId) -> [Option<u32>; 2] {
         let (src, _) = self.ends(stream);
         let log = &self.logs[src.idx()];
         let Some(i) = self.streams[stream.idx()].next_apply.checked_sub(log.base) else {
-            return [None; 3];
+            return [None; 2];
         };
-        let key = |i: u64| log.entries.get(i as usize).map(|e| e.write.key);
-        [key(i), key(i + 1), key(i + 2)]
+        let rec = |i: u64| {
+            log.entries
+                .get(i as usize)
+                .map(|e| e.write.rec)
+                .filter(|&r| r != NO_RECORD)
+        };
+        [rec(i), rec(i + 1)]
     }
 
     /// Blocks or unblocks a stream. Blocking returns every unapplied entry

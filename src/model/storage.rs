@@ -76,7 +76,14 @@ pub struct WriteRec {
     /// timestamp so that a write always sorts after what it overwrote.
     pub ts: i64,
     pub based_on: VersionId,
+    /// The key's record, which its origin wrote (records never move and
+    /// one key has one record): a replicated apply and its prefetch go
+    /// there without the index. `NO_RECORD`: look the key up.
+    pub rec: u32,
 }
+
+/// A `WriteRec::rec` that names no record.
+pub const NO_RECORD: u32 = u32::MAX;
 
 /// What applying a replicated write did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -645,9 +652,14 @@ impl Storage {
     /// `kernel::prefetch`; it changes nothing).
     #[inline]
     pub fn prefetch(&self, dc: DcId, key: u32) {
-        let Some(r) = self.index.get_checked(key) else {
-            return;
-        };
+        if let Some(r) = self.index.get_checked(key) {
+            self.prefetch_record(dc, r);
+        }
+    }
+
+    /// `prefetch` for record `r` (a record number from a `WriteRec`).
+    #[inline]
+    pub fn prefetch_record(&self, dc: DcId, r: usize) {
         if dc.idx() >= self.n {
             return;
         }
@@ -834,13 +846,19 @@ impl Storage {
             seq,
             ts,
             based_on,
+            rec: r as u32,
         }
     }
 
     /// Applies a write replicated to `dc`; `meta` is the write's own meta vector.
     #[inline]
     pub fn apply_remote(&mut self, dc: DcId, w: &WriteRec, meta: &[u32]) -> Applied {
-        let r = self.record_or_new(w.key);
+        let r = if w.rec == NO_RECORD {
+            self.record_or_new(w.key)
+        } else {
+            debug_assert_eq!(self.record(w.key), Some(w.rec as usize), "key {}", w.key);
+            w.rec as usize
+        };
         let n = self.n;
         #[cfg(debug_assertions)]
         {
@@ -972,6 +990,7 @@ mod tests {
         assert!(!s.includes(b, 42, a, 1));
         let w = s.write_local(a, 9_999_999, 5);
         assert_eq!(s.written_keys(), &[9_999_999]);
+        assert_eq!(Some(w.rec as usize), s.record(9_999_999));
         let meta = s.meta(a, 9_999_999).to_vec();
         assert_eq!(meta, vec![1, 0, 0, 1, 0, 0]);
         assert_eq!(s.apply_remote(b, &w, &meta), Applied::InOrder);
@@ -983,6 +1002,7 @@ mod tests {
             seq: 1,
             ts: -3,
             based_on: VersionId::INITIAL,
+            rec: NO_RECORD,
         };
         assert_eq!(
             s.apply_remote(b, &w2, &[1, 0, 0, 1, 0, 0]),

@@ -1,7 +1,7 @@
 //! The log and its streams, alone.
 
 use super::*;
-use crate::model::storage::VersionId;
+use crate::model::storage::{NO_RECORD, VersionId};
 
 fn entry(seq: u32) -> LogEntry {
     keyed(0, seq)
@@ -15,6 +15,7 @@ fn keyed(key: u32, seq: u32) -> LogEntry {
             seq,
             ts: 0,
             based_on: VersionId::INITIAL,
+            rec: NO_RECORD,
         },
         written: SimTime(0),
         waiting: None,
@@ -180,4 +181,12 @@ fn entries_keep_their_vectors_across_blocks() {
     assert!(log.entries.is_empty() && log.vvs.is_empty());
     assert_eq!(log.entries.blocks(), (1, blocks::SPARE));
     assert_eq!(log.vvs.blocks(), (1, blocks::SPARE));
+}
+
+/// A log entry stays 56 bytes: the write's record number sits in what
+/// was padding of `WriteRec`.
+#[test]
+fn log_entries_are_56_bytes() {
+    assert_eq!(size_of::<WriteRec>(), 32);
+    assert_eq!(size_of::<LogEntry>(), 56);
 }

@@ -27,18 +27,11 @@ impl World {
             }
             Event::ReplApply { stream, .. } => {
                 // A pipeline over the stream's next applies, which are a
-                // while off: the head's record, the next one's (its index
-                // slot was asked for one apply earlier), the slot after.
-                let [head, next, after] = self.repl.head_keys(stream);
+                // while off: the head's record and the next one's (their
+                // log entries name them: no index read).
                 let (_, dst) = self.repl.ends(stream);
-                if let Some(key) = head {
-                    self.storage.prefetch(dst, key);
-                }
-                if let Some(key) = next {
-                    self.storage.prefetch(dst, key);
-                }
-                if let Some(key) = after {
-                    self.storage.prefetch_slot(key);
+                for r in self.repl.head_records(stream).into_iter().flatten() {
+                    self.storage.prefetch_record(dst, r as usize);
                 }
             }
             Event::Ack { req, .. } => self.requests.prefetch(req),
