@@ -96,8 +96,9 @@ pub fn zeroed<T: Copy + Default>(n: usize) -> Vec<T> {
     v
 }
 
-/// The ceiling older glibc versions (before 2.35) set on
-/// `M_MMAP_THRESHOLD` on 64-bit systems; later ones take any value.
+/// The ceiling older glibc versions set on `M_MMAP_THRESHOLD` on 64-bit
+/// systems (half their 64 MiB heap size); newer ones (2.36 here) take any
+/// value.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const OLD_CEILING: libc::c_int = 32 << 20;
 
@@ -108,8 +109,9 @@ const OLD_CEILING: libc::c_int = 32 << 20;
 /// its top exceeds 128 KiB. The next run then asks for fresh pages, and
 /// every fresh page costs a fault and a zeroing when first touched (in a
 /// virtual machine, often more: measured here at 5–30 µs a page). After
-/// this call, blocks of any size (up to 32 MiB with glibc before 2.35)
-/// come from the heap and the heap is never trimmed, so the runs of a sweep (and the rounds of the speed suite)
+/// this call, blocks of any size (up to 32 MiB with older glibc
+/// versions, which cap the threshold) come from the heap and the heap is
+/// never trimmed, so the runs of a sweep (and the rounds of the speed suite)
 /// reuse pages already touched. The process's peak memory is unchanged
 /// (a run's peak is what it is); what it holds between runs is its
 /// largest run's. Measured on this machine, a sweep of 16 runs of the
