@@ -209,9 +209,8 @@ mod tests {
 
     /// glibc takes both thresholds, and an 8 MiB block then comes from
     /// the heap, where with the threshold at 128 KiB it came from a
-    /// mapping of its own. Which one
-    /// served it is glibc's mark in the block's header (the word before
-    /// it: bit 1, `IS_MMAPPED`).
+    /// mapping of its own. Which one served it is glibc's mark in the
+    /// block's header (the word before it: bit 1, `IS_MMAPPED`).
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn freed_memory_is_kept() {

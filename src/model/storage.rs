@@ -39,9 +39,8 @@
 //! slots' block numbers (8), per DC its own write count (4) and slot
 //! number (1 byte up to 256 DCs, 2 above; in whole words), and 3 slots
 //! (fewer below 3 DCs) of 12 + 4 × DCs bytes: 128 bytes at 3 DCs, two
-//! cache lines; then 4 ×
-//! DCs × DCs for a key with holes, (DCs − 3) × (12 + 4 × DCs) for one whose
-//! slots spilled, and in a keyspace of more than 2^20 keys 16 to 32 bytes
+//! cache lines; then 4 × DCs × DCs for a key with holes, (DCs − 3) ×
+//! (12 + 4 × DCs) for one whose slots spilled, and in a keyspace of more than 2^20 keys 16 to 32 bytes
 //! of hash index; per key never written, nothing in such a keyspace, else a
 //! 4-byte index slot in lazily mapped zeroed memory.
 
@@ -76,8 +75,9 @@ pub struct WriteRec {
     /// timestamp so that a write always sorts after what it overwrote.
     pub ts: i64,
     pub based_on: VersionId,
-    /// The key's record, which its origin wrote (records never move and
-    /// one key has one record): a replicated apply and its prefetch go
+    /// The number of the key's record, which its origin wrote (one key has
+    /// one record, and its number never changes, even where the records'
+    /// array grows and moves): a replicated apply and its prefetch go
     /// there without the index. `NO_RECORD`: look the key up.
     pub rec: u32,
 }
