@@ -31,7 +31,7 @@ use super::controller::{Controller, ControllerOptions};
 use super::datacenter::Servers;
 use super::faults::{FaultEdge, Faults};
 use super::keyspace::{KeySpace, global_reads, global_writers, resolve_rules};
-use super::replication::{ApplyAt, Head, LogEntry, Replication};
+use super::replication::{ApplyAt, Head, Replication};
 use super::rng_ids;
 use super::routing::{Holder, Routing, RoutingTable};
 use super::sharding::{Sharding, initial_owners};
@@ -196,7 +196,7 @@ impl Parts<'_> {
     /// Applies a stream's head entry at its destination (see
     /// `Replica::apply`).
     #[inline]
-    pub fn apply_replicated(&mut self, now: SimTime, stream: StreamId, head: Head) -> LogEntry {
+    pub fn apply_replicated(&mut self, now: SimTime, stream: StreamId, head: Head) -> Applying {
         Replica {
             repl: self.repl,
             storage: self.storage,
@@ -224,8 +224,8 @@ impl Replica<'_> {
     /// by a failover's recovery alike: counts it, its lag and (once per
     /// write) its conflict, and checks FIFO order (entries log compaction
     /// superseded are skipped).
-    #[inline]
-    fn apply(self, now: SimTime, stream: StreamId, head: Head) -> LogEntry {
+    #[inline(always)]
+    fn apply(self, now: SimTime, stream: StreamId, head: Head) -> Applying {
         let (src, dst) = self.repl.ends(stream);
         if head.from != head.index {
             self.checker.superseded(stream, head.from, head.index);
@@ -235,8 +235,7 @@ impl Replica<'_> {
         let (logged, outcome) = self.repl.apply(self.storage, src, dst, index);
         // Read in place (a copy just made would be read back through
         // memory, a stalled store-to-load forward).
-        let (written, key) = (logged.written, logged.write.key);
-        let logged = *logged;
+        let (written, key, waiting) = (logged.written, logged.write.key, logged.waiting);
         let metrics = self.metrics;
         metrics.totals.replicated += 1;
         metrics.record_lag(src, dst, now, now.since(written));
@@ -248,8 +247,17 @@ impl Replica<'_> {
             metrics.totals.conflicts += 1;
             metrics.at(now, dst).conflicts += 1;
         }
-        logged
+        Applying { key, waiting }
     }
+}
+
+/// What the caller of an apply needs of the entry applied: its key and the
+/// request waiting for its acks (16 bytes, returned in registers, where the
+/// whole 56-byte entry went through memory).
+#[derive(Clone, Copy, Debug)]
+pub struct Applying {
+    pub key: u32,
+    pub waiting: Option<ReqHandle>,
 }
 
 /// Ships what a stream has not shipped yet, drawing each entry's network

@@ -220,7 +220,7 @@ impl World {
             // dataset again: semi-sync switches back on in that class (the
             // other class's replicas say nothing of it: a same-city peer
             // that is down stays down while the remote standby applies).
-            let dataset = self.keys.dataset_of(logged.write.key) as u8;
+            let dataset = self.keys.dataset_of(logged.key) as u8;
             let class = usize::from(self.acks.near(dataset, src, dst));
             let at = dataset as usize * self.acks.n + src.idx();
             self.acks.semi_sync_degraded[at][class] = false;

@@ -5,6 +5,7 @@
 use super::*;
 use crate::kernel::run_until;
 use crate::model::checker::Check;
+use crate::model::replication::LogEntry;
 
 /// The default scenario (3 DCs, async, a DC outage at 20 s), lenient.
 fn world() -> (World, EventQueue<Event>) {
