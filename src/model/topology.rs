@@ -155,14 +155,14 @@ impl Topology {
     /// Draws the one-way latency of a message from `src` to `dst` along the
     /// current shortest path, each hop drawn on its own. Callers check
     /// `reachable` first; an unreachable pair gives 0.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&mut self, src: DcId, dst: DcId) -> Nanos {
         let k = src.idx() * self.n + dst.idx();
         let (a, b) = (self.offsets[k] as usize, self.offsets[k + 1] as usize);
         let mut total = 0;
         for h in &self.hops[a..b] {
             let d = &mut self.directions[h.0 as usize];
-            let v = d.latency.sample(&mut d.rng);
+            let v = d.latency.sample_inlined(&mut d.rng);
             let factor = self.links[(h.0 / 2) as usize].factor;
             total += if factor == 1.0 {
                 v

@@ -130,6 +130,12 @@ impl Dist {
     /// Draws one duration.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Nanos {
+        self.sample_inlined(rng)
+    }
+
+    /// `sample`, inlined into its caller.
+    #[inline(always)]
+    pub fn sample_inlined<R: Rng + ?Sized>(&self, rng: &mut R) -> Nanos {
         match self {
             Dist::Const(v) => *v,
             Dist::Uniform { min, max } => {

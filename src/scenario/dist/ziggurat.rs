@@ -120,7 +120,7 @@ pub fn std_exp<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 }
 
 /// A standard normal variate (mean 0, sd 1).
-#[inline]
+#[inline(always)]
 pub fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     let t = table();
     loop {
