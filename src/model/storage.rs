@@ -40,9 +40,10 @@
 //! number (1 byte up to 256 DCs, 2 above; in whole words), and 3 slots
 //! (fewer below 3 DCs) of 12 + 4 × DCs bytes: 128 bytes at 3 DCs, two
 //! cache lines; then 4 × DCs × DCs for a key with holes, (DCs − 3) ×
-//! (12 + 4 × DCs) for one whose slots spilled, and in a keyspace of more than 2^20 keys 16 to 32 bytes
-//! of hash index; per key never written, nothing in such a keyspace, else a
-//! 4-byte index slot in lazily mapped zeroed memory.
+//! (12 + 4 × DCs) for one whose slots spilled, and in a keyspace of more
+//! than 2^20 keys 16 to 32 bytes of hash index; per key never written,
+//! nothing in such a keyspace, else a 4-byte index slot in lazily mapped
+//! zeroed memory.
 
 use crate::ids::DcId;
 use crate::kernel::huge;

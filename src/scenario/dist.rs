@@ -133,7 +133,9 @@ impl Dist {
         self.sample_inlined(rng)
     }
 
-    /// `sample`, inlined into its caller.
+    /// `sample`, always inlined: for the draw a write makes per
+    /// destination (a link's latency in `Topology::sample`), where the
+    /// call chain cost more than the draw's few branches duplicated.
     #[inline(always)]
     pub fn sample_inlined<R: Rng + ?Sized>(&self, rng: &mut R) -> Nanos {
         match self {
