@@ -12,6 +12,9 @@ impl Replication {
     #[cold]
     #[inline(never)]
     pub(super) fn compact(&mut self, src: usize) {
+        // First what every stream applied goes, as if trims followed each
+        // apply: what is compacted never depends on when the last trim ran.
+        self.trim(crate::ids::DcId(src as u16));
         let n = self.n;
         let log = &mut self.logs[src];
         let end = log.end();

@@ -31,6 +31,9 @@ pub(super) struct Log {
     pub(super) old_vvs: VecDeque<u32>,
     /// The log end at which to look for entries to compact next.
     pub(super) check_at: u64,
+    /// The destination of the stream the last trim found furthest behind
+    /// (the first such): the one whose applies trigger the next trim.
+    pub(super) lagging: usize,
 }
 
 /// Where an entry of a log is.
@@ -41,7 +44,8 @@ pub(super) enum At {
 }
 
 impl Log {
-    pub(super) fn new(width: usize, block_slots: usize) -> Log {
+    /// The log of DC `src` (whose streams go to the other DCs).
+    pub(super) fn new(width: usize, block_slots: usize, src: usize) -> Log {
         Log {
             base: 0,
             entries: Blocks::new(1, block_slots),
@@ -50,6 +54,7 @@ impl Log {
             old_index: VecDeque::new(),
             old_vvs: VecDeque::new(),
             check_at: u64::MAX,
+            lagging: usize::from(src == 0),
         }
     }
 

@@ -30,7 +30,9 @@ fn keyed(key: u32, seq: u32) -> LogEntry {
 fn the_log_drops_what_every_stream_applied() {
     // Blocks of 2 entries: entries 0..4 span two blocks, and trimming frees them.
     for slots in [2, BLOCK_SLOTS] {
-        let mut r = Replication::new(3, 6, None).with_block_slots(slots);
+        let mut r = Replication::new(3, 6, None)
+            .with_block_slots(slots)
+            .with_trim_every(1);
         let (a, b, c) = (DcId(0), DcId(1), DcId(2));
         for seq in 1..=4 {
             r.append(entry(seq), &[0; 6]);
@@ -61,17 +63,62 @@ fn the_log_drops_what_every_stream_applied() {
     }
 }
 
+/// The log drops what every stream applied in batches: the stream the
+/// last trim found lagging triggers the next once it is `every` entries
+/// past the log's first; the others never scan.
+#[test]
+fn the_lagging_stream_trims_the_log_in_batches() {
+    let every = 16;
+    let mut r = Replication::new(3, 6, None).with_trim_every(every);
+    let (a, b, c) = (DcId(0), DcId(1), DcId(2));
+    let (ab, ac) = (r.stream_id(a, b), r.stream_id(a, c));
+    for seq in 1..=40 {
+        r.append(entry(seq), &[0; 6]);
+    }
+    let apply = |r: &mut Replication, s: StreamId, n: u64| {
+        for _ in 0..n {
+            let epoch = r.ship(s, SimTime(0), || 1).map_or(0, |n| n.epoch);
+            r.take_head(s, epoch, SimTime(1)).expect("a head");
+            r.after_apply(s);
+        }
+    };
+    let held = |r: &Replication| (r.logs[0].base, r.logs[0].entries.len());
+    // c applies 10; the first trim waits for b (lagging before any trim).
+    apply(&mut r, ac, 10);
+    assert_eq!(held(&r), (0, 40));
+    apply(&mut r, ab, 15);
+    assert_eq!(held(&r), (0, 40), "b is 15 entries on");
+    apply(&mut r, ab, 1);
+    assert_eq!(held(&r), (10, 30), "b at 16 trims up to c, which lags now");
+    apply(&mut r, ab, 24);
+    assert_eq!(held(&r), (10, 30), "b is ahead: it never trims");
+    apply(&mut r, ac, 15);
+    assert_eq!(held(&r), (10, 30));
+    apply(&mut r, ac, 1);
+    assert_eq!(held(&r), (26, 14), "c at 26 = 10 + 16");
+    apply(&mut r, ac, 14);
+    assert_eq!(held(&r), (26, 14), "fewer than 16 applied entries wait");
+    assert_eq!(r.backlog(a, b) + r.backlog(a, c), 0);
+}
+
 /// Past the bound, what only a blocked stream holds keeps the latest
 /// write of each key, at its own index; the stream, unblocked, ships
 /// those in order and then the rest; once it applied them the log holds
-/// nothing more.
+/// nothing more (at its next trim, when trims come in batches). What is
+/// compacted is the same with trims after each apply or in batches.
 #[test]
 fn a_blocked_stream_keeps_the_latest_write_per_key_past_the_bound() {
     // Blocks of 2 entries: compaction reads entries and vectors across blocks.
-    for slots in [2, BLOCK_SLOTS] {
+    for (slots, every) in [
+        (2, 1),
+        (BLOCK_SLOTS, 1),
+        (2, TRIM_EVERY),
+        (BLOCK_SLOTS, TRIM_EVERY),
+    ] {
         let mut r = Replication::new(3, 6, None)
             .compacting(4, 10)
-            .with_block_slots(slots);
+            .with_block_slots(slots)
+            .with_trim_every(every);
         let (a, b, c) = (DcId(0), DcId(1), DcId(2));
         let (ab, ac) = (r.stream_id(a, b), r.stream_id(a, c));
         r.set_blocked(ac, true);
@@ -113,6 +160,12 @@ fn a_blocked_stream_keeps_the_latest_write_per_key_past_the_bound() {
         assert_eq!(got, [(0, 1, 2), (2, 2, 1), (3, 3, 3), (4, 4, 1), (5, 5, 2)]);
         assert_eq!(r.oldest_unapplied(c), None);
         assert_eq!(r.lag(ac, t(200)), 0);
+        if every > 1 {
+            // c's trim waits until it is `every` entries on.
+            assert_eq!(r.logs[0].old_index, [1, 2, 3]);
+            assert_eq!((r.logs[0].base, r.logs[0].end()), (4, 6));
+            r.trim(a);
+        }
         let log = &r.logs[0];
         assert!(log.old.is_empty() && log.entries.is_empty() && log.old_vvs.is_empty());
         assert_eq!(log.base, 6);
@@ -140,7 +193,9 @@ fn nothing_is_compacted_that_a_live_stream_needs() {
 /// boundaries; once drained it holds one block (emptied) and its spare.
 #[test]
 fn entries_keep_their_vectors_across_blocks() {
-    let mut r = Replication::new(3, 6, None).with_block_slots(2);
+    let mut r = Replication::new(3, 6, None)
+        .with_block_slots(2)
+        .with_trim_every(1);
     let (a, b, c) = (DcId(0), DcId(1), DcId(2));
     let (ab, ac) = (r.stream_id(a, b), r.stream_id(a, c));
     let meta = |i: u32| -> [u32; 6] { std::array::from_fn(|k| 10 * i + k as u32) };
