@@ -10,7 +10,7 @@
 //! page each where it can (with `transparent_hugepage` set to `madvise` or
 //! `always`; with `never` nothing changes). Measured on the default
 //! scenario and on nine fully meshed DCs (`cargo bench --bench suite`): see
-//! the README's performance section.
+//! docs/performance.md.
 //!
 //! Only a hint: contents, lengths and results are the same with or without
 //! it, and elsewhere than Linux these functions are plain `Vec` growth.
@@ -116,7 +116,7 @@ const OLD_CEILING: libc::c_int = 32 << 20;
 /// (a run's peak is what it is); what it holds between runs is its
 /// largest run's. Measured on this machine, a sweep of 16 runs of the
 /// default scenario on one thread: 11.7 s before, 10.8 s after (median
-/// of 5 rounds), peak RSS 34.7 → 31.9 MB (see the README, Performance).
+/// of 5 rounds), peak RSS 34.7 → 31.9 MB (see docs/performance.md).
 ///
 /// Called once at the start by the command line and the benchmarks. Only
 /// a hint: results are the same with or without it. Returns whether the
