@@ -205,6 +205,18 @@ impl Replication {
         self
     }
 
+    /// `with_trim_every` on a world's replication (its tests).
+    #[cfg(test)]
+    pub(crate) fn set_trim_every(&mut self, every: u64) {
+        self.trim_every = every;
+    }
+
+    /// Entries held in compacted parts of the logs (its tests).
+    #[cfg(test)]
+    pub(crate) fn compacted(&self) -> usize {
+        self.logs.iter().map(|l| l.old.len()).sum()
+    }
+
     /// At most 1,000 DCs (the scenario reader's limit): a million streams
     /// fit in a `u32`.
     #[inline]
