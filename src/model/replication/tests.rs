@@ -82,22 +82,21 @@ fn the_lagging_stream_trims_the_log_in_batches() {
             r.after_apply(s);
         }
     };
-    let held = |r: &Replication| (r.logs[0].base, r.logs[0].entries.len());
-    // c applies 10; the first trim waits for b (lagging before any trim).
-    apply(&mut r, ac, 10);
-    assert_eq!(held(&r), (0, 40));
-    apply(&mut r, ab, 15);
-    assert_eq!(held(&r), (0, 40), "b is 15 entries on");
-    apply(&mut r, ab, 1);
-    assert_eq!(held(&r), (10, 30), "b at 16 trims up to c, which lags now");
-    apply(&mut r, ab, 24);
-    assert_eq!(held(&r), (10, 30), "b is ahead: it never trims");
-    apply(&mut r, ac, 15);
-    assert_eq!(held(&r), (10, 30));
-    apply(&mut r, ac, 1);
-    assert_eq!(held(&r), (26, 14), "c at 26 = 10 + 16");
-    apply(&mut r, ac, 14);
-    assert_eq!(held(&r), (26, 14), "fewer than 16 applied entries wait");
+    // (stream, applies, then (base, entries held), why). c applies 10;
+    // the first trim waits for b, lagging before any trim.
+    let steps = [
+        (ac, 10, (0, 40), "b lags at 0"),
+        (ab, 15, (0, 40), "b is 15 entries on"),
+        (ab, 1, (10, 30), "b at 16 trims up to c, which lags now"),
+        (ab, 24, (10, 30), "b is ahead: it never trims"),
+        (ac, 15, (10, 30), "c is 15 entries on"),
+        (ac, 1, (26, 14), "c at 26 = 10 + 16"),
+        (ac, 14, (26, 14), "fewer than 16 applied entries wait"),
+    ];
+    for (stream, n, held, why) in steps {
+        apply(&mut r, stream, n);
+        assert_eq!((r.logs[0].base, r.logs[0].entries.len()), held, "{why}");
+    }
     assert_eq!(r.backlog(a, b) + r.backlog(a, c), 0);
 }
 
