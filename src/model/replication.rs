@@ -32,15 +32,15 @@ use std::collections::VecDeque;
 
 use log::{At, BLOCK_SLOTS, Log};
 
-/// Entries the lagging stream of a source applies between two trims of
-/// the source's log (see the module's notes and `after_apply`).
-pub const TRIM_EVERY: u64 = 16;
-
 use super::storage::{Applied, NO_RECORD, Storage, WriteRec};
 use super::world::ReqHandle;
 use crate::ids::{DcId, StreamId};
 use crate::kernel::blocks;
 use crate::time::{Nanos, SimTime};
+
+/// Entries the lagging stream of a source applies between two trims of
+/// the source's log (see the module's notes and `after_apply`).
+pub const TRIM_EVERY: u64 = 16;
 
 #[derive(Clone, Copy, Debug)]
 pub struct LogEntry {
