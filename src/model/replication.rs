@@ -198,14 +198,8 @@ impl Replication {
         self
     }
 
-    /// Trims a log each time its lagging stream applied `every` entries.
-    #[cfg(test)]
-    fn with_trim_every(mut self, every: u64) -> Replication {
-        self.trim_every = every;
-        self
-    }
-
-    /// `with_trim_every` on a world's replication (its tests).
+    /// Trims a log each time its lagging stream applied `every` entries
+    /// (tests: 1 follows each entry out).
     #[cfg(test)]
     pub(crate) fn set_trim_every(&mut self, every: u64) {
         self.trim_every = every;

@@ -54,6 +54,7 @@ impl Log {
             old_index: VecDeque::new(),
             old_vvs: VecDeque::new(),
             check_at: u64::MAX,
+            // Before any trim: the first other DC's stream.
             lagging: usize::from(src == 0),
         }
     }

@@ -30,9 +30,8 @@ fn keyed(key: u32, seq: u32) -> LogEntry {
 fn the_log_drops_what_every_stream_applied() {
     // Blocks of 2 entries: entries 0..4 span two blocks, and trimming frees them.
     for slots in [2, BLOCK_SLOTS] {
-        let mut r = Replication::new(3, 6, None)
-            .with_block_slots(slots)
-            .with_trim_every(1);
+        let mut r = Replication::new(3, 6, None).with_block_slots(slots);
+        r.set_trim_every(1);
         let (a, b, c) = (DcId(0), DcId(1), DcId(2));
         for seq in 1..=4 {
             r.append(entry(seq), &[0; 6]);
@@ -69,7 +68,8 @@ fn the_log_drops_what_every_stream_applied() {
 #[test]
 fn the_lagging_stream_trims_the_log_in_batches() {
     let every = 16;
-    let mut r = Replication::new(3, 6, None).with_trim_every(every);
+    let mut r = Replication::new(3, 6, None);
+    r.set_trim_every(every);
     let (a, b, c) = (DcId(0), DcId(1), DcId(2));
     let (ab, ac) = (r.stream_id(a, b), r.stream_id(a, c));
     for seq in 1..=40 {
@@ -116,8 +116,8 @@ fn a_blocked_stream_keeps_the_latest_write_per_key_past_the_bound() {
     ] {
         let mut r = Replication::new(3, 6, None)
             .compacting(4, 10)
-            .with_block_slots(slots)
-            .with_trim_every(every);
+            .with_block_slots(slots);
+        r.set_trim_every(every);
         let (a, b, c) = (DcId(0), DcId(1), DcId(2));
         let (ab, ac) = (r.stream_id(a, b), r.stream_id(a, c));
         r.set_blocked(ac, true);
@@ -192,9 +192,8 @@ fn nothing_is_compacted_that_a_live_stream_needs() {
 /// boundaries; once drained it holds one block (emptied) and its spare.
 #[test]
 fn entries_keep_their_vectors_across_blocks() {
-    let mut r = Replication::new(3, 6, None)
-        .with_block_slots(2)
-        .with_trim_every(1);
+    let mut r = Replication::new(3, 6, None).with_block_slots(2);
+    r.set_trim_every(1);
     let (a, b, c) = (DcId(0), DcId(1), DcId(2));
     let (ab, ac) = (r.stream_id(a, b), r.stream_id(a, c));
     let meta = |i: u32| -> [u32; 6] { std::array::from_fn(|k| 10 * i + k as u32) };
