@@ -5,7 +5,8 @@
 //! (arriving no earlier than the entry before it, so one origin's writes are
 //! never reordered) and applies it at the destination at most `apply_rate`
 //! entries per second, so lag = network delay + queueing. Only each stream's
-//! head is in the kernel's queue, however many entries are in flight.
+//! head is in the kernel's queue, however many entries are in flight, in
+//! the stream's slot beside the heap (`EventQueue::schedule_in_slot`).
 //!
 //! A stream that cannot reach its destination is *blocked*: everything it
 //! has not applied yet goes back to the source's log and is shipped again,

