@@ -475,22 +475,19 @@ impl Replication {
         self.streams[stream.idx()].next_apply
     }
 
-    /// The storage records of the two entries the stream applies next,
-    /// where it has them (for prefetch hints).
+    /// The storage record of the entry the stream applies after its head,
+    /// where it has one (for the prefetch hint).
     #[inline]
-    pub fn head_records(&self, stream: StreamId) -> [Option<u32>; 2] {
+    pub fn next_record(&self, stream: StreamId) -> Option<u32> {
         let (src, _) = self.ends(stream);
         let log = &self.logs[src.idx()];
-        let Some(i) = self.streams[stream.idx()].next_apply.checked_sub(log.base) else {
-            return [None; 2];
-        };
-        let rec = |i: u64| {
-            log.entries
-                .get(i as usize)
-                .map(|e| e.write.rec)
-                .filter(|&r| r != NO_RECORD)
-        };
-        [rec(i), rec(i + 1)]
+        let i = self.streams[stream.idx()]
+            .next_apply
+            .checked_sub(log.base)?;
+        log.entries
+            .get(i as usize + 1)
+            .map(|e| e.write.rec)
+            .filter(|&r| r != NO_RECORD)
     }
 
     /// Blocks or unblocks a stream. Blocking returns every unapplied entry

@@ -15,6 +15,9 @@ use crate::kernel::{ComponentRng, stream};
 use crate::scenario::{Config, Dist};
 use crate::time::Nanos;
 
+/// `Topology::single` of a path that is not one hop at normal speed.
+const NOT_SINGLE: u32 = u32::MAX;
+
 /// One direction of one link: `2 * link + (0 for a→b, 1 for b→a)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct LinkDir(u32);
@@ -41,6 +44,10 @@ pub struct Topology {
     /// Hops of the path from `src` to `dst`: `hops[offsets[k]..offsets[k + 1]]`, `k = src * n + dst`.
     hops: Vec<LinkDir>,
     offsets: Vec<u32>,
+    /// For a path of one hop at its normal speed, that hop's direction
+    /// (`NOT_SINGLE` otherwise): a draw with one lookup, where most paths
+    /// of a meshed deployment are direct.
+    single: Vec<u32>,
     reachable: Vec<bool>,
     /// Median one-way latency of each current path, for ranking.
     medians: Vec<Nanos>,
@@ -76,6 +83,7 @@ impl Topology {
             directions,
             hops: Vec::new(),
             offsets: Vec::with_capacity(n * n + 1),
+            single: vec![NOT_SINGLE; n * n],
             reachable: vec![false; n * n],
             medians: vec![0; n * n],
             initial_medians: Vec::new(),
@@ -134,6 +142,10 @@ impl Topology {
                     })
                     .sum();
                 self.offsets.push(self.hops.len() as u32);
+                self.single[k] = match self.hops[start..] {
+                    [h] if self.links[(h.0 / 2) as usize].factor == 1.0 => h.0,
+                    _ => NOT_SINGLE,
+                };
             }
         }
     }
@@ -158,6 +170,11 @@ impl Topology {
     #[inline(always)]
     pub fn sample(&mut self, src: DcId, dst: DcId) -> Nanos {
         let k = src.idx() * self.n + dst.idx();
+        let single = self.single[k];
+        if single != NOT_SINGLE {
+            let d = &mut self.directions[single as usize];
+            return d.latency.sample_inlined(&mut d.rng);
+        }
         let (a, b) = (self.offsets[k] as usize, self.offsets[k + 1] as usize);
         let mut total = 0;
         for h in &self.hops[a..b] {
@@ -253,5 +270,75 @@ impl Topology {
             }
             self.recompute();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three DCs with constant link latencies: a-b 5 ms, a-c 4, b-c 3.
+    fn triangle() -> Topology {
+        let text = r#"
+[simulation]
+duration = "1s"
+[[datacenter]]
+name = "a"
+region = "r"
+servers = 1
+service_time = "1ms"
+[[datacenter]]
+name = "b"
+region = "r"
+servers = 1
+service_time = "1ms"
+[[datacenter]]
+name = "c"
+region = "r"
+servers = 1
+service_time = "1ms"
+[[link]]
+between = ["a", "b"]
+latency = "5ms"
+[[link]]
+between = ["a", "c"]
+latency = "4ms"
+[[link]]
+between = ["b", "c"]
+latency = "3ms"
+[[region]]
+name = "r"
+users = 1
+latency = { a = "1ms" }
+[workload]
+keys = 10
+rate = 10
+"#;
+        let cfg = crate::scenario::load_str("<test>", "triangle", text, &[]).expect("valid");
+        Topology::new(&cfg)
+    }
+
+    /// A direct path is drawn with one lookup (`single`); what it draws
+    /// follows the link's slow-downs and the path's changes like the hop
+    /// by hop draw: direct at normal speed, direct slowed, two hops once
+    /// the slowed link is longer than the detour or down, direct again.
+    #[test]
+    fn a_direct_path_follows_slowdowns_and_reroutes() {
+        let ms = 1_000_000;
+        let mut t = triangle();
+        let (a, b) = (DcId(0), DcId(1));
+        let draw = |t: &mut Topology| (t.sample(a, b), t.sample(b, a), t.hop_count(a, b));
+        assert_eq!(draw(&mut t), (5 * ms, 5 * ms, 1));
+        t.slow_link(a, b, 1.2, true);
+        assert_eq!(draw(&mut t), (6 * ms, 6 * ms, 1));
+        t.slow_link(a, b, 2.0, true);
+        assert_eq!(draw(&mut t), (7 * ms, 7 * ms, 2), "12 ms direct, 7 via c");
+        t.slow_link(a, b, 2.0, false);
+        t.slow_link(a, b, 1.2, false);
+        assert_eq!(draw(&mut t), (5 * ms, 5 * ms, 1));
+        t.set_link(a, b, false);
+        assert_eq!(draw(&mut t), (7 * ms, 7 * ms, 2));
+        t.set_link(a, b, true);
+        assert_eq!(draw(&mut t), (5 * ms, 5 * ms, 1));
     }
 }
