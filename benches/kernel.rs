@@ -2,7 +2,10 @@
 //!
 //! - `hold/kernel/N`: one pop + one schedule on an `EventQueue` holding a
 //!   steady population of N events (the classic hold model), with
-//!   `hold/bare/N` on a bare `BinaryHeap<Reverse<(u64, u64, u32)>>` beside it.
+//!   `hold/bare/N` on a bare `BinaryHeap<Reverse<(u64, u64, u32)>>` beside it,
+//!   and `hold/slots/N` with each of the N events in a slot of its own
+//!   (`schedule_in_slot`: the event that pops schedules its next in its
+//!   slot, as a replication stream does).
 //! - `phold/N`: PHOLD (see `examples/phold.rs`) on N LPs for a fixed number
 //!   of events, through `Model` and `run_until`.
 //!
@@ -51,6 +54,18 @@ fn hold(c: &mut Criterion) {
             b.iter(|| {
                 let (_, e) = q.pop().unwrap();
                 q.schedule_in(delays[k & mask], black_box(e));
+                k += 1;
+            });
+        });
+        group.bench_function(format!("slots/{n}"), |b| {
+            let mut q = EventQueue::new();
+            for i in 0..n {
+                q.schedule_in_slot(i as usize, SimTime(delays[i as usize & mask]), i);
+            }
+            let mut k = 0usize;
+            b.iter(|| {
+                let (now, e) = q.pop().unwrap();
+                q.schedule_in_slot(e as usize, now.after(delays[k & mask]), black_box(e));
                 k += 1;
             });
         });
