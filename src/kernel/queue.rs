@@ -579,6 +579,26 @@ mod tests {
         assert_eq!(q.scheduled(), 2);
     }
 
+    /// Pops the queue and removes the reference's earliest `(time, seq,
+    /// payload)` (by time, then sequence number), which must agree;
+    /// returns the time and payload.
+    fn pop_both(
+        q: &mut EventQueue<u64>,
+        reference: &mut Vec<(u64, u64, u64)>,
+        (round, step): (u64, usize),
+    ) -> (u64, u64) {
+        let i = (0..reference.len())
+            .min_by_key(|&i| (reference[i].0, reference[i].1))
+            .expect("a pop is asked of a non-empty reference");
+        let (t, _, payload) = reference.swap_remove(i);
+        assert_eq!(
+            q.pop(),
+            Some((SimTime(t), payload)),
+            "round {round} step {step}"
+        );
+        (t, payload)
+    }
+
     /// Interleaved schedules and pops (many ties, queue sizes crossing every
     /// partial last level, a quarter of the events scheduled in the solo
     /// place) against a sorted reference.
@@ -607,15 +627,7 @@ mod tests {
                     }
                     reference.push((at, seq, payload));
                 } else {
-                    let i = (0..reference.len())
-                        .min_by_key(|&i| (reference[i].0, reference[i].1))
-                        .unwrap();
-                    let (t, _, payload) = reference.swap_remove(i);
-                    assert_eq!(
-                        q.pop(),
-                        Some((SimTime(t), payload)),
-                        "round {round} step {step}"
-                    );
+                    let (t, _) = pop_both(&mut q, &mut reference, (round, step));
                     assert_eq!(q.now(), SimTime(t));
                 }
                 assert_eq!(q.len(), reference.len());
@@ -669,15 +681,7 @@ mod tests {
                     let slot = (rng.random_range(0..2) == 0).then(|| rng.random_range(0..slots));
                     schedule(&mut q, &mut reference, slot, at);
                 } else {
-                    let i = (0..reference.len())
-                        .min_by_key(|&i| (reference[i].0, reference[i].1))
-                        .unwrap();
-                    let (t, _, payload) = reference.swap_remove(i);
-                    assert_eq!(
-                        q.pop(),
-                        Some((SimTime(t), payload)),
-                        "round {round} step {step}"
-                    );
+                    let (t, payload) = pop_both(&mut q, &mut reference, (round, step));
                     let slot = (payload >> 32) as usize;
                     if slot > 0 && rng.random_range(0..4) > 0 {
                         let at = t + rng.random_range(0..spread * 4);
