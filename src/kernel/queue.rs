@@ -103,6 +103,16 @@ fn node(time: u64, seq: u32, slot: u32) -> Node {
 }
 
 #[inline(always)]
+fn node_time(n: Node) -> u64 {
+    (n >> 64) as u64
+}
+
+#[inline(always)]
+fn node_seq(n: Node) -> u32 {
+    (n >> 32) as u32
+}
+
+#[inline(always)]
 fn node_slot(n: Node) -> u32 {
     n as u32
 }
@@ -350,7 +360,7 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
         if self.side_first() {
-            Some(SimTime((self.side >> 64) as u64))
+            Some(SimTime(node_time(self.side)))
         } else {
             self.heap.first().map(|e| SimTime(e.time))
         }

@@ -15,7 +15,7 @@
 //! apply), whose replay mends the path. Anything else that reads the path
 //! first mends it with the slot empty.
 
-use super::{EMPTY, Entry, Node, earlier, node, node_slot};
+use super::{EMPTY, Entry, Node, earlier, node, node_seq, node_slot, node_time};
 
 /// The children of one inner node: one cache line.
 #[derive(Clone, Copy)]
@@ -154,8 +154,8 @@ impl<E: Copy> Slots<E> {
 
     fn entry(&self, slot: usize, key: Node) -> Entry<E> {
         Entry {
-            time: (key >> 64) as u64,
-            seq: (key >> 32) as u32,
+            time: node_time(key),
+            seq: node_seq(key),
             event: self.events[slot],
         }
     }
@@ -176,7 +176,7 @@ impl<E: Copy> Slots<E> {
     pub(super) fn set_seq(&mut self, slot: usize, seq: u32) {
         let leaf = self.first_leaf + slot;
         let key = self.get(leaf);
-        self.set(leaf, node((key >> 64) as u64, seq, slot as u32));
+        self.set(leaf, node(node_time(key), seq, slot as u32));
     }
 
     /// Makes room for slot `slot`: a tree of 4 times as many leaves until

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 
 use super::{At, Replication};
+use crate::ids::DcId;
 
 impl Replication {
     /// Compacts the part of `src`'s log only blocked streams still need, if
@@ -14,7 +15,7 @@ impl Replication {
     pub(super) fn compact(&mut self, src: usize) {
         // First what every stream applied goes, as if trims followed each
         // apply: what is compacted never depends on when the last trim ran.
-        self.trim(crate::ids::DcId(src as u16));
+        self.trim(DcId(src as u16));
         let n = self.n;
         let log = &mut self.logs[src];
         let end = log.end();
